@@ -1,0 +1,38 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from locations.models import Location
+
+
+class Scope(models.TextChoices):
+    GRANT = "grant", "grant — POST /grants"
+    CHECK = "check", "check — POST /entitlements/check-eligibility"
+    DEDUCT = "deduct", "deduct — POST /entitlements/deduct"
+    RESTORE = "restore", "restore — POST /entitlements/restore"
+    SUMMARY = "summary", "summary — GET /contacts/..."
+
+
+class ApiClient(models.Model):
+    """A machine credential for one location. The secret is stored only as a SHA-256 hash."""
+
+    client_id = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="api_clients")
+    name = models.CharField(max_length=120)
+    scopes = models.JSONField(default=list)
+    secret_hash = models.CharField(max_length=64)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    rate_limited_count = models.PositiveIntegerField(default=0)
+    last_rate_limited_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.name} ({self.location.location_id})"

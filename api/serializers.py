@@ -1,0 +1,279 @@
+"""Input validation (strict types, SPEC §3.1/§3.4) and output shapes for the OpenAPI schema."""
+
+import json
+
+from rest_framework import serializers
+
+from kotally.lib.timeutil import parse_aware
+
+MAX_ID = 255
+MAX_METADATA_BYTES = 16 * 1024
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only (no numbers coerced to text), 1..255 chars by default."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_ID)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer only: no strings, floats or booleans."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.Field):
+    """ISO 8601 with an explicit offset; naive or unparsable timestamps are refused."""
+
+    default_error_messages = {
+        "invalid": "Expected an ISO 8601 timestamp with a timezone offset, e.g. "
+        "2026-05-01T09:00:00Z."
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or len(data) > 64:
+            self.fail("invalid")
+        try:
+            return parse_aware(data)
+        except ValueError:
+            self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+def _no_nul(value) -> bool:
+    """PostgreSQL text and jsonb cannot hold NUL characters; refuse them up front."""
+    if isinstance(value, str):
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_no_nul(k) and _no_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_no_nul(v) for v in value)
+    return True
+
+
+class ContactKeyMixin(serializers.Serializer):
+    location_id = StrictCharField()
+    external_contact_id = StrictCharField(required=False)
+    ghl_contact_id = StrictCharField(required=False)
+
+    def validate(self, attrs):
+        given = [k for k in ("external_contact_id", "ghl_contact_id") if k in attrs]
+        if len(given) != 1:
+            raise serializers.ValidationError(
+                {"external_contact_id": ["Send exactly one of external_contact_id or "
+                                         "ghl_contact_id."]}
+            )
+        attrs["contact_key"] = attrs[given[0]]
+        return attrs
+
+
+class TargetMixin(ContactKeyMixin):
+    product_config_id = StrictCharField(required=False)
+    calendar_id = StrictCharField(required=False)
+    amount = StrictIntegerField(required=False, default=1, min_value=1, max_value=1000)
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        if not attrs.get("product_config_id") and not attrs.get("calendar_id"):
+            raise serializers.ValidationError(
+                {"product_config_id": ["Send product_config_id or calendar_id (or both)."]}
+            )
+        return attrs
+
+
+class CheckIn(TargetMixin):
+    pass
+
+
+class DeductIn(TargetMixin):
+    request_id = StrictCharField()
+    external_ref = StrictCharField(required=False)
+    appointment_time = AwareDateTimeField(required=False)
+
+
+class RestoreIn(DeductIn):
+    pass
+
+
+class GrantIn(ContactKeyMixin):
+    request_id = StrictCharField()
+    external_payment_id = StrictCharField()
+    product_config_id = StrictCharField()
+    provider = StrictCharField(required=False, default="automation", max_length=40)
+    event_type = StrictCharField(required=False, default="payment_confirmed", max_length=64)
+    amount_cents = StrictIntegerField(required=False, min_value=0, max_value=10**12)
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)
+    paid_at = AwareDateTimeField(required=False)
+    email = serializers.EmailField(required=False, max_length=254)
+    name = StrictCharField(required=False)
+    external_ref = StrictCharField(required=False)
+    metadata = serializers.DictField(required=False)
+
+    def validate_metadata(self, value):
+        if len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
+            raise serializers.ValidationError("metadata must be at most 16 KB of JSON.")
+        if not _no_nul(value):
+            raise serializers.ValidationError("metadata must not contain NUL characters.")
+        return value
+
+
+# --- outputs (documentation of the real response bodies; a test checks they match) ---------
+
+
+class EnvelopeOut(serializers.Serializer):
+    ok = serializers.BooleanField()
+    reason_code = serializers.CharField()
+    correlation_id = serializers.CharField()
+    message = serializers.CharField(required=False, help_text="Present on refusals.")
+
+
+class ErrorOut(EnvelopeOut):
+    message = serializers.CharField()
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        required=False,
+        help_text="Per-field messages, on VALIDATION_ERROR.",
+    )
+
+
+class GrantOut(EnvelopeOut):
+    location_id = serializers.CharField(allow_null=True)
+    contact_id = serializers.CharField(allow_null=True)
+    entitlement_id = serializers.CharField(allow_null=True)
+    credits_granted = serializers.IntegerField(allow_null=True)
+    balance_after = serializers.IntegerField(allow_null=True)
+    expires_at = serializers.CharField(allow_null=True)
+
+
+class EntitlementOutcomeOut(EnvelopeOut):
+    balance_after = serializers.IntegerField(allow_null=True)
+    entitlement_id = serializers.CharField(allow_null=True)
+    balance = serializers.IntegerField(
+        allow_null=True, help_text="Current available credits for the config/calendar."
+    )
+
+
+class ContactOut(serializers.Serializer):
+    id = serializers.CharField()
+    external_contact_id = serializers.CharField()
+    ghl_contact_id = serializers.CharField()
+    email = serializers.CharField(allow_null=True)
+    name = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+
+
+class EntitlementOut(serializers.Serializer):
+    id = serializers.CharField()
+    product_config_id = serializers.CharField()
+    product_config_name = serializers.CharField()
+    kind = serializers.ChoiceField(choices=["package", "membership"])
+    status = serializers.ChoiceField(choices=["active", "paused", "expired", "revoked"])
+    credits_granted = serializers.IntegerField()
+    credits_remaining = serializers.IntegerField()
+    granted_at = serializers.CharField()
+    expires_at = serializers.CharField(allow_null=True)
+    paused_at = serializers.CharField(allow_null=True)
+
+
+class LedgerOut(serializers.Serializer):
+    id = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=["grant", "deduct", "restore", "expire", "forfeit", "revoke", "adjust"]
+    )
+    amount = serializers.IntegerField()
+    balance_after = serializers.IntegerField()
+    entitlement_id = serializers.CharField()
+    product_config_id = serializers.CharField()
+    source = serializers.ChoiceField(choices=["api", "ghl", "stripe", "admin", "system"])
+    request_id = serializers.CharField(allow_null=True)
+    external_ref = serializers.CharField(allow_null=True)
+    note = serializers.CharField(allow_null=True)
+    created_at = serializers.CharField()
+
+
+class PaymentOut(serializers.Serializer):
+    id = serializers.CharField()
+    provider = serializers.CharField()
+    external_payment_id = serializers.CharField()
+    event_type = serializers.CharField()
+    amount_cents = serializers.IntegerField(allow_null=True)
+    currency = serializers.CharField(allow_null=True)
+    paid_at = serializers.CharField()
+    product_config_id = serializers.CharField(allow_null=True)
+    outcome = serializers.ChoiceField(
+        choices=["granted", "unmatched", "ambiguous", "duplicate", "held"]
+    )
+
+
+class AppointmentOut(serializers.Serializer):
+    id = serializers.CharField()
+    external_id = serializers.CharField()
+    calendar_id = serializers.CharField(allow_null=True)
+    start_time = serializers.CharField(allow_null=True)
+    status = serializers.CharField()
+    credits_deducted = serializers.IntegerField()
+    entitlement_id = serializers.CharField(allow_null=True)
+
+
+class SummaryOut(serializers.Serializer):
+    credits_available = serializers.IntegerField()
+    last_paid_at = serializers.CharField(allow_null=True)
+    lifetime_value_cents = serializers.IntegerField()
+    payment_events_count = serializers.IntegerField()
+    entitlements = EntitlementOut(many=True)
+    recent_ledger = LedgerOut(many=True)
+    recent_appointments = AppointmentOut(many=True)
+    recent_payments = PaymentOut(many=True)
+
+
+class CreditsRowOut(serializers.Serializer):
+    product_config_id = serializers.CharField()
+    name = serializers.CharField()
+    credits_available = serializers.IntegerField()
+
+
+class TimelineEventOut(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["ledger", "payment", "appointment"])
+    at = serializers.CharField()
+
+
+def _read_out(name: str, **fields) -> type[serializers.Serializer]:
+    """A contact-read body: the envelope plus the path's keys, which a NOT_FOUND refusal
+    omits (hence not required)."""
+    for field in fields.values():
+        field.required = False
+    return type(name, (EnvelopeOut,), fields)
+
+
+ContactLoadedOut = _read_out("ContactLoadedOut", contact=ContactOut())
+SummaryLoadedOut = _read_out("SummaryLoadedOut", contact=ContactOut(), summary=SummaryOut())
+CreditsLoadedOut = _read_out(
+    "CreditsLoadedOut",
+    credits_available=serializers.IntegerField(),
+    by_product_config=CreditsRowOut(many=True),
+)
+
+
+def _list_out(name: str, key: str, item) -> type[serializers.Serializer]:
+    return _read_out(name, **{key: item(many=True),
+                              "next_cursor": serializers.CharField(allow_null=True)})
+
+
+EntitlementsLoadedOut = _list_out("EntitlementsLoadedOut", "entitlements", EntitlementOut)
+AppointmentsLoadedOut = _list_out("AppointmentsLoadedOut", "appointments", AppointmentOut)
+LedgerLoadedOut = _list_out("LedgerLoadedOut", "entries", LedgerOut)
+PaymentsLoadedOut = _list_out("PaymentsLoadedOut", "payments", PaymentOut)
+TimelineLoadedOut = _list_out("TimelineLoadedOut", "events", TimelineEventOut)

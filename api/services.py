@@ -1,0 +1,82 @@
+"""API client credentials: `ktly_<client uuid>_<secret uuid>`, stored only as a SHA-256 hash."""
+
+import hashlib
+import hmac
+import re
+import uuid
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from locations.models import Location
+
+from .models import ApiClient
+
+_TOKEN = re.compile(
+    r"^ktly_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_"
+    r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+)
+# last_used_at is written at most this often, so a busy client does not add a write per call.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _new_secret(client: ApiClient) -> str:
+    secret = str(uuid.uuid4())
+    client.secret_hash = _hash(secret)
+    return f"ktly_{client.client_id}_{secret}"
+
+
+def api_client_create(
+    *, location: Location, name: str, scopes: list[str], created_by=None
+) -> tuple[ApiClient, str]:
+    """Create a client; returns it with its raw token, which is never stored or shown again."""
+    client = ApiClient(location=location, name=name, scopes=sorted(set(scopes)),
+                       created_by=created_by)
+    token = _new_secret(client)
+    client.save()
+    return client, token
+
+
+def api_client_rotate(*, client: ApiClient) -> str:
+    """Replace the secret: the old token stops working with this commit."""
+    with transaction.atomic():
+        token = _new_secret(client)
+        client.rotated_at = timezone.now()
+        client.save(update_fields=["secret_hash", "rotated_at"])
+    return token
+
+
+def api_client_deactivate(*, client: ApiClient) -> None:
+    client.active = False
+    client.save(update_fields=["active"])
+
+
+def authenticate_token(raw: str) -> ApiClient | None:
+    """The active client the token belongs to, or None. Secrets compare in constant time."""
+    match = _TOKEN.match(raw.lower()) if len(raw) < 120 else None
+    if not match:
+        return None
+    client = (
+        ApiClient.objects.select_related("location__workspace")
+        .filter(client_id=match.group(1), active=True)
+        .first()
+    )
+    if client is None or not hmac.compare_digest(client.secret_hash, _hash(match.group(2))):
+        return None
+    now = timezone.now()
+    if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
+        ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
+        client.last_used_at = now
+    return client
+
+
+def record_rate_limited(client: ApiClient) -> None:
+    ApiClient.objects.filter(pk=client.pk).update(
+        rate_limited_count=F("rate_limited_count") + 1, last_rate_limited_at=timezone.now()
+    )

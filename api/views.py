@@ -1,0 +1,301 @@
+"""/api/v2 views: parse input, call one engine service, shape the outcome (SPEC §3)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from entitlements import selectors, services
+from entitlements.idempotency import InProgress, Reused, run_once
+from entitlements.models import Source
+from entitlements.outcomes import Outcome
+from kotally.lib.timeutil import iso_z
+from kotally.middleware import api_error
+
+from . import ratelimit
+from . import serializers as s
+from .errors import ApiError
+from .services import record_rate_limited
+
+_ERRORS = {code: s.ErrorOut for code in (400, 401, 403, 404, 405, 409, 415, 422, 429, 500)}
+
+
+class ApiView(APIView):
+    """Bearer auth → scope → rate limit → JSON media type, then the handler."""
+
+    required_scope: str = ""
+
+    def check_throttles(self, request):
+        decision = ratelimit.take(str(request.auth.client_id))
+        request.rate_limit = decision
+        if not decision.allowed:
+            record_rate_limited(request.auth)
+            raise ApiError(429, "RATE_LIMITED", "Too many requests for this API client; "
+                           f"retry after {decision.retry_after} s.")
+        if request.method == "POST":
+            media = request.content_type.split(";")[0].strip().lower()
+            if media != "application/json":
+                raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        decision = getattr(request, "rate_limit", None)
+        if decision is not None:
+            response["X-RateLimit-Limit"] = str(ratelimit.settings.API_RATE_LIMIT_BURST)
+            response["X-RateLimit-Remaining"] = str(decision.remaining)
+            if not decision.allowed:
+                response["Retry-After"] = str(decision.retry_after)
+        return response
+
+    # --- helpers for handlers ---
+
+    def validated(self, serializer_class, data) -> dict:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def location_for(self, location_id: str):
+        location = self.request.auth.location
+        if location_id != location.location_id:
+            raise ApiError(403, "LOCATION_FORBIDDEN", "This token belongs to another location.")
+        return location
+
+    def body(self, outcome: Outcome, **fields) -> dict:
+        body = {"ok": outcome.ok, "reason_code": outcome.reason_code,
+                "correlation_id": self.request.correlation_id, **fields}
+        if not outcome.ok:
+            body["message"] = outcome.message
+        return body
+
+    def outcome_body(self, outcome: Outcome) -> dict:
+        return self.body(outcome, balance_after=outcome.balance_after,
+                         entitlement_id=outcome.entitlement_id, balance=outcome.balance)
+
+    def actor(self, data) -> services.Actor:
+        return services.Actor(source=Source.API, request_id=data["request_id"],
+                              correlation_id=self.request.correlation_id)
+
+    def once(self, location, data, operation: str, execute) -> Response:
+        try:
+            result = run_once(location=location, request_id=data["request_id"],
+                              operation=operation, payload=self.request.data,
+                              execute=lambda: (200, execute()))
+        except InProgress:
+            raise ApiError(409, "REQUEST_IN_PROGRESS", "This request_id is still executing; "
+                           "retry shortly.") from None
+        except Reused:
+            raise ApiError(422, "REQUEST_ID_REUSED", "This request_id was already used for "
+                           "another operation or body.") from None
+        response = Response(result.body, status=result.status)
+        if result.replayed:
+            response["Idempotent-Replayed"] = "true"
+            response["X-Correlation-Id"] = result.body.get("correlation_id", "")
+        return response
+
+
+class GrantView(ApiView):
+    required_scope = "grant"
+
+    @extend_schema(operation_id="grant", request=s.GrantIn,
+                   responses={200: s.GrantOut, **_ERRORS}, tags=["credits"])
+    def post(self, request):
+        data = self.validated(s.GrantIn, request.data)
+        location = self.location_for(data["location_id"])
+
+        def execute():
+            outcome = services.credits_grant(
+                location=location,
+                contact_key=data["contact_key"],
+                product_config_id=data["product_config_id"],
+                external_payment_id=data["external_payment_id"],
+                actor=self.actor(data),
+                provider=data["provider"],
+                event_type=data["event_type"],
+                amount_cents=data.get("amount_cents"),
+                currency=data.get("currency", ""),
+                paid_at=data.get("paid_at"),
+                email=data.get("email", ""),
+                name=data.get("name", ""),
+                external_ref=data.get("external_ref", ""),
+                metadata=data.get("metadata"),
+            )
+            return self.body(
+                outcome,
+                location_id=location.location_id,
+                contact_id=outcome.contact_id,
+                entitlement_id=outcome.entitlement_id,
+                credits_granted=outcome.credits_granted,
+                balance_after=outcome.balance_after,
+                expires_at=iso_z(outcome.expires_at),
+            )
+
+        return self.once(location, data, "grant", execute)
+
+
+class CheckView(ApiView):
+    required_scope = "check"
+
+    @extend_schema(operation_id="check_eligibility", request=s.CheckIn,
+                   responses={200: s.EntitlementOutcomeOut, **_ERRORS}, tags=["credits"])
+    def post(self, request):
+        data = self.validated(s.CheckIn, request.data)
+        location = self.location_for(data["location_id"])
+        outcome = services.eligibility_check(
+            location=location,
+            contact_key=data["contact_key"],
+            product_config_id=data.get("product_config_id"),
+            calendar_id=data.get("calendar_id"),
+            amount=data["amount"],
+        )
+        return Response(self.outcome_body(outcome))
+
+
+class _MoveView(ApiView):
+    """Deduct and restore share their input and output; only the service differs."""
+
+    service = None
+    operation = ""
+
+    def post(self, request):
+        data = self.validated(s.DeductIn, request.data)
+        location = self.location_for(data["location_id"])
+
+        def execute():
+            outcome = type(self).service(
+                location=location,
+                contact_key=data["contact_key"],
+                actor=self.actor(data),
+                product_config_id=data.get("product_config_id"),
+                calendar_id=data.get("calendar_id"),
+                amount=data["amount"],
+                external_ref=data.get("external_ref", ""),
+                appointment_time=data.get("appointment_time"),
+            )
+            return self.outcome_body(outcome)
+
+        return self.once(location, data, self.operation, execute)
+
+
+class DeductView(_MoveView):
+    required_scope = "deduct"
+    service = services.credits_deduct
+    operation = "deduct"
+
+    @extend_schema(operation_id="deduct", request=s.DeductIn,
+                   responses={200: s.EntitlementOutcomeOut, **_ERRORS}, tags=["credits"])
+    def post(self, request):
+        return super().post(request)
+
+
+class RestoreView(_MoveView):
+    required_scope = "restore"
+    service = services.credits_restore
+    operation = "restore"
+
+    @extend_schema(operation_id="restore", request=s.RestoreIn,
+                   responses={200: s.EntitlementOutcomeOut, **_ERRORS}, tags=["credits"])
+    def post(self, request):
+        return super().post(request)
+
+
+# --- contact reads ----------------------------------------------------------------------------
+
+_READ_PARAMS = [
+    OpenApiParameter("location_id", str, required=True, description="The token's location."),
+]
+_LIST_PARAMS = _READ_PARAMS + [
+    OpenApiParameter("limit", int, description="1..100 (larger values are clamped), default 20."),
+    OpenApiParameter("cursor", str, description="next_cursor of the previous page."),
+]
+
+
+class ReadQuery(s.serializers.Serializer):
+    location_id = s.StrictCharField()
+    limit = s.serializers.IntegerField(required=False, default=20, min_value=1)
+    cursor = s.StrictCharField(required=False, max_length=512)
+
+
+class ContactReadView(ApiView):
+    """Base for GET /contacts/{id}/...: resolves the contact; unknown → 200 NOT_FOUND."""
+
+    required_scope = "summary"
+    success_code = ""
+
+    def get(self, request, contact_id: str):
+        query = self.validated(ReadQuery, request.query_params)
+        if len(contact_id) > s.MAX_ID:
+            raise ApiError(400, "VALIDATION_ERROR", "The request is invalid; see errors.",
+                           errors={"id": ["Ensure this field has no more than 255 characters."]})
+        location = self.location_for(query["location_id"])
+        contact = selectors.contact_find(location, contact_id)
+        if contact is None:
+            return Response(self.body(Outcome(False, "NOT_FOUND"))
+                            | {"message": "No contact with this id in this location."})
+        try:
+            fields = self.read(contact, min(query["limit"], selectors.MAX_LIMIT),
+                               query.get("cursor"))
+        except selectors.BadCursor as exc:
+            raise ApiError(400, "VALIDATION_ERROR", "The request is invalid; see errors.",
+                           errors={"cursor": [str(exc)]}) from None
+        return Response(self.body(Outcome(True, self.success_code), **fields))
+
+    def read(self, contact, limit, cursor) -> dict:
+        raise NotImplementedError
+
+
+def _read_view(name, code, out, read, params=_READ_PARAMS):
+    """One GET view per contact read; `read(contact, limit, cursor)` returns the body fields."""
+
+    @extend_schema(operation_id=name, parameters=params, responses={200: out, **_ERRORS},
+                   tags=["contacts"])
+    def get(self, request, contact_id: str):
+        return ContactReadView.get(self, request, contact_id)
+
+    return type(name, (ContactReadView,), {
+        "success_code": code,
+        "get": get,
+        "read": lambda self, contact, limit, cursor: read(contact, limit, cursor),
+    })
+
+
+def _page(key, fetch):
+    def read(contact, limit, cursor):
+        page = fetch(contact, limit=limit, cursor=cursor)
+        return {key: page.items, "next_cursor": page.next_cursor}
+
+    return read
+
+
+def _credits(contact, limit, cursor):
+    total, rows = selectors.credits_by_config(contact)
+    return {"credits_available": total, "by_product_config": rows}
+
+
+ContactView = _read_view("contact_get", "contact_loaded", s.ContactLoadedOut,
+                         lambda c, limit, cursor: {"contact": selectors.contact_item(c)})
+SummaryView = _read_view("contact_summary", "summary_loaded", s.SummaryLoadedOut,
+                         lambda c, limit, cursor: {"contact": selectors.contact_item(c),
+                                                   "summary": selectors.contact_summary(c)})
+CreditsView = _read_view("contact_credits", "credits_loaded", s.CreditsLoadedOut, _credits)
+EntitlementsView = _read_view(
+    "contact_entitlements", "entitlements_loaded", s.EntitlementsLoadedOut,
+    _page("entitlements", selectors.entitlements_page), _LIST_PARAMS)
+UpcomingView = _read_view(
+    "contact_appointments_upcoming", "appointments_loaded", s.AppointmentsLoadedOut,
+    _page("appointments", lambda c, **kw: selectors.appointments_page(c, upcoming=True, **kw)),
+    _LIST_PARAMS)
+PastView = _read_view(
+    "contact_appointments_past", "appointments_loaded", s.AppointmentsLoadedOut,
+    _page("appointments", lambda c, **kw: selectors.appointments_page(c, upcoming=False, **kw)),
+    _LIST_PARAMS)
+LedgerView = _read_view("contact_ledger", "ledger_loaded", s.LedgerLoadedOut,
+                        _page("entries", selectors.ledger_page), _LIST_PARAMS)
+PaymentsView = _read_view("contact_payments", "payments_loaded", s.PaymentsLoadedOut,
+                          _page("payments", selectors.payments_page), _LIST_PARAMS)
+TimelineView = _read_view("contact_timeline", "timeline_loaded", s.TimelineLoadedOut,
+                          _page("events", selectors.timeline_page), _LIST_PARAMS)
+
+
+def route_not_found(request, *args, **kwargs):
+    """Any unknown path under /api/: the JSON envelope, never an HTML page."""
+    return api_error(404, "ROUTE_NOT_FOUND", f"No API route at {request.path}.",
+                     request.correlation_id)

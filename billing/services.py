@@ -1,0 +1,46 @@
+"""Workspace billing status. Locations follow it: pending until service is allowed."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import BillingStatus, Workspace
+from locations.models import LocationStatus
+
+
+def billing_set_status(*, workspace: Workspace, status: str, trial_ends_at=None) -> None:
+    """Record a new billing status; when service becomes allowed, pending locations go active."""
+    with transaction.atomic():
+        workspace.billing_status = status
+        if trial_ends_at is not None:
+            workspace.trial_ends_at = trial_ends_at
+        workspace.save(update_fields=["billing_status", "trial_ends_at"])
+        if workspace.service_allowed:
+            workspace.locations.filter(status=LocationStatus.PENDING).update(
+                status=LocationStatus.ACTIVE
+            )
+
+
+def billing_start_trial(*, workspace: Workspace, now=None) -> bool:
+    """Local billing provider: a free trial of TRIAL_DAYS. Only from `none` (one trial each)."""
+    if workspace.billing_status != BillingStatus.NONE:
+        return False
+    now = now or timezone.now()
+    billing_set_status(workspace=workspace, status=BillingStatus.TRIALING,
+                       trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS))
+    return True
+
+
+def billing_end_expired_trials(*, now=None) -> int:
+    """Suspend workspaces whose local trial ended without a subscription."""
+    now = now or timezone.now()
+    expired = Workspace.objects.filter(
+        billing_status=BillingStatus.TRIALING, trial_ends_at__lte=now, stripe_subscription_id=""
+    )
+    count = 0
+    for workspace in expired:
+        billing_set_status(workspace=workspace, status=BillingStatus.SUSPENDED)
+        count += 1
+    return count

@@ -1,0 +1,341 @@
+"""Credit domain: product configs, contacts, lots, the append-only ledger, payments, bookings."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from kotally.lib.ids import new_apt_id, new_ent_id, new_led_id, new_pay_id, new_pc_id
+from locations.models import Location
+
+
+class ConfigKind(models.TextChoices):
+    PACKAGE = "package", "Package"
+    MEMBERSHIP = "membership", "Membership"
+
+
+class RenewalPolicy(models.TextChoices):
+    ACCUMULATE = "accumulate", "Accumulate unused credits"
+    RESET = "reset", "Reset: forfeit unused credits at renewal"
+
+
+class ProductConfig(models.Model):
+    """The credit rule for one sellable offer in one location (a.k.a. product mapping)."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_pc_id, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="product_configs")
+    name = models.CharField(max_length=255)
+    kind = models.CharField(max_length=12, choices=ConfigKind.choices)
+    credits_total = models.PositiveIntegerField(null=True, blank=True)
+    monthly_credits = models.PositiveIntegerField(null=True, blank=True)
+    expiry_days = models.PositiveIntegerField(null=True, blank=True)
+    # The service family: calendar ids whose bookings may consume this config's credits.
+    calendar_ids = models.JSONField(default=list, blank=True)
+    ghl_product_id = models.CharField(max_length=255, blank=True)
+    ghl_price_id = models.CharField(max_length=255, blank=True)
+    stripe_price_id = models.CharField(max_length=255, blank=True)
+    stripe_product_id = models.CharField(max_length=255, blank=True)
+    priority = models.IntegerField(default=100)
+    renewal_policy = models.CharField(
+        max_length=12, choices=RenewalPolicy.choices, default=RenewalPolicy.ACCUMULATE
+    )
+    active = models.BooleanField(default=True)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # One active mapping per GHL product (and price) in a location. A config without a
+            # price id and one with a price id for the same product can coexist; an invoice
+            # item matching both is then recorded as `ambiguous` (SPEC §5.3).
+            models.UniqueConstraint(
+                fields=["location", "ghl_product_id", "ghl_price_id"],
+                condition=Q(active=True) & ~Q(ghl_product_id=""),
+                name="one_active_config_per_ghl_product",
+            ),
+            models.CheckConstraint(
+                condition=(Q(kind="package") & Q(credits_total__gte=1))
+                | (Q(kind="membership") & Q(monthly_credits__gte=1)),
+                name="config_credits_match_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def credits_per_grant(self) -> int:
+        return self.credits_total if self.kind == ConfigKind.PACKAGE else self.monthly_credits
+
+    def covers_calendar(self, calendar_id: str) -> bool:
+        return calendar_id in (self.calendar_ids or [])
+
+
+class Contact(models.Model):
+    """A member of a location, keyed by one external id (GHL contact id or any neutral id)."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=255)
+    email = models.CharField(max_length=254, blank=True)
+    name = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "external_id"], name="contact_key_unique")
+        ]
+        indexes = [
+            # Admin contact search by email within a location.
+            models.Index(fields=["location", "email"], name="contact_email_idx"),
+        ]
+
+    def __str__(self):
+        return self.name or self.email or self.external_id
+
+
+class LotStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class Entitlement(models.Model):
+    """One grant of credits (a lot) to one contact under one product config."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_ent_id, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="entitlements")
+    product_config = models.ForeignKey(
+        ProductConfig, on_delete=models.PROTECT, related_name="entitlements"
+    )
+    credits_granted = models.PositiveIntegerField()
+    credits_remaining = models.IntegerField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=LotStatus.choices, default=LotStatus.ACTIVE)
+    paused_at = models.DateTimeField(null=True, blank=True)
+    payment = models.ForeignKey(
+        "PaymentEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    value_cents = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(credits_remaining__gte=0), name="lot_remaining_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(credits_remaining__lte=F("credits_granted")),
+                name="lot_remaining_within_granted",
+            ),
+        ]
+        indexes = [
+            # The expiry sweep: active lots whose expires_at has passed.
+            models.Index(fields=["status", "expires_at"], name="lot_expiry_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.public_id} ({self.credits_remaining}/{self.credits_granted})"
+
+    def usable_at(self, now) -> bool:
+        return (
+            self.status == LotStatus.ACTIVE
+            and (self.expires_at is None or self.expires_at > now)
+            and self.product_config.active
+        )
+
+    def expired_at(self, now) -> bool:
+        """Expired by status, or by date (a paused lot's clock is stopped, see SPEC §2.5)."""
+        if self.status == LotStatus.EXPIRED:
+            return True
+        return self.status == LotStatus.ACTIVE and self.expires_at is not None and (
+            self.expires_at <= now
+        )
+
+
+class LedgerKind(models.TextChoices):
+    GRANT = "grant", "Grant"
+    DEDUCT = "deduct", "Deduct"
+    RESTORE = "restore", "Restore"
+    EXPIRE = "expire", "Expire"
+    FORFEIT = "forfeit", "Forfeit"
+    REVOKE = "revoke", "Revoke"
+    ADJUST = "adjust", "Adjust"
+
+
+class Source(models.TextChoices):
+    API = "api", "API"
+    GHL = "ghl", "GoHighLevel"
+    STRIPE = "stripe", "Stripe"
+    ADMIN = "admin", "Admin"
+    SYSTEM = "system", "System"
+
+
+class LedgerEntryQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("the ledger is append-only")
+
+    def delete(self):
+        raise TypeError("the ledger is append-only")
+
+
+class LedgerEntry(models.Model):
+    """Append-only record of every credit movement. Corrections are new entries."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_led_id, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="ledger")
+    entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="ledger")
+    kind = models.CharField(max_length=10, choices=LedgerKind.choices)
+    amount = models.IntegerField()
+    balance_after = models.IntegerField(help_text="the entitlement's remaining credits after")
+    contact_balance_after = models.IntegerField(help_text="the contact's available credits after")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    request_id = models.CharField(max_length=255, blank=True)
+    external_ref = models.CharField(max_length=255, blank=True)
+    appointment = models.ForeignKey(
+        "Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="ledger"
+    )
+    correlation_id = models.CharField(max_length=64, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LedgerEntryQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            # Contact ledger reads, newest first (keyset on id).
+            models.Index(fields=["contact", "-id"], name="ledger_contact_idx"),
+            # Restore target: the deductions recorded for one booking reference.
+            models.Index(fields=["contact", "external_ref"], name="ledger_ref_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.amount:+d} on {self.entitlement_id}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise TypeError("the ledger is append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("the ledger is append-only")
+
+
+class PaymentOutcome(models.TextChoices):
+    GRANTED = "granted", "Granted"
+    UNMATCHED = "unmatched", "Unmatched"
+    AMBIGUOUS = "ambiguous", "Ambiguous"
+    DUPLICATE = "duplicate", "Duplicate"
+    HELD = "held", "Held"
+
+
+class PaymentEvent(models.Model):
+    """A purchase seen by Kotally. The unique key makes one payment grant at most once."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_pay_id, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="payments")
+    contact = models.ForeignKey(
+        Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="payments"
+    )
+    provider = models.CharField(max_length=40)
+    external_payment_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=64, default="payment_confirmed")
+    amount_cents = models.PositiveBigIntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    paid_at = models.DateTimeField(default=timezone.now)
+    product_config = models.ForeignKey(
+        ProductConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    entitlement = models.ForeignKey(
+        Entitlement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    outcome = models.CharField(max_length=10, choices=PaymentOutcome.choices)
+    explanation = models.CharField(max_length=500, blank=True)
+    external_product_ref = models.CharField(max_length=255, blank=True)
+    external_ref = models.CharField(max_length=255, blank=True)
+    is_test = models.BooleanField(default=False)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "provider", "external_payment_id"], name="payment_key_unique"
+            )
+        ]
+        indexes = [
+            # Contact payment reads, newest first.
+            models.Index(fields=["contact", "-id"], name="payment_contact_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.external_payment_id} ({self.outcome})"
+
+
+class Appointment(models.Model):
+    """A booking seen by Kotally (GHL event or API deduct with external_ref)."""
+
+    public_id = models.CharField(max_length=40, unique=True, default=new_apt_id, editable=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="appointments")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="appointments")
+    external_id = models.CharField(max_length=255)
+    calendar_id = models.CharField(max_length=255, blank=True)
+    start_time = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, default="booked")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    credits_deducted = models.IntegerField(default=0)
+    entitlement = models.ForeignKey(
+        Entitlement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "external_id"], name="appointment_key_unique"
+            )
+        ]
+        indexes = [
+            # Upcoming / past lists per contact, by start time.
+            models.Index(fields=["contact", "start_time"], name="appointment_contact_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.external_id} ({self.status})"
+
+
+class IdempotencyRecord(models.Model):
+    """The stored result of one request_id in one location (SPEC §3.3).
+
+    Lives beside the engine, not in `api`, because GHL booking handlers use the same
+    request-id guarantee (`ghl:appt:<id>:deduct`).
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    request_id = models.CharField(max_length=255)
+    operation = models.CharField(max_length=20)
+    fingerprint = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["location", "request_id"], name="request_id_unique")
+        ]
+        indexes = [
+            # Retention purge by age.
+            models.Index(fields=["created_at"], name="idempotency_age_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.request_id} ({self.operation})"

@@ -1,0 +1,68 @@
+"""Reason codes and the value every engine service returns.
+
+Success codes are lower snake case, refusals UPPER_SNAKE_CASE (SPEC §3.1).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import models
+
+
+class Reason(models.TextChoices):
+    # successes
+    GRANT_APPLIED = "grant_applied"
+    ELIGIBLE = "eligible"
+    DEDUCTED = "deducted"
+    RESTORED = "restored"
+    # refusals, in the precedence order of SPEC §2.3
+    BILLING_SUSPENDED = "BILLING_SUSPENDED"
+    LOCATION_INACTIVE = "LOCATION_INACTIVE"
+    CONFIG_NOT_FOUND = "CONFIG_NOT_FOUND"
+    NO_ENTITLEMENT = "NO_ENTITLEMENT"
+    SERVICE_FAMILY_MISMATCH = "SERVICE_FAMILY_MISMATCH"
+    ENTITLEMENT_PAUSED = "ENTITLEMENT_PAUSED"
+    ENTITLEMENT_EXPIRED = "ENTITLEMENT_EXPIRED"
+    INSUFFICIENT_CREDITS = "INSUFFICIENT_CREDITS"
+    # restore and grant refusals
+    CANCELLATION_WINDOW_EXPIRED = "CANCELLATION_WINDOW_EXPIRED"
+    NOTHING_TO_RESTORE = "NOTHING_TO_RESTORE"
+    DUPLICATE_EVENT = "DUPLICATE_EVENT"
+
+
+MESSAGES = {
+    Reason.BILLING_SUSPENDED: "The workspace's billing is suspended; data is kept, writes are refused.",
+    Reason.LOCATION_INACTIVE: "The location is not active (pending billing, disconnected or removed).",
+    Reason.CONFIG_NOT_FOUND: "No active product config with that id in this location.",
+    Reason.NO_ENTITLEMENT: "The contact holds no credits in this location.",
+    Reason.SERVICE_FAMILY_MISMATCH: "The contact's credits do not cover this calendar or config.",
+    Reason.ENTITLEMENT_PAUSED: "The matching credits are paused.",
+    Reason.ENTITLEMENT_EXPIRED: "The matching credits have expired.",
+    Reason.INSUFFICIENT_CREDITS: "No single lot holds enough credits for this amount.",
+    Reason.CANCELLATION_WINDOW_EXPIRED: "The booking is inside the cancellation window.",
+    Reason.NOTHING_TO_RESTORE: "There is nothing left to give back for this booking.",
+    Reason.DUPLICATE_EVENT: "This payment was already granted.",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a service did, or why it refused. Refusals are values, never exceptions."""
+
+    ok: bool
+    reason_code: str
+    entitlement_id: str | None = None
+    balance_after: int | None = None
+    balance: int | None = None
+    contact_id: str | None = None
+    credits_granted: int | None = None
+    credits_changed: int | None = None
+    expires_at: datetime | None = None
+
+    @property
+    def message(self) -> str | None:
+        return None if self.ok else MESSAGES.get(self.reason_code)
+
+
+def refuse(reason: str, **fields) -> Outcome:
+    return Outcome(ok=False, reason_code=reason, **fields)

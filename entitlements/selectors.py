@@ -1,0 +1,303 @@
+"""Reads of a contact's credits, lots, ledger, payments, bookings and timeline.
+
+Item shapes are the API's (SPEC §3.9); the admin pages use the same selectors. Lists are
+keyset-paginated: the opaque cursor carries the sort key of the last item returned, so pages
+stay stable while new entries arrive.
+"""
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Count, Max, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from kotally.lib.timeutil import iso_z
+
+from .models import (
+    Appointment,
+    Contact,
+    Entitlement,
+    LedgerEntry,
+    LotStatus,
+    PaymentEvent,
+    PaymentOutcome,
+)
+
+MAX_LIMIT = 100
+RECENT = 5
+
+
+class BadCursor(ValueError):
+    pass
+
+
+def encode_cursor(values: list) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, arity: int) -> list | None:
+    if not cursor:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise BadCursor("cursor is not one this API returned") from exc
+    if not isinstance(values, list) or len(values) != arity:
+        raise BadCursor("cursor is not one this API returned")
+    return values
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict]
+    next_cursor: str | None
+
+
+# --- item shapes ------------------------------------------------------------------------------
+
+
+def contact_item(contact: Contact) -> dict:
+    return {
+        "id": contact.external_id,
+        "external_contact_id": contact.external_id,
+        "ghl_contact_id": contact.external_id,
+        "email": contact.email or None,
+        "name": contact.name or None,
+        "created_at": iso_z(contact.created_at),
+    }
+
+
+def lot_status(lot: Entitlement, now: datetime) -> str:
+    """The stored status, except that a lot past its expiry reads as expired at once."""
+    return LotStatus.EXPIRED if lot.expired_at(now) else lot.status
+
+
+def entitlement_item(lot: Entitlement, now: datetime) -> dict:
+    return {
+        "id": lot.public_id,
+        "product_config_id": lot.product_config.public_id,
+        "product_config_name": lot.product_config.name,
+        "kind": lot.product_config.kind,
+        "status": lot_status(lot, now),
+        "credits_granted": lot.credits_granted,
+        "credits_remaining": lot.credits_remaining,
+        "granted_at": iso_z(lot.granted_at),
+        "expires_at": iso_z(lot.expires_at),
+        "paused_at": iso_z(lot.paused_at),
+    }
+
+
+def ledger_item(entry: LedgerEntry) -> dict:
+    return {
+        "id": entry.public_id,
+        "kind": entry.kind,
+        "amount": entry.amount,
+        "balance_after": entry.balance_after,
+        "entitlement_id": entry.entitlement.public_id,
+        "product_config_id": entry.entitlement.product_config.public_id,
+        "source": entry.source,
+        "request_id": entry.request_id or None,
+        "external_ref": entry.external_ref or None,
+        "note": entry.note or None,
+        "created_at": iso_z(entry.created_at),
+    }
+
+
+def payment_item(payment: PaymentEvent) -> dict:
+    return {
+        "id": payment.public_id,
+        "provider": payment.provider,
+        "external_payment_id": payment.external_payment_id,
+        "event_type": payment.event_type,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency or None,
+        "paid_at": iso_z(payment.paid_at),
+        "product_config_id": payment.product_config.public_id if payment.product_config else None,
+        "outcome": payment.outcome,
+    }
+
+
+def appointment_item(appointment: Appointment) -> dict:
+    return {
+        "id": appointment.public_id,
+        "external_id": appointment.external_id,
+        "calendar_id": appointment.calendar_id or None,
+        "start_time": iso_z(appointment.start_time),
+        "status": appointment.status,
+        "credits_deducted": appointment.credits_deducted,
+        "entitlement_id": appointment.entitlement.public_id if appointment.entitlement else None,
+    }
+
+
+# --- querysets --------------------------------------------------------------------------------
+
+
+def contact_find(location, contact_key: str) -> Contact | None:
+    return Contact.objects.filter(location=location, external_id=contact_key).first()
+
+
+def _lots(contact: Contact) -> QuerySet:
+    return Entitlement.objects.select_related("product_config").filter(contact=contact)
+
+
+def _ledger(contact: Contact) -> QuerySet:
+    return LedgerEntry.objects.select_related("entitlement__product_config").filter(
+        contact=contact
+    )
+
+
+def _payments(contact: Contact) -> QuerySet:
+    return PaymentEvent.objects.select_related("product_config").filter(contact=contact)
+
+
+def _appointments(contact: Contact) -> QuerySet:
+    # Bookings without a start time sort by when Kotally first saw them.
+    return (
+        Appointment.objects.select_related("entitlement")
+        .filter(contact=contact)
+        .annotate(at=Coalesce("start_time", "created_at"))
+    )
+
+
+def _newest_first(qs: QuerySet, limit: int, cursor: str | None, item) -> Page:
+    after = decode_cursor(cursor, 1)
+    if after is not None:
+        if not isinstance(after[0], int):
+            raise BadCursor("cursor is not one this API returned")
+        qs = qs.filter(pk__lt=after[0])
+    rows = list(qs.order_by("-pk")[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return Page([item(r) for r in rows], encode_cursor([rows[-1].pk]) if more else None)
+
+
+def ledger_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+    return _newest_first(_ledger(contact), limit, cursor, ledger_item)
+
+
+def payments_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+    return _newest_first(_payments(contact), limit, cursor, payment_item)
+
+
+def entitlements_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+    now = timezone.now()
+    return _newest_first(_lots(contact), limit, cursor, lambda lot: entitlement_item(lot, now))
+
+
+def _parse_at(value) -> datetime:
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError) as exc:
+        raise BadCursor("cursor is not one this API returned") from exc
+
+
+def appointments_page(
+    contact: Contact, *, upcoming: bool, limit: int, cursor: str | None
+) -> Page:
+    """Upcoming: soonest first from now on. Past: most recent first."""
+    now = timezone.now()
+    qs = _appointments(contact)
+    qs = qs.filter(at__gte=now) if upcoming else qs.filter(at__lt=now)
+    after = decode_cursor(cursor, 2)
+    if after is not None:
+        at, pk = _parse_at(after[0]), after[1]
+        if not isinstance(pk, int):
+            raise BadCursor("cursor is not one this API returned")
+        if upcoming:
+            qs = qs.filter(Q(at__gt=at) | Q(at=at, pk__gt=pk))
+        else:
+            qs = qs.filter(Q(at__lt=at) | Q(at=at, pk__lt=pk))
+    order = ("at", "pk") if upcoming else ("-at", "-pk")
+    rows = list(qs.order_by(*order)[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor([rows[-1].at.isoformat(), rows[-1].pk]) if more else None
+    return Page([appointment_item(r) for r in rows], next_cursor)
+
+
+# The timeline merges three tables newest first. Its cursor is (at, source rank, pk) of the
+# last event returned; each source is read with the same keyset condition and merged.
+_TIMELINE = (
+    ("ledger", "created_at", _ledger, ledger_item),
+    ("payment", "paid_at", _payments, payment_item),
+    ("appointment", "created_at", lambda c: Appointment.objects.select_related("entitlement")
+     .filter(contact=c), appointment_item),
+)
+
+
+def timeline_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+    after = decode_cursor(cursor, 3)
+    if after is not None:
+        c_at, c_rank, c_pk = _parse_at(after[0]), after[1], after[2]
+        if not isinstance(c_rank, int) or not isinstance(c_pk, int):
+            raise BadCursor("cursor is not one this API returned")
+    merged = []
+    for rank, (kind, field, queryset, item) in enumerate(_TIMELINE):
+        qs = queryset(contact)
+        if after is not None:
+            before = Q(**{f"{field}__lt": c_at})
+            if rank < c_rank:
+                before |= Q(**{field: c_at})
+            elif rank == c_rank:
+                before |= Q(**{field: c_at, "pk__lt": c_pk})
+            qs = qs.filter(before)
+        for row in qs.order_by(f"-{field}", "-pk")[: limit + 1]:
+            merged.append((getattr(row, field), rank, row.pk, kind, item(row)))
+    merged.sort(key=lambda e: (e[0], e[1], e[2]), reverse=True)
+    more = len(merged) > limit
+    merged = merged[:limit]
+    events = [{"type": kind, "at": iso_z(at), **body} for at, _, _, kind, body in merged]
+    next_cursor = None
+    if more:
+        at, rank, pk = merged[-1][:3]
+        next_cursor = encode_cursor([at.isoformat(), rank, pk])
+    return Page(events, next_cursor)
+
+
+# --- aggregates -------------------------------------------------------------------------------
+
+
+def credits_by_config(contact: Contact, now: datetime | None = None) -> tuple[int, list[dict]]:
+    """(total available, [{product_config_id, name, credits_available}]) over usable lots."""
+    now = now or timezone.now()
+    per_config: dict[str, dict] = {}
+    for lot in _lots(contact).order_by("product_config__priority", "pk"):
+        config = lot.product_config
+        row = per_config.setdefault(
+            config.public_id,
+            {"product_config_id": config.public_id, "name": config.name, "credits_available": 0},
+        )
+        if lot.usable_at(now):
+            row["credits_available"] += lot.credits_remaining
+    rows = list(per_config.values())
+    return sum(r["credits_available"] for r in rows), rows
+
+
+def contact_summary(contact: Contact) -> dict:
+    now = timezone.now()
+    total, _ = credits_by_config(contact, now)
+    paid = PaymentEvent.objects.filter(contact=contact).aggregate(
+        count=Count("pk"),
+        ltv=Sum("amount_cents", filter=Q(outcome=PaymentOutcome.GRANTED, is_test=False)),
+        last=Max("paid_at", filter=Q(outcome=PaymentOutcome.GRANTED)),
+    )
+    recent_appointments = (
+        Appointment.objects.select_related("entitlement")
+        .filter(contact=contact)
+        .order_by("-created_at", "-pk")[:RECENT]
+    )
+    return {
+        "credits_available": total,
+        "last_paid_at": iso_z(paid["last"]),
+        "lifetime_value_cents": paid["ltv"] or 0,
+        "payment_events_count": paid["count"],
+        "entitlements": [entitlement_item(lot, now) for lot in _lots(contact).order_by("-pk")],
+        "recent_ledger": [ledger_item(e) for e in _ledger(contact).order_by("-pk")[:RECENT]],
+        "recent_appointments": [appointment_item(a) for a in recent_appointments],
+        "recent_payments": [payment_item(p) for p in _payments(contact).order_by("-pk")[:RECENT]],
+    }

@@ -1,0 +1,647 @@
+"""The credit engine: every credit movement goes through a function in this module.
+
+Contracts (SPEC §2):
+- Each write locks the contact row first (SELECT ... FOR UPDATE), then its lots ordered by
+  primary key, so all writes for one contact are serialized and never deadlock.
+- Counters change with F() expressions; CheckConstraints keep 0 <= remaining <= granted.
+- Every movement appends one LedgerEntry (amount, lot balance after, contact balance after).
+- Services open `transaction.atomic(savepoint=False)`: standalone they are a transaction of
+  their own; inside `idempotency.run_once` they join its transaction so the stored response
+  and the credit change commit together.
+- Refusals are returned as `Outcome` values (see outcomes.py), never raised.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from locations.models import Location, LocationStatus
+
+from .models import (
+    Appointment,
+    ConfigKind,
+    Contact,
+    Entitlement,
+    LedgerEntry,
+    LedgerKind,
+    LotStatus,
+    PaymentEvent,
+    PaymentOutcome,
+    ProductConfig,
+    RenewalPolicy,
+    Source,
+)
+from .outcomes import Outcome, Reason, refuse
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who or what causes a movement; copied onto every ledger entry it writes."""
+
+    source: str = Source.API
+    user: object = None
+    request_id: str = ""
+    correlation_id: str = ""
+    note: str = ""
+
+
+SYSTEM = Actor(source=Source.SYSTEM)
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def _gate(location: Location) -> Outcome | None:
+    """Refusals 1 and 2 of SPEC §2.3, shared by every write and check."""
+    if location.workspace.billing_suspended:
+        return refuse(Reason.BILLING_SUSPENDED)
+    if location.status != LocationStatus.ACTIVE:
+        return refuse(Reason.LOCATION_INACTIVE)
+    return None
+
+
+def _active_config(location: Location, product_config_id: str | None) -> ProductConfig | None:
+    if not product_config_id:
+        return None
+    return ProductConfig.objects.filter(
+        location=location, public_id=product_config_id, active=True
+    ).first()
+
+
+def _lock_contact(location: Location, contact_key: str) -> Contact | None:
+    return Contact.objects.select_for_update().filter(location=location, external_id=contact_key).first()
+
+
+def _lock_or_create_contact(location: Location, contact_key: str) -> Contact:
+    contact = _lock_contact(location, contact_key)
+    if contact is None:
+        # Insert-or-ignore, then lock: two first grants for one new contact cannot collide.
+        Contact.objects.bulk_create(
+            [Contact(location=location, external_id=contact_key)], ignore_conflicts=True
+        )
+        contact = _lock_contact(location, contact_key)
+    return contact
+
+
+def _lock_lots(contact: Contact) -> list[Entitlement]:
+    """The contact's non-revoked lots with their configs, row-locked in primary-key order."""
+    return list(
+        Entitlement.objects.select_for_update(of=("self",))
+        .select_related("product_config")
+        .filter(contact=contact)
+        .exclude(status=LotStatus.REVOKED)
+        .order_by("pk")
+    )
+
+
+def _read_lots(contact: Contact) -> list[Entitlement]:
+    return list(
+        Entitlement.objects.select_related("product_config")
+        .filter(contact=contact)
+        .exclude(status=LotStatus.REVOKED)
+        .order_by("pk")
+    )
+
+
+def consumption_key(lot: Entitlement):
+    """SPEC §2.2: priority ascending, soonest expiry (none last), oldest grant, then id."""
+    return (
+        lot.product_config.priority,
+        lot.expires_at is None,
+        lot.expires_at or lot.granted_at,
+        lot.granted_at,
+        lot.pk,
+    )
+
+
+def available(lots: list[Entitlement], now: datetime) -> int:
+    return sum(lot.credits_remaining for lot in lots if lot.usable_at(now))
+
+
+@dataclass(frozen=True)
+class _Choice:
+    refusal: Outcome | None
+    lot: Entitlement | None = None
+    matching: tuple = ()
+
+
+def _choose_lot(
+    lots: list[Entitlement],
+    *,
+    config: ProductConfig | None,
+    calendar_id: str | None,
+    amount: int,
+    now: datetime,
+) -> _Choice:
+    """Refusals 3–8 of SPEC §2.3 over already-loaded lots; otherwise the lot to consume."""
+    if not lots:
+        return _Choice(refuse(Reason.NO_ENTITLEMENT, balance=0))
+    if config is not None:
+        if calendar_id and not config.covers_calendar(calendar_id):
+            return _Choice(refuse(Reason.SERVICE_FAMILY_MISMATCH, balance=0))
+        matching = [lot for lot in lots if lot.product_config_id == config.pk]
+    else:
+        family = [lot for lot in lots if lot.product_config.covers_calendar(calendar_id)]
+        matching = [lot for lot in family if lot.product_config.active]
+        if family and not matching:
+            return _Choice(refuse(Reason.CONFIG_NOT_FOUND))
+    if not matching:
+        # "Holds usable credits, but none for this calendar/config" → mismatch; a contact
+        # whose only lots are spent, paused or expired has no entitlement to speak of.
+        if any(lot.usable_at(now) and lot.credits_remaining > 0 for lot in lots):
+            return _Choice(refuse(Reason.SERVICE_FAMILY_MISMATCH, balance=0))
+        return _Choice(refuse(Reason.NO_ENTITLEMENT, balance=0))
+    usable = sorted((lot for lot in matching if lot.usable_at(now)), key=consumption_key)
+    if not usable:
+        if any(lot.status == LotStatus.PAUSED for lot in matching):
+            return _Choice(refuse(Reason.ENTITLEMENT_PAUSED, balance=0))
+        return _Choice(refuse(Reason.ENTITLEMENT_EXPIRED, balance=0))
+    balance = sum(lot.credits_remaining for lot in usable)
+    for lot in usable:
+        if lot.credits_remaining >= amount:
+            return _Choice(None, lot, tuple(usable))
+    return _Choice(refuse(Reason.INSUFFICIENT_CREDITS, balance=balance))
+
+
+def _move(
+    lot: Entitlement,
+    delta: int,
+    *,
+    kind: str,
+    actor: Actor,
+    lots: list[Entitlement],
+    now: datetime,
+    external_ref: str = "",
+    appointment: Appointment | None = None,
+    applied: bool = False,
+) -> LedgerEntry:
+    """Apply `delta` to one locked lot (unless the caller already `applied` it, as a new lot
+    created full does) and append its ledger entry."""
+    if delta and not applied:
+        Entitlement.objects.filter(pk=lot.pk).update(credits_remaining=F("credits_remaining") + delta)
+        lot.credits_remaining += delta
+    return LedgerEntry.objects.create(
+        location_id=lot.location_id,
+        contact_id=lot.contact_id,
+        entitlement=lot,
+        kind=kind,
+        amount=delta,
+        balance_after=lot.credits_remaining,
+        contact_balance_after=available(lots, now),
+        source=actor.source,
+        request_id=actor.request_id,
+        external_ref=external_ref,
+        appointment=appointment,
+        correlation_id=actor.correlation_id,
+        actor=actor.user,
+        note=actor.note,
+        created_at=now,
+    )
+
+
+# --- grant ------------------------------------------------------------------------------------
+
+
+def credits_grant(
+    *,
+    location: Location,
+    contact_key: str,
+    product_config_id: str,
+    external_payment_id: str,
+    actor: Actor,
+    provider: str = "automation",
+    event_type: str = "payment_confirmed",
+    quantity: int = 1,
+    amount_cents: int | None = None,
+    currency: str = "",
+    paid_at: datetime | None = None,
+    email: str = "",
+    name: str = "",
+    external_ref: str = "",
+    metadata: dict | None = None,
+    is_test: bool = False,
+    now: datetime | None = None,
+) -> Outcome:
+    """Grant one lot of `quantity × credits` for one paid purchase (SPEC §2.1).
+
+    Refusals: BILLING_SUSPENDED, LOCATION_INACTIVE, CONFIG_NOT_FOUND, DUPLICATE_EVENT (with the
+    original entitlement_id). The payment key (location, provider, external_payment_id) is
+    unique in the database, so one payment grants at most once whatever the concurrency.
+    """
+    now = now or timezone.now()
+    if refusal := _gate(location):
+        return refusal
+    config = _active_config(location, product_config_id)
+    if config is None:
+        return refuse(Reason.CONFIG_NOT_FOUND)
+    with transaction.atomic(savepoint=False):
+        contact = _lock_or_create_contact(location, contact_key)
+        payment = PaymentEvent(
+            location=location,
+            contact=contact,
+            provider=provider,
+            external_payment_id=external_payment_id,
+            event_type=event_type,
+            amount_cents=amount_cents,
+            currency=currency.upper(),
+            paid_at=paid_at or now,
+            product_config=config,
+            outcome=PaymentOutcome.GRANTED,
+            external_ref=external_ref,
+            is_test=is_test,
+            metadata=metadata or {},
+            created_at=now,
+        )
+        # Insert-or-ignore, then read back: whoever's public_id is stored owns the payment.
+        PaymentEvent.objects.bulk_create([payment], ignore_conflicts=True)
+        stored = PaymentEvent.objects.select_related("entitlement").get(
+            location=location, provider=provider, external_payment_id=external_payment_id
+        )
+        if stored.public_id != payment.public_id:
+            original = stored.entitlement.public_id if stored.entitlement else None
+            return refuse(Reason.DUPLICATE_EVENT, entitlement_id=original, contact_id=contact_key)
+        if (email and email != contact.email) or (name and name != contact.name):
+            contact.email, contact.name = email or contact.email, name or contact.name
+            contact.save(update_fields=["email", "name", "updated_at"])
+
+        lots = _lock_lots(contact)
+        if config.kind == ConfigKind.MEMBERSHIP and config.renewal_policy == RenewalPolicy.RESET:
+            for old in lots:
+                if (
+                    old.product_config_id == config.pk
+                    and old.status in (LotStatus.ACTIVE, LotStatus.PAUSED)
+                    and old.credits_remaining > 0
+                ):
+                    _move(old, -old.credits_remaining, kind=LedgerKind.FORFEIT, actor=actor,
+                          lots=lots, now=now)
+        credits = config.credits_per_grant * quantity
+        granted_from = paid_at or now
+        lot = Entitlement.objects.create(
+            location=location,
+            contact=contact,
+            product_config=config,
+            credits_granted=credits,
+            credits_remaining=credits,
+            granted_at=now,
+            expires_at=granted_from + timedelta(days=config.expiry_days)
+            if config.expiry_days
+            else None,
+            payment=stored,
+            value_cents=amount_cents,
+        )
+        lot.product_config = config
+        lots.append(lot)
+        _move(lot, credits, kind=LedgerKind.GRANT, actor=actor, lots=lots, now=now,
+              external_ref=external_ref, applied=True)
+        PaymentEvent.objects.filter(pk=stored.pk).update(entitlement=lot)
+    return Outcome(
+        ok=True,
+        reason_code=Reason.GRANT_APPLIED,
+        contact_id=contact_key,
+        entitlement_id=lot.public_id,
+        credits_granted=credits,
+        balance_after=available([x for x in lots if x.product_config_id == config.pk], now),
+        expires_at=lot.expires_at,
+    )
+
+
+def payment_record(
+    *,
+    location: Location,
+    contact_key: str | None,
+    provider: str,
+    external_payment_id: str,
+    outcome: str,
+    explanation: str,
+    event_type: str = "payment_confirmed",
+    amount_cents: int | None = None,
+    currency: str = "",
+    paid_at: datetime | None = None,
+    external_product_ref: str = "",
+    is_test: bool = False,
+    metadata: dict | None = None,
+) -> PaymentEvent:
+    """Keep a payment that granted nothing (unmatched, ambiguous, duplicate, held) for
+    inspection. Idempotent on the payment key: a redelivery returns the stored row."""
+    with transaction.atomic(savepoint=False):
+        contact = _lock_or_create_contact(location, contact_key) if contact_key else None
+        PaymentEvent.objects.bulk_create(
+            [
+                PaymentEvent(
+                    location=location,
+                    contact=contact,
+                    provider=provider,
+                    external_payment_id=external_payment_id,
+                    event_type=event_type,
+                    amount_cents=amount_cents,
+                    currency=currency.upper(),
+                    paid_at=paid_at or timezone.now(),
+                    outcome=outcome,
+                    explanation=explanation[:500],
+                    external_product_ref=external_product_ref,
+                    is_test=is_test,
+                    metadata=metadata or {},
+                )
+            ],
+            ignore_conflicts=True,
+        )
+        return PaymentEvent.objects.get(
+            location=location, provider=provider, external_payment_id=external_payment_id
+        )
+
+
+# --- check and deduct -------------------------------------------------------------------------
+
+
+def eligibility_check(
+    *,
+    location: Location,
+    contact_key: str,
+    product_config_id: str | None = None,
+    calendar_id: str | None = None,
+    amount: int = 1,
+    now: datetime | None = None,
+) -> Outcome:
+    """Would a deduct of `amount` succeed now? No writes. Refusals: SPEC §2.3, with `balance`."""
+    now = now or timezone.now()
+    if refusal := _gate(location):
+        return refusal
+    config = _active_config(location, product_config_id)
+    if product_config_id and config is None:
+        return refuse(Reason.CONFIG_NOT_FOUND)
+    contact = Contact.objects.filter(location=location, external_id=contact_key).first()
+    lots = _read_lots(contact) if contact else []
+    choice = _choose_lot(lots, config=config, calendar_id=calendar_id, amount=amount, now=now)
+    if choice.refusal:
+        return choice.refusal
+    return Outcome(
+        ok=True,
+        reason_code=Reason.ELIGIBLE,
+        entitlement_id=choice.lot.public_id,
+        balance_after=available(list(choice.matching), now) - amount,
+    )
+
+
+def credits_deduct(
+    *,
+    location: Location,
+    contact_key: str,
+    actor: Actor,
+    product_config_id: str | None = None,
+    calendar_id: str | None = None,
+    amount: int = 1,
+    external_ref: str = "",
+    appointment_time: datetime | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Take `amount` credits from the first lot in consumption order that holds them.
+
+    Refusals: SPEC §2.3. With `external_ref` the booking is recorded as an Appointment.
+    `balance_after` is what remains available for that config/calendar.
+    """
+    now = now or timezone.now()
+    if refusal := _gate(location):
+        return refusal
+    config = _active_config(location, product_config_id)
+    if product_config_id and config is None:
+        return refuse(Reason.CONFIG_NOT_FOUND)
+    with transaction.atomic(savepoint=False):
+        contact = _lock_contact(location, contact_key)
+        lots = _lock_lots(contact) if contact else []
+        choice = _choose_lot(lots, config=config, calendar_id=calendar_id, amount=amount, now=now)
+        if choice.refusal:
+            return choice.refusal
+        lot = choice.lot
+        appointment = None
+        if external_ref:
+            appointment = _record_booking(
+                contact, lot, external_ref, calendar_id, appointment_time, actor.source, amount
+            )
+        _move(lot, -amount, kind=LedgerKind.DEDUCT, actor=actor, lots=lots, now=now,
+              external_ref=external_ref, appointment=appointment)
+    return Outcome(
+        ok=True,
+        reason_code=Reason.DEDUCTED,
+        entitlement_id=lot.public_id,
+        balance_after=available(list(choice.matching), now),
+        credits_changed=amount,
+    )
+
+
+def _record_booking(contact, lot, external_ref, calendar_id, start_time, source, amount):
+    appointment = Appointment.objects.filter(
+        location_id=contact.location_id, external_id=external_ref
+    ).first()
+    if appointment is None:
+        return Appointment.objects.create(
+            location_id=contact.location_id,
+            contact=contact,
+            external_id=external_ref,
+            calendar_id=calendar_id or "",
+            start_time=start_time,
+            source=source,
+            credits_deducted=amount,
+            entitlement=lot,
+        )
+    if appointment.contact_id != contact.pk:
+        return None  # another member's booking reference: never touch their record
+    appointment.credits_deducted += amount
+    appointment.entitlement = lot
+    appointment.status = "booked"
+    appointment.calendar_id = calendar_id or appointment.calendar_id
+    appointment.start_time = start_time or appointment.start_time
+    appointment.save()
+    return appointment
+
+
+# --- restore ----------------------------------------------------------------------------------
+
+
+def credits_restore(
+    *,
+    location: Location,
+    contact_key: str,
+    actor: Actor,
+    product_config_id: str | None = None,
+    calendar_id: str | None = None,
+    amount: int = 1,
+    external_ref: str = "",
+    appointment_time: datetime | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Give back credits for a cancelled booking (SPEC §2.4).
+
+    Refusals, in order: BILLING_SUSPENDED, LOCATION_INACTIVE, CONFIG_NOT_FOUND, NO_ENTITLEMENT,
+    CANCELLATION_WINDOW_EXPIRED, NOTHING_TO_RESTORE, ENTITLEMENT_EXPIRED.
+    Target: the lot an earlier deduction for `external_ref` came from, else the most recently
+    deducted-from lot of the config/calendar. Never above `credits_granted`, never more for one
+    `external_ref` than was deducted for it (an unknown `external_ref` is treated as absent).
+    """
+    now = now or timezone.now()
+    if refusal := _gate(location):
+        return refusal
+    config = _active_config(location, product_config_id)
+    if product_config_id and config is None:
+        return refuse(Reason.CONFIG_NOT_FOUND)
+    with transaction.atomic(savepoint=False):
+        contact = _lock_contact(location, contact_key)
+        lots = _lock_lots(contact) if contact else []
+        if not lots:
+            return refuse(Reason.NO_ENTITLEMENT)
+        appointment = None
+        if external_ref:
+            appointment = Appointment.objects.filter(
+                location=location, external_id=external_ref, contact=contact
+            ).first()
+        start = appointment_time or (appointment.start_time if appointment else None)
+        window = location.effective_cancellation_window_hours
+        if start is not None and window > 0 and now > start - timedelta(hours=window):
+            return refuse(Reason.CANCELLATION_WINDOW_EXPIRED)
+
+        target, ref_cap = _restore_target(contact, lots, external_ref, config, calendar_id)
+        if target is None:
+            return refuse(Reason.NOTHING_TO_RESTORE)
+        if target.expired_at(now):
+            return refuse(Reason.ENTITLEMENT_EXPIRED, entitlement_id=target.public_id)
+        give = min(amount, target.credits_granted - target.credits_remaining)
+        if ref_cap is not None:
+            give = min(give, ref_cap)
+        if give <= 0:
+            return refuse(Reason.NOTHING_TO_RESTORE, entitlement_id=target.public_id)
+        if appointment is not None:
+            appointment.credits_deducted = max(0, appointment.credits_deducted - give)
+            appointment.status = "cancelled"
+            appointment.save(update_fields=["credits_deducted", "status", "updated_at"])
+        _move(target, give, kind=LedgerKind.RESTORE, actor=actor, lots=lots, now=now,
+              external_ref=external_ref, appointment=appointment)
+    family = [
+        lot
+        for lot in lots
+        if lot.product_config_id == target.product_config_id
+    ]
+    return Outcome(
+        ok=True,
+        reason_code=Reason.RESTORED,
+        entitlement_id=target.public_id,
+        balance_after=available(family, now),
+        credits_changed=give,
+    )
+
+
+def _restore_target(contact, lots, external_ref, config, calendar_id):
+    """(lot, per-reference cap) for a restore; (None, None) when nothing was deducted."""
+    by_pk = {lot.pk: lot for lot in lots}
+    if external_ref:
+        entries = LedgerEntry.objects.filter(
+            contact=contact,
+            external_ref=external_ref,
+            kind__in=(LedgerKind.DEDUCT, LedgerKind.RESTORE),
+        ).order_by("pk")
+        net: dict[int, int] = {}
+        last_deduct: dict[int, int] = {}
+        for entry in entries:
+            net[entry.entitlement_id] = net.get(entry.entitlement_id, 0) - entry.amount
+            if entry.kind == LedgerKind.DEDUCT:
+                last_deduct[entry.entitlement_id] = entry.pk
+        if net:
+            open_lots = [pk for pk, left in net.items() if left > 0 and pk in by_pk]
+            if not open_lots:
+                return None, None
+            pk = max(open_lots, key=lambda p: last_deduct.get(p, 0))
+            return by_pk[pk], net[pk]
+    if config is not None:
+        candidates = [pk for pk, lot in by_pk.items() if lot.product_config_id == config.pk]
+    else:
+        candidates = [
+            pk for pk, lot in by_pk.items() if lot.product_config.covers_calendar(calendar_id)
+        ]
+    last = (
+        LedgerEntry.objects.filter(entitlement_id__in=candidates, kind=LedgerKind.DEDUCT)
+        .order_by("-pk")
+        .values_list("entitlement_id", flat=True)
+        .first()
+    )
+    return (by_pk[last], None) if last else (None, None)
+
+
+# --- pause, resume, revoke, expiry ------------------------------------------------------------
+
+
+def _locked_lot(entitlement: Entitlement) -> tuple[Entitlement | None, list[Entitlement]]:
+    contact = Contact.objects.select_for_update().get(pk=entitlement.contact_id)
+    lots = _lock_lots(contact)
+    lot = next((x for x in lots if x.pk == entitlement.pk), None)
+    return lot, lots
+
+
+def entitlement_pause(*, entitlement: Entitlement, now: datetime | None = None) -> bool:
+    """Pause an active lot: unusable until resumed. Returns False when it was not active."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        lot, _ = _locked_lot(entitlement)
+        if lot is None or lot.status != LotStatus.ACTIVE or lot.expired_at(now):
+            return False
+        Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.PAUSED, paused_at=now)
+    return True
+
+
+def entitlement_resume(*, entitlement: Entitlement, now: datetime | None = None) -> bool:
+    """Resume a paused lot; its expiry moves later by the time spent paused (SPEC §2.5)."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        lot, _ = _locked_lot(entitlement)
+        if lot is None or lot.status != LotStatus.PAUSED:
+            return False
+        expires_at = lot.expires_at + (now - lot.paused_at) if lot.expires_at else None
+        Entitlement.objects.filter(pk=lot.pk).update(
+            status=LotStatus.ACTIVE, paused_at=None, expires_at=expires_at
+        )
+    return True
+
+
+def entitlements_pause_config(
+    *, contact: Contact, product_config: ProductConfig, pause: bool, now: datetime | None = None
+) -> int:
+    """Pause (or resume) every lot of one contact's config; returns how many changed."""
+    service = entitlement_pause if pause else entitlement_resume
+    lots = Entitlement.objects.filter(contact=contact, product_config=product_config)
+    return sum(service(entitlement=lot, now=now) for lot in lots)
+
+
+def entitlement_revoke(*, entitlement: Entitlement, actor: Actor, now: datetime | None = None) -> bool:
+    """Revoke a lot: its remaining credits leave with a `revoke` entry; it is never usable again."""
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        lot, lots = _locked_lot(entitlement)
+        if lot is None:
+            return False
+        Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.REVOKED)
+        lot.status = LotStatus.REVOKED
+        _move(lot, -lot.credits_remaining, kind=LedgerKind.REVOKE, actor=actor, lots=lots, now=now)
+    return True
+
+
+def expire_lots(*, now: datetime | None = None, batch: int = 500) -> int:
+    """Mark active lots past `expires_at` as expired, writing an `expire` entry taking their
+    remaining credits to 0. Paused lots are skipped: their clock is stopped. Returns the count."""
+    now = now or timezone.now()
+    due = list(
+        Entitlement.objects.select_related("contact", "location")
+        .filter(status=LotStatus.ACTIVE, expires_at__lte=now)
+        .order_by("pk")[:batch]
+    )
+    count = 0
+    for entitlement in due:
+        with transaction.atomic():
+            lot, lots = _locked_lot(entitlement)
+            if lot is None or not lot.expired_at(now) or lot.status != LotStatus.ACTIVE:
+                continue
+            Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.EXPIRED)
+            lot.status = LotStatus.EXPIRED
+            _move(lot, -lot.credits_remaining, kind=LedgerKind.EXPIRE, actor=SYSTEM, lots=lots,
+                  now=now)
+            count += 1
+    return count

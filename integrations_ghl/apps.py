@@ -1,0 +1,5 @@
+from django.apps import AppConfig
+
+
+class IntegrationsGhlConfig(AppConfig):
+    name = "integrations_ghl"

@@ -1,0 +1,18 @@
+"""Time helpers shared by the API and the engine."""
+
+from datetime import UTC, datetime
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with milliseconds and a trailing Z (the API's one timestamp format)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def parse_aware(text: str) -> datetime:
+    """Parse ISO 8601 and insist on an explicit offset; raises ValueError otherwise."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("timestamp needs a timezone offset (e.g. Z or +02:00)")
+    return value

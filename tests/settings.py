@@ -1,0 +1,18 @@
+"""Test runs: the same kotally/settings.py, with test-only values for the secrets it requires.
+
+DATABASE_URL / REDIS_URL from the environment are kept (PostgreSQL and Redis in CI).
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "False")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-not-for-production")
+os.environ.setdefault("DATABASE_URL", "sqlite:///test-db.sqlite3")
+os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWtvdGFsbHktZmllbGQta2V5LTMyYnk=")
+os.environ.setdefault("SECURE_COOKIES", "False")
+
+from kotally.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast tests only
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
