@@ -28,6 +28,10 @@ class Location(models.Model):
     )
     # Overrides the workspace's cancellation window when set.
     cancellation_window_hours = models.PositiveIntegerField(null=True, blank=True)
+    # Merchant Stripe fallback (SPEC §6.2); secrets are Fernet-encrypted (kotally.lib.crypto).
+    stripe_fallback_enabled = models.BooleanField(default=False)
+    stripe_webhook_secret_enc = models.TextField(blank=True)
+    stripe_restricted_key_enc = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self):
