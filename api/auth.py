@@ -1,5 +1,6 @@
 """Bearer-token authentication and per-endpoint scopes for /api/v2."""
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from .services import authenticate_token
@@ -36,3 +37,14 @@ class HasScope(permissions.BasePermission):
         if scope not in (request.auth.scopes if request.auth else []):
             raise ScopeRequired(f"This token lacks the '{scope}' scope.")
         return True
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents the bearer token in the OpenAPI schema."""
+
+    target_class = BearerTokenAuthentication
+    name = "bearerAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer",
+                "bearerFormat": "ktly_<client uuid>_<secret uuid>"}

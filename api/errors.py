@@ -29,7 +29,6 @@ _BY_CLASS = [
     (Http404, 404, "ROUTE_NOT_FOUND"),
     (exceptions.MethodNotAllowed, 405, "METHOD_NOT_ALLOWED"),
     (exceptions.UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
-    (exceptions.Throttled, 429, "RATE_LIMITED"),
     (exceptions.ParseError, 400, "VALIDATION_ERROR"),
     (exceptions.ValidationError, 400, "VALIDATION_ERROR"),
 ]
@@ -53,12 +52,9 @@ def exception_handler(exc, context):
                 message = "The request is invalid; see errors."
             elif isinstance(exc, exceptions.ParseError):
                 extra["errors"] = {"body": [str(exc.detail)]}
-                message = "The body is not valid JSON."
             response = envelope(status, code, str(message), **extra)
             if isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
                 response["WWW-Authenticate"] = 'Bearer realm="kotally"'
-            if isinstance(exc, exceptions.Throttled):
-                response["Retry-After"] = str(int(exc.wait or 1))
             return response
     logger.exception("unhandled API error", exc_info=exc)
     return envelope(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.")
@@ -68,4 +64,5 @@ def _field_errors(detail) -> dict:
     if isinstance(detail, dict):
         return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in
                 detail.items()}
-    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+    messages = detail if isinstance(detail, list) else [detail]
+    return {"non_field_errors": [str(m) for m in messages]}

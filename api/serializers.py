@@ -2,6 +2,8 @@
 
 import json
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from kotally.lib.timeutil import parse_aware
@@ -33,35 +35,30 @@ class StrictIntegerField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class AwareDateTimeField(serializers.Field):
     """ISO 8601 with an explicit offset; naive or unparsable timestamps are refused."""
 
     default_error_messages = {
         "invalid": "Expected an ISO 8601 timestamp with a timezone offset, e.g. "
-        "2026-05-01T09:00:00Z."
+        "2026-05-01T09:00:00Z.",
+        "range": "Expected a year between 1970 and 2999.",
     }
 
     def to_internal_value(self, data):
         if not isinstance(data, str) or len(data) > 64:
             self.fail("invalid")
         try:
-            return parse_aware(data)
+            value = parse_aware(data)
         except ValueError:
             self.fail("invalid")
+        # Years near 1 or 9999 overflow when converted to UTC or when expiry days are added.
+        if not 1970 <= value.year <= 2999:
+            self.fail("range")
+        return value
 
     def to_representation(self, value):
         return value
-
-
-def _no_nul(value) -> bool:
-    """PostgreSQL text and jsonb cannot hold NUL characters; refuse them up front."""
-    if isinstance(value, str):
-        return "\x00" not in value
-    if isinstance(value, dict):
-        return all(_no_nul(k) and _no_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_no_nul(v) for v in value)
-    return True
 
 
 class ContactKeyMixin(serializers.Serializer):
@@ -125,8 +122,6 @@ class GrantIn(ContactKeyMixin):
     def validate_metadata(self, value):
         if len(json.dumps(value).encode()) > MAX_METADATA_BYTES:
             raise serializers.ValidationError("metadata must be at most 16 KB of JSON.")
-        if not _no_nul(value):
-            raise serializers.ValidationError("metadata must not contain NUL characters.")
         return value
 
 

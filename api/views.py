@@ -1,6 +1,9 @@
 """/api/v2 views: parse input, call one engine service, shape the outcome (SPEC §3)."""
 
+from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -14,15 +17,29 @@ from kotally.middleware import api_error
 from . import ratelimit
 from . import serializers as s
 from .errors import ApiError
+from .parsers import BoundedJSONParser
 from .services import record_rate_limited
 
 _ERRORS = {code: s.ErrorOut for code in (400, 401, 403, 404, 405, 409, 415, 422, 429, 500)}
 
 
+class JsonOnlyNegotiation(DefaultContentNegotiation):
+    """Always answer JSON, whatever the Accept header says: an API error page is never HTML
+    and an odd Accept header is never a 406."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 class ApiView(APIView):
-    """Bearer auth → scope → rate limit → JSON media type, then the handler."""
+    """Bearer auth (401) → scope (403) → rate limit (429) → method (405) → JSON media type
+    (415), then the handler: validation (400) → location (403) → idempotency (409/422)."""
 
     required_scope: str = ""
+    parser_classes = [BoundedJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JsonOnlyNegotiation
+    metadata_class = None  # OPTIONS is not part of the API: 405 like any other wrong method
 
     def check_throttles(self, request):
         decision = ratelimit.take(str(request.auth.client_id))
@@ -31,7 +48,11 @@ class ApiView(APIView):
             record_rate_limited(request.auth)
             raise ApiError(429, "RATE_LIMITED", "Too many requests for this API client; "
                            f"retry after {decision.retry_after} s.")
-        if request.method == "POST":
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Only for a method the view handles, so a wrong method is a 405, not a 415.
+        if request.method == "POST" and hasattr(self, "post"):
             media = request.content_type.split(";")[0].strip().lower()
             if media != "application/json":
                 raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
@@ -209,6 +230,9 @@ _LIST_PARAMS = _READ_PARAMS + [
 
 
 class ReadQuery(s.serializers.Serializer):
+    """The query string plus the contact key from the path (as `id`)."""
+
+    id = s.StrictCharField()
     location_id = s.StrictCharField()
     limit = s.serializers.IntegerField(required=False, default=20, min_value=1)
     cursor = s.StrictCharField(required=False, max_length=512)
@@ -221,12 +245,9 @@ class ContactReadView(ApiView):
     success_code = ""
 
     def get(self, request, contact_id: str):
-        query = self.validated(ReadQuery, request.query_params)
-        if len(contact_id) > s.MAX_ID:
-            raise ApiError(400, "VALIDATION_ERROR", "The request is invalid; see errors.",
-                           errors={"id": ["Ensure this field has no more than 255 characters."]})
+        query = self.validated(ReadQuery, {**request.query_params.dict(), "id": contact_id})
         location = self.location_for(query["location_id"])
-        contact = selectors.contact_find(location, contact_id)
+        contact = selectors.contact_find(location, query["id"])
         if contact is None:
             return Response(self.body(Outcome(False, "NOT_FOUND"))
                             | {"message": "No contact with this id in this location."})
@@ -295,6 +316,7 @@ TimelineView = _read_view("contact_timeline", "timeline_loaded", s.TimelineLoade
                           _page("events", selectors.timeline_page), _LIST_PARAMS)
 
 
+@csrf_exempt  # a POST to a wrong path must get the JSON 404, not Django's HTML CSRF page
 def route_not_found(request, *args, **kwargs):
     """Any unknown path under /api/: the JSON envelope, never an HTML page."""
     return api_error(404, "ROUTE_NOT_FOUND", f"No API route at {request.path}.",
