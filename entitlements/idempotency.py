@@ -70,9 +70,8 @@ def run_once(
         with transaction.atomic(durable=True):
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT pg_try_advisory_xact_lock(%s)", [_advisory_key(location, request_id)]
-                    )
+                    key = _advisory_key(location, request_id)
+                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
                     if not cursor.fetchone()[0]:
                         raise InProgress()
             if (stored := _stored(location, request_id, operation, digest)) is not None:

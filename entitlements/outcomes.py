@@ -31,8 +31,12 @@ class Reason(models.TextChoices):
 
 
 MESSAGES = {
-    Reason.BILLING_SUSPENDED: "The workspace's billing is suspended; data is kept, writes are refused.",
-    Reason.LOCATION_INACTIVE: "The location is not active (pending billing, disconnected or removed).",
+    Reason.BILLING_SUSPENDED: (
+        "The workspace's billing is suspended; data is kept, writes are refused."
+    ),
+    Reason.LOCATION_INACTIVE: (
+        "The location is not active (pending billing, disconnected or removed)."
+    ),
     Reason.CONFIG_NOT_FOUND: "No active product config with that id in this location.",
     Reason.NO_ENTITLEMENT: "The contact holds no credits in this location.",
     Reason.SERVICE_FAMILY_MISMATCH: "The contact's credits do not cover this calendar or config.",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Max, Q, Sum
 from django.utils import timezone
 
 from locations.models import Location, LocationStatus
@@ -72,7 +72,11 @@ def _active_config(location: Location, product_config_id: str | None) -> Product
 
 
 def _lock_contact(location: Location, contact_key: str) -> Contact | None:
-    return Contact.objects.select_for_update().filter(location=location, external_id=contact_key).first()
+    return (
+        Contact.objects.select_for_update()
+        .filter(location=location, external_id=contact_key)
+        .first()
+    )
 
 
 def _lock_or_create_contact(location: Location, contact_key: str) -> Contact:
@@ -128,6 +132,14 @@ class _Choice:
     matching: tuple = ()
 
 
+def _require_target(product_config_id: str | None, calendar_id: str | None, amount: int) -> None:
+    """Programming errors, not refusals: the API validates these before calling."""
+    if not product_config_id and not calendar_id:
+        raise ValueError("a product_config_id or a calendar_id is required")
+    if amount < 1:
+        raise ValueError("amount must be a positive integer")
+
+
 def _choose_lot(
     lots: list[Entitlement],
     *,
@@ -149,17 +161,16 @@ def _choose_lot(
         if family and not matching:
             return _Choice(refuse(Reason.CONFIG_NOT_FOUND))
     if not matching:
-        # "Holds usable credits, but none for this calendar/config" → mismatch; a contact
-        # whose only lots are spent, paused or expired has no entitlement to speak of.
-        if any(lot.usable_at(now) and lot.credits_remaining > 0 for lot in lots):
-            return _Choice(refuse(Reason.SERVICE_FAMILY_MISMATCH, balance=0))
-        return _Choice(refuse(Reason.NO_ENTITLEMENT, balance=0))
+        # The contact holds lots (NO_ENTITLEMENT is only "no lot at all"), none for this.
+        return _Choice(refuse(Reason.SERVICE_FAMILY_MISMATCH, balance=0))
     usable = sorted((lot for lot in matching if lot.usable_at(now)), key=consumption_key)
-    if not usable:
+    balance = sum(lot.credits_remaining for lot in usable)
+    if balance == 0:
+        # A spent lot is no reason to refuse: say why the others cannot be used, if they can't.
         if any(lot.status == LotStatus.PAUSED for lot in matching):
             return _Choice(refuse(Reason.ENTITLEMENT_PAUSED, balance=0))
-        return _Choice(refuse(Reason.ENTITLEMENT_EXPIRED, balance=0))
-    balance = sum(lot.credits_remaining for lot in usable)
+        if any(lot.expired_at(now) for lot in matching):
+            return _Choice(refuse(Reason.ENTITLEMENT_EXPIRED, balance=0))
     for lot in usable:
         if lot.credits_remaining >= amount:
             return _Choice(None, lot, tuple(usable))
@@ -181,7 +192,9 @@ def _move(
     """Apply `delta` to one locked lot (unless the caller already `applied` it, as a new lot
     created full does) and append its ledger entry."""
     if delta and not applied:
-        Entitlement.objects.filter(pk=lot.pk).update(credits_remaining=F("credits_remaining") + delta)
+        Entitlement.objects.filter(pk=lot.pk).update(
+            credits_remaining=F("credits_remaining") + delta
+        )
         lot.credits_remaining += delta
     return LedgerEntry.objects.create(
         location_id=lot.location_id,
@@ -231,6 +244,8 @@ def credits_grant(
     original entitlement_id). The payment key (location, provider, external_payment_id) is
     unique in the database, so one payment grants at most once whatever the concurrency.
     """
+    if quantity < 1:
+        raise ValueError("quantity must be a positive integer")
     now = now or timezone.now()
     if refusal := _gate(location):
         return refusal
@@ -260,8 +275,15 @@ def credits_grant(
         stored = PaymentEvent.objects.select_related("entitlement").get(
             location=location, provider=provider, external_payment_id=external_payment_id
         )
-        if stored.public_id != payment.public_id:
-            original = stored.entitlement.public_id if stored.entitlement else None
+        if stored.public_id != payment.public_id and not _claim(stored, payment):
+            # Read the lot afresh when absent: a concurrent claimer may just have funded it.
+            original = (
+                stored.entitlement.public_id
+                if stored.entitlement
+                else Entitlement.objects.filter(payment=stored)
+                .values_list("public_id", flat=True)
+                .first()
+            )
             return refuse(Reason.DUPLICATE_EVENT, entitlement_id=original, contact_id=contact_key)
         if (email and email != contact.email) or (name and name != contact.name):
             contact.email, contact.name = email or contact.email, name or contact.name
@@ -292,7 +314,6 @@ def credits_grant(
             payment=stored,
             value_cents=amount_cents,
         )
-        lot.product_config = config
         lots.append(lot)
         _move(lot, credits, kind=LedgerKind.GRANT, actor=actor, lots=lots, now=now,
               external_ref=external_ref, applied=True)
@@ -306,6 +327,39 @@ def credits_grant(
         balance_after=available([x for x in lots if x.product_config_id == config.pk], now),
         expires_at=lot.expires_at,
     )
+
+
+# Payments kept without a grant that a later grant may still fund: the admin fixed the
+# product config (unmatched / ambiguous) or billing resumed (held) and the event is retried.
+_CLAIMABLE = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS, PaymentOutcome.HELD)
+
+
+def _claim(stored: PaymentEvent, payment: PaymentEvent) -> bool:
+    """Turn a stored, never-granted payment into this grant's payment.
+
+    The conditional UPDATE is the guard: of two concurrent claimers, PostgreSQL re-checks the
+    WHERE clause for the second after the first commits, so exactly one gets the row.
+    """
+    fields = {
+        "contact": payment.contact,
+        "product_config": payment.product_config,
+        "outcome": PaymentOutcome.GRANTED,
+        "explanation": "",
+        "event_type": payment.event_type,
+        "amount_cents": payment.amount_cents,
+        "currency": payment.currency,
+        "paid_at": payment.paid_at,
+        "external_ref": payment.external_ref,
+        "is_test": payment.is_test,
+        "metadata": payment.metadata,
+    }
+    claimed = PaymentEvent.objects.filter(
+        pk=stored.pk, entitlement__isnull=True, outcome__in=_CLAIMABLE
+    ).update(**fields)
+    if claimed:
+        for field, value in fields.items():
+            setattr(stored, field, value)
+    return bool(claimed)
 
 
 def payment_record(
@@ -366,6 +420,7 @@ def eligibility_check(
     now: datetime | None = None,
 ) -> Outcome:
     """Would a deduct of `amount` succeed now? No writes. Refusals: SPEC §2.3, with `balance`."""
+    _require_target(product_config_id, calendar_id, amount)
     now = now or timezone.now()
     if refusal := _gate(location):
         return refusal
@@ -402,6 +457,7 @@ def credits_deduct(
     Refusals: SPEC §2.3. With `external_ref` the booking is recorded as an Appointment.
     `balance_after` is what remains available for that config/calendar.
     """
+    _require_target(product_config_id, calendar_id, amount)
     now = now or timezone.now()
     if refusal := _gate(location):
         return refusal
@@ -475,11 +531,16 @@ def credits_restore(
     """Give back credits for a cancelled booking (SPEC §2.4).
 
     Refusals, in order: BILLING_SUSPENDED, LOCATION_INACTIVE, CONFIG_NOT_FOUND, NO_ENTITLEMENT,
-    CANCELLATION_WINDOW_EXPIRED, NOTHING_TO_RESTORE, ENTITLEMENT_EXPIRED.
-    Target: the lot an earlier deduction for `external_ref` came from, else the most recently
-    deducted-from lot of the config/calendar. Never above `credits_granted`, never more for one
-    `external_ref` than was deducted for it (an unknown `external_ref` is treated as absent).
+    SERVICE_FAMILY_MISMATCH (config and calendar both given and disagreeing, SPEC §3.4),
+    CANCELLATION_WINDOW_EXPIRED, NOTHING_TO_RESTORE, CONFIG_NOT_FOUND (the target lot's config
+    was removed), ENTITLEMENT_EXPIRED.
+    Target: with `external_ref`, the lot an earlier deduction for it came from (a reference
+    that deducted nothing for this contact has nothing to give back); without, the most
+    recently deducted-from lot of the config/calendar that still has a deduction outstanding.
+    A lot only ever gets back what was deducted from it and not yet restored, so it never
+    exceeds `credits_granted`, and one `external_ref` never gets back more than it took.
     """
+    _require_target(product_config_id, calendar_id, amount)
     now = now or timezone.now()
     if refusal := _gate(location):
         return refusal
@@ -491,6 +552,8 @@ def credits_restore(
         lots = _lock_lots(contact) if contact else []
         if not lots:
             return refuse(Reason.NO_ENTITLEMENT)
+        if config is not None and calendar_id and not config.covers_calendar(calendar_id):
+            return refuse(Reason.SERVICE_FAMILY_MISMATCH)
         appointment = None
         if external_ref:
             appointment = Appointment.objects.filter(
@@ -498,17 +561,18 @@ def credits_restore(
             ).first()
         start = appointment_time or (appointment.start_time if appointment else None)
         window = location.effective_cancellation_window_hours
+        # window 0 switches the check off entirely, past appointments included.
         if start is not None and window > 0 and now > start - timedelta(hours=window):
             return refuse(Reason.CANCELLATION_WINDOW_EXPIRED)
 
-        target, ref_cap = _restore_target(contact, lots, external_ref, config, calendar_id)
+        target, cap = _restore_target(contact, lots, external_ref, config, calendar_id)
         if target is None:
             return refuse(Reason.NOTHING_TO_RESTORE)
+        if not target.product_config.active:
+            return refuse(Reason.CONFIG_NOT_FOUND, entitlement_id=target.public_id)
         if target.expired_at(now):
             return refuse(Reason.ENTITLEMENT_EXPIRED, entitlement_id=target.public_id)
-        give = min(amount, target.credits_granted - target.credits_remaining)
-        if ref_cap is not None:
-            give = min(give, ref_cap)
+        give = min(amount, cap, target.credits_granted - target.credits_remaining)
         if give <= 0:
             return refuse(Reason.NOTHING_TO_RESTORE, entitlement_id=target.public_id)
         if appointment is not None:
@@ -517,11 +581,7 @@ def credits_restore(
             appointment.save(update_fields=["credits_deducted", "status", "updated_at"])
         _move(target, give, kind=LedgerKind.RESTORE, actor=actor, lots=lots, now=now,
               external_ref=external_ref, appointment=appointment)
-    family = [
-        lot
-        for lot in lots
-        if lot.product_config_id == target.product_config_id
-    ]
+    family = [lot for lot in lots if lot.product_config_id == target.product_config_id]
     return Outcome(
         ok=True,
         reason_code=Reason.RESTORED,
@@ -532,39 +592,49 @@ def credits_restore(
 
 
 def _restore_target(contact, lots, external_ref, config, calendar_id):
-    """(lot, per-reference cap) for a restore; (None, None) when nothing was deducted."""
+    """(lot, most it may get back) for a restore, or (None, 0) when nothing is owed.
+
+    One grouped query over the contact's deduct/restore entries gives, per lot, what is still
+    outstanding (deducted minus restored) and the newest deduction; with `external_ref` the
+    same figures restricted to that reference.
+    """
     by_pk = {lot.pk: lot for lot in lots}
+    aggregates = {"net": Sum("amount"), "last": Max("pk", filter=Q(kind=LedgerKind.DEDUCT))}
     if external_ref:
-        entries = LedgerEntry.objects.filter(
-            contact=contact,
-            external_ref=external_ref,
-            kind__in=(LedgerKind.DEDUCT, LedgerKind.RESTORE),
-        ).order_by("pk")
-        net: dict[int, int] = {}
-        last_deduct: dict[int, int] = {}
-        for entry in entries:
-            net[entry.entitlement_id] = net.get(entry.entitlement_id, 0) - entry.amount
-            if entry.kind == LedgerKind.DEDUCT:
-                last_deduct[entry.entitlement_id] = entry.pk
-        if net:
-            open_lots = [pk for pk, left in net.items() if left > 0 and pk in by_pk]
-            if not open_lots:
-                return None, None
-            pk = max(open_lots, key=lambda p: last_deduct.get(p, 0))
-            return by_pk[pk], net[pk]
-    if config is not None:
-        candidates = [pk for pk, lot in by_pk.items() if lot.product_config_id == config.pk]
-    else:
-        candidates = [
-            pk for pk, lot in by_pk.items() if lot.product_config.covers_calendar(calendar_id)
-        ]
-    last = (
-        LedgerEntry.objects.filter(entitlement_id__in=candidates, kind=LedgerKind.DEDUCT)
-        .order_by("-pk")
-        .values_list("entitlement_id", flat=True)
-        .first()
+        mine = Q(external_ref=external_ref)
+        aggregates["ref_net"] = Sum("amount", filter=mine)
+        aggregates["ref_last"] = Max("pk", filter=mine & Q(kind=LedgerKind.DEDUCT))
+    rows = (
+        LedgerEntry.objects.filter(
+            contact=contact, kind__in=(LedgerKind.DEDUCT, LedgerKind.RESTORE)
+        )
+        .values("entitlement_id")
+        .annotate(**aggregates)
+        .order_by()
     )
-    return (by_pk[last], None) if last else (None, None)
+    owed = []  # (newest deduction pk, lot pk, credits still owed)
+    for row in rows:
+        if row["entitlement_id"] not in by_pk:
+            continue  # revoked lots take nothing back
+        outstanding = -row["net"]
+        if external_ref:
+            if row["ref_last"] is None:
+                continue
+            owed.append((row["ref_last"], row["entitlement_id"], min(outstanding, -row["ref_net"])))
+        elif row["last"] is not None and _lot_matches(by_pk[row["entitlement_id"]], config,
+                                                      calendar_id):
+            owed.append((row["last"], row["entitlement_id"], outstanding))
+    owed = [entry for entry in owed if entry[2] > 0]
+    if not owed:
+        return None, 0
+    _, pk, cap = max(owed)
+    return by_pk[pk], cap
+
+
+def _lot_matches(lot: Entitlement, config: ProductConfig | None, calendar_id: str | None) -> bool:
+    if config is not None:
+        return lot.product_config_id == config.pk
+    return lot.product_config.covers_calendar(calendar_id)
 
 
 # --- pause, resume, revoke, expiry ------------------------------------------------------------
@@ -611,7 +681,9 @@ def entitlements_pause_config(
     return sum(service(entitlement=lot, now=now) for lot in lots)
 
 
-def entitlement_revoke(*, entitlement: Entitlement, actor: Actor, now: datetime | None = None) -> bool:
+def entitlement_revoke(
+    *, entitlement: Entitlement, actor: Actor, now: datetime | None = None
+) -> bool:
     """Revoke a lot: its remaining credits leave with a `revoke` entry; it is never usable again."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
@@ -626,22 +698,29 @@ def entitlement_revoke(*, entitlement: Entitlement, actor: Actor, now: datetime 
 
 def expire_lots(*, now: datetime | None = None, batch: int = 500) -> int:
     """Mark active lots past `expires_at` as expired, writing an `expire` entry taking their
-    remaining credits to 0. Paused lots are skipped: their clock is stopped. Returns the count."""
+    remaining credits to 0. Paused lots are skipped: their clock is stopped. Returns the count.
+
+    Reads due lots in primary-key batches and locks each one's contact in its own short
+    transaction, so the sweep never holds many members' rows at once.
+    """
     now = now or timezone.now()
-    due = list(
-        Entitlement.objects.select_related("contact", "location")
-        .filter(status=LotStatus.ACTIVE, expires_at__lte=now)
-        .order_by("pk")[:batch]
-    )
-    count = 0
-    for entitlement in due:
-        with transaction.atomic():
-            lot, lots = _locked_lot(entitlement)
-            if lot is None or not lot.expired_at(now) or lot.status != LotStatus.ACTIVE:
-                continue
-            Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.EXPIRED)
-            lot.status = LotStatus.EXPIRED
-            _move(lot, -lot.credits_remaining, kind=LedgerKind.EXPIRE, actor=SYSTEM, lots=lots,
-                  now=now)
-            count += 1
-    return count
+    count, after = 0, 0
+    while True:
+        due = list(
+            Entitlement.objects.filter(status=LotStatus.ACTIVE, expires_at__lte=now, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", "contact_id")[:batch]
+        )
+        for pk, contact_id in due:
+            with transaction.atomic():
+                lot, lots = _locked_lot(Entitlement(pk=pk, contact_id=contact_id))
+                if lot is None or lot.status != LotStatus.ACTIVE or not lot.expired_at(now):
+                    continue  # paused, revoked or already swept since the read
+                Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.EXPIRED)
+                lot.status = LotStatus.EXPIRED
+                _move(lot, -lot.credits_remaining, kind=LedgerKind.EXPIRE, actor=SYSTEM,
+                      lots=lots, now=now)
+                count += 1
+        if len(due) < batch:
+            return count
+        after = due[-1][0]

@@ -1,0 +1,191 @@
+import re
+
+from django import forms
+
+from locations.models import LocationStatus
+
+from .models import ConfigKind, LotStatus, ProductConfig, RenewalPolicy
+
+_CALENDAR_SPLIT = re.compile(r"[\s,]+")
+_ID_HELP = "Optional. Exactly as it appears in GoHighLevel."
+
+
+class CalendarIdsField(forms.CharField):
+    """Calendar ids typed as a comma- or space-separated list."""
+
+    def prepare_value(self, value):
+        return ", ".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value) or ""
+        ids = list(dict.fromkeys(x for x in _CALENDAR_SPLIT.split(text) if x))
+        if len(ids) > 50:
+            raise forms.ValidationError("At most 50 calendars per config.")
+        if any(len(x) > 255 for x in ids):
+            raise forms.ValidationError("A calendar id is at most 255 characters.")
+        return ids
+
+
+class ProductConfigForm(forms.Form):
+    location = forms.ModelChoiceField(
+        label="Location", queryset=None, to_field_name="location_id", empty_label=None
+    )
+    name = forms.CharField(label="Name", max_length=255)
+    kind = forms.ChoiceField(label="Kind", choices=ConfigKind.choices)
+    credits_total = forms.IntegerField(
+        label="Credits in the package", min_value=1, max_value=10000, required=False
+    )
+    monthly_credits = forms.IntegerField(
+        label="Credits per month (membership)", min_value=1, max_value=10000, required=False
+    )
+    expiry_days = forms.IntegerField(
+        label="Credits expire after (days)",
+        min_value=1,
+        max_value=3650,
+        required=False,
+        help_text="Leave empty for credits that never expire.",
+    )
+    calendar_ids = CalendarIdsField(
+        label="Calendars (service family)",
+        help_text="Calendar ids whose bookings use these credits, separated by commas.",
+    )
+    ghl_product_id = forms.CharField(
+        label="GHL product id", max_length=255, required=False, help_text=_ID_HELP
+    )
+    ghl_price_id = forms.CharField(
+        label="GHL price id", max_length=255, required=False, help_text=_ID_HELP
+    )
+    stripe_price_id = forms.CharField(label="Stripe price id", max_length=255, required=False)
+    stripe_product_id = forms.CharField(label="Stripe product id", max_length=255, required=False)
+    priority = forms.IntegerField(
+        label="Priority",
+        initial=100,
+        min_value=0,
+        max_value=10000,
+        help_text="Lower is used first when a booking could use several configs.",
+    )
+    renewal_policy = forms.ChoiceField(
+        label="At renewal (membership)",
+        choices=RenewalPolicy.choices,
+        initial=RenewalPolicy.ACCUMULATE,
+        required=False,
+    )
+
+    def __init__(self, *args, workspace, config: ProductConfig | None = None, **kwargs):
+        self.config = config
+        if config is not None:
+            kwargs.setdefault("initial", {n: getattr(config, n) for n in self.base_fields})
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = workspace.locations.exclude(
+            status=LocationStatus.REMOVED
+        ).order_by("created_at", "pk")
+        if config is not None:
+            # Lots already point at this location and kind; changing them would rewrite history.
+            self.fields["location"].disabled = True
+            self.fields["kind"].disabled = True
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        if kind == ConfigKind.PACKAGE and not cleaned.get("credits_total"):
+            self.add_error("credits_total", "A package needs its number of credits.")
+        if kind == ConfigKind.MEMBERSHIP and not cleaned.get("monthly_credits"):
+            self.add_error("monthly_credits", "A membership needs its credits per month.")
+        if kind == ConfigKind.MEMBERSHIP and not cleaned.get("renewal_policy"):
+            cleaned["renewal_policy"] = RenewalPolicy.ACCUMULATE
+        product, price = cleaned.get("ghl_product_id", ""), cleaned.get("ghl_price_id", "")
+        if price and not product:
+            self.add_error("ghl_price_id", "A GHL price id needs its GHL product id.")
+        location = cleaned.get("location")
+        if product and location is not None:
+            clash = ProductConfig.objects.filter(
+                location=location, ghl_product_id=product, ghl_price_id=price, active=True
+            )
+            if self.config is not None:
+                clash = clash.exclude(pk=self.config.pk)
+            if other := clash.first():
+                self.add_error(
+                    "ghl_product_id",
+                    f"“{other.name}” already maps this GHL product"
+                    f"{' and price' if price else ''} in this location: one active config per "
+                    "GHL product per location. Remove or edit that one first.",
+                )
+        return cleaned
+
+    def config_fields(self) -> dict:
+        return {k: v for k, v in self.cleaned_data.items() if k not in ("location", "kind")}
+
+
+class ManualAdjustmentForm(forms.Form):
+    """Grant, deduct, restore or revoke by hand; every action needs a note (SPEC §2.5)."""
+
+    GRANT, DEDUCT, RESTORE, REVOKE = "grant", "deduct", "restore", "revoke"
+    action = forms.ChoiceField(
+        label="Action",
+        choices=[
+            (GRANT, "Grant one lot of the config"),
+            (DEDUCT, "Deduct credits"),
+            (RESTORE, "Restore credits"),
+            (REVOKE, "Revoke a lot"),
+        ],
+    )
+    product_config = forms.ModelChoiceField(
+        label="Product config",
+        queryset=None,
+        to_field_name="public_id",
+        required=False,
+        help_text="For grant, deduct and restore.",
+    )
+    entitlement = forms.ModelChoiceField(
+        label="Lot", queryset=None, to_field_name="public_id", required=False,
+        help_text="For revoke.",
+    )
+    amount = forms.IntegerField(
+        label="Credits", min_value=1, max_value=1000, initial=1,
+        help_text="For deduct and restore.",
+    )
+    note = forms.CharField(
+        label="Note (required)", max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why: it is saved on the ledger entry with your name.",
+    )
+
+    def __init__(self, *args, contact, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product_config"].queryset = ProductConfig.objects.filter(
+            location_id=contact.location_id, active=True
+        ).order_by("priority", "name")
+        lots = contact.entitlements.exclude(status=LotStatus.REVOKED).select_related(
+            "product_config"
+        )
+        self.fields["entitlement"].queryset = lots.order_by("-pk")
+        self.fields["entitlement"].label_from_instance = (
+            lambda lot: f"{lot.product_config.name} · {lot.credits_remaining}/"
+            f"{lot.credits_granted} · {lot.public_id}"
+        )
+
+    def clean_note(self):
+        note = self.cleaned_data["note"].strip()
+        if not note:
+            raise forms.ValidationError("Write why you are making this change.")
+        return note
+
+    def clean(self):
+        cleaned = super().clean()
+        action = cleaned.get("action")
+        if action == self.REVOKE and not cleaned.get("entitlement"):
+            self.add_error("entitlement", "Choose the lot to revoke.")
+        if action in (self.GRANT, self.DEDUCT, self.RESTORE) and not cleaned.get("product_config"):
+            self.add_error("product_config", "Choose a product config.")
+        return cleaned
+
+
+class ContactSearchForm(forms.Form):
+    q = forms.CharField(label="Search contacts", max_length=255, required=False)
+    location = forms.ModelChoiceField(
+        label="Location", queryset=None, to_field_name="location_id", required=False,
+        empty_label="All locations",
+    )
+
+    def __init__(self, *args, workspace, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = workspace.locations.order_by("created_at", "pk")

@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("product-configs/", views.config_list, name="product-configs"),
+    path("product-configs/new/", views.config_new, name="product-config-new"),
+    path("product-configs/<str:public_id>/edit/", views.config_edit, name="product-config-edit"),
+    path(
+        "product-configs/<str:public_id>/remove/",
+        views.config_remove,
+        name="product-config-remove",
+    ),
+    path("contacts/", views.contact_list, name="contacts"),
+    path("contacts/<int:pk>/", views.contact_detail, name="contact"),
+    path("contacts/<int:pk>/adjust/", views.contact_adjust, name="contact-adjust"),
+    path("lots/<str:public_id>/pause/", views.lot_pause, name="lot-pause"),
+    path("lots/<str:public_id>/resume/", views.lot_resume, name="lot-resume"),
+]

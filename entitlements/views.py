@@ -1,0 +1,258 @@
+"""Product Configs and Contacts pages (SPEC §4). Every write calls a service; every lookup is
+scoped to the signed-in user's workspace."""
+
+import uuid
+
+from django.contrib import messages
+from django.core.exceptions import BadRequest
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import member_view
+from locations.models import LocationStatus
+
+from . import selectors
+from .forms import ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
+from .models import Contact, Entitlement, ProductConfig, Source
+from .product_configs import (
+    DuplicateGhlProduct,
+    product_config_create,
+    product_config_remove,
+    product_config_update,
+)
+from .services import (
+    Actor,
+    credits_deduct,
+    credits_grant,
+    credits_restore,
+    entitlement_pause,
+    entitlement_resume,
+    entitlement_revoke,
+)
+
+DUPLICATE_MESSAGE = "Another active config already maps this GHL product in this location."
+
+# --- product configs --------------------------------------------------------------------------
+
+
+def _config(request, public_id) -> ProductConfig:
+    return get_object_or_404(
+        ProductConfig.objects.select_related("location"),
+        public_id=public_id,
+        location__workspace=request.workspace,
+    )
+
+
+@member_view
+def config_list(request):
+    configs = (
+        ProductConfig.objects.select_related("location")
+        .filter(location__workspace=request.workspace)
+        .order_by("-active", "location__created_at", "priority", "name")
+    )
+    has_locations = request.workspace.locations.exclude(status=LocationStatus.REMOVED).exists()
+    return render(
+        request,
+        "entitlements/config_list.html",
+        {"configs": configs, "has_locations": has_locations},
+    )
+
+
+@member_view
+def config_new(request):
+    form = ProductConfigForm(request.POST or None, workspace=request.workspace)
+    if request.method == "POST" and form.is_valid():
+        try:
+            config = product_config_create(
+                location=form.cleaned_data["location"],
+                kind=form.cleaned_data["kind"],
+                **form.config_fields(),
+            )
+        except DuplicateGhlProduct:
+            form.add_error("ghl_product_id", DUPLICATE_MESSAGE)
+        else:
+            messages.success(request, f"Product config “{config.name}” created.")
+            return redirect("product-configs")
+    return _config_form(request, form, None)
+
+
+@member_view
+def config_edit(request, public_id):
+    config = _config(request, public_id)
+    if not config.active:
+        messages.error(request, "A removed config cannot be edited; create a new one.")
+        return redirect("product-configs")
+    form = ProductConfigForm(request.POST or None, workspace=request.workspace, config=config)
+    if request.method == "POST" and form.is_valid():
+        try:
+            product_config_update(config=config, **form.config_fields())
+        except DuplicateGhlProduct:
+            form.add_error("ghl_product_id", DUPLICATE_MESSAGE)
+        else:
+            messages.success(request, f"Product config “{config.name}” saved.")
+            return redirect("product-configs")
+    return _config_form(request, form, config)
+
+
+def _config_form(request, form, config):
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request, "entitlements/config_form.html", {"form": form, "config": config}, status=status
+    )
+
+
+@require_POST
+@member_view
+def config_remove(request, public_id):
+    config = _config(request, public_id)
+    if product_config_remove(config=config):
+        messages.success(
+            request, f"“{config.name}” removed. Its remaining credits can no longer be used."
+        )
+    else:
+        messages.info(request, f"“{config.name}” was already removed.")
+    return redirect("product-configs")
+
+
+# --- contacts ---------------------------------------------------------------------------------
+
+
+@member_view
+def contact_list(request):
+    form = ContactSearchForm(request.GET or None, workspace=request.workspace)
+    contacts = Contact.objects.select_related("location").filter(
+        location__workspace=request.workspace
+    )
+    query = ""
+    if form.is_valid():
+        query = form.cleaned_data["q"].strip()
+        if query:
+            contacts = contacts.filter(
+                Q(external_id__icontains=query)
+                | Q(email__icontains=query)
+                | Q(name__icontains=query)
+            )
+        if form.cleaned_data["location"]:
+            contacts = contacts.filter(location=form.cleaned_data["location"])
+    page = Paginator(contacts.order_by("-created_at", "-pk"), 50).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "entitlements/contact_list.html", {"form": form, "page": page, "query": query}
+    )
+
+
+def _contact(request, pk) -> Contact:
+    return get_object_or_404(
+        Contact.objects.select_related("location__workspace"),
+        pk=pk,
+        location__workspace=request.workspace,
+    )
+
+
+@member_view
+def contact_detail(request, pk):
+    contact = _contact(request, pk)
+    return _render_contact(request, contact, ManualAdjustmentForm(contact=contact))
+
+
+def _render_contact(request, contact, form, status=200):
+    try:
+        ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
+        timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"))
+    except selectors.BadCursor as exc:
+        raise BadRequest(str(exc)) from exc
+    total, per_config = selectors.credits_by_config(contact)
+    context = {
+        "contact": contact,
+        "credits_total": total,
+        "per_config": per_config,
+        "lots": selectors.entitlements_page(contact, limit=100, cursor=None).items,
+        "ledger": ledger,
+        "payments": selectors.payments_page(contact, limit=25, cursor=None).items,
+        "upcoming": selectors.appointments_page(contact, upcoming=True, limit=25, cursor=None),
+        "past": selectors.appointments_page(contact, upcoming=False, limit=25, cursor=None),
+        "timeline": timeline,
+        "form": form,
+    }
+    return render(request, "entitlements/contact_detail.html", context, status=status)
+
+
+def _actor(request, note: str) -> Actor:
+    return Actor(
+        source=Source.ADMIN,
+        user=request.user,
+        note=note,
+        correlation_id=getattr(request, "correlation_id", ""),
+    )
+
+
+@require_POST
+@member_view
+def contact_adjust(request, pk):
+    contact = _contact(request, pk)
+    form = ManualAdjustmentForm(request.POST, contact=contact)
+    if not form.is_valid():
+        return _render_contact(request, contact, form, status=400)
+    data = form.cleaned_data
+    actor = _actor(request, data["note"])
+    action = data["action"]
+    common = {"location": contact.location, "contact_key": contact.external_id, "actor": actor}
+    if action == form.REVOKE:
+        if entitlement_revoke(entitlement=data["entitlement"], actor=actor):
+            messages.success(request, f"Lot {data['entitlement'].public_id} revoked.")
+        else:
+            messages.error(request, "That lot could not be revoked.")
+        return redirect("contact", pk=contact.pk)
+    config_id = data["product_config"].public_id
+    if action == form.GRANT:
+        outcome = credits_grant(
+            **common,
+            product_config_id=config_id,
+            # A manual grant is its own payment: a unique id keeps the one-grant-per-payment rule.
+            external_payment_id=f"admin:{uuid.uuid4()}",
+            provider="admin",
+            event_type="manual_grant",
+        )
+    elif action == form.DEDUCT:
+        outcome = credits_deduct(**common, product_config_id=config_id, amount=data["amount"])
+    else:
+        outcome = credits_restore(**common, product_config_id=config_id, amount=data["amount"])
+    if outcome.ok:
+        messages.success(
+            request, f"Done ({outcome.reason_code}). Balance for the config: "
+            f"{outcome.balance_after}."
+        )
+    else:
+        messages.error(request, f"Refused: {outcome.reason_code}. {outcome.message or ''}")
+    return redirect("contact", pk=contact.pk)
+
+
+def _lot(request, public_id) -> Entitlement:
+    return get_object_or_404(
+        Entitlement, public_id=public_id, location__workspace=request.workspace
+    )
+
+
+@require_POST
+@member_view
+def lot_pause(request, public_id):
+    lot = _lot(request, public_id)
+    if entitlement_pause(entitlement=lot):
+        messages.success(request, f"Lot {lot.public_id} paused.")
+    else:
+        messages.error(request, "Only an active, unexpired lot can be paused.")
+    return redirect("contact", pk=lot.contact_id)
+
+
+@require_POST
+@member_view
+def lot_resume(request, public_id):
+    lot = _lot(request, public_id)
+    if entitlement_resume(entitlement=lot):
+        messages.success(request, f"Lot {lot.public_id} resumed; its expiry moved by the pause.")
+    else:
+        messages.error(request, "Only a paused lot can be resumed.")
+    return redirect("contact", pk=lot.contact_id)

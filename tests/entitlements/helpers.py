@@ -1,0 +1,60 @@
+"""Engine test helpers: a fixed clock, short service calls, and the ledger invariant check."""
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from django.db.models import Sum
+
+from entitlements import services
+from entitlements.models import Entitlement, LedgerEntry, Source
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+_payments = itertools.count(1)
+ACTOR = services.Actor(source=Source.API, request_id="req-test", correlation_id="cor-test")
+
+
+def hours(n: float) -> timedelta:
+    return timedelta(hours=n)
+
+
+def grant(location, config, contact="m1", payment=None, **kw):
+    kw.setdefault("now", T0)
+    return services.credits_grant(
+        location=location, contact_key=contact, product_config_id=config.public_id,
+        external_payment_id=payment or f"pay-{next(_payments)}",
+        actor=ACTOR, **kw,
+    )
+
+
+def deduct(location, contact="m1", **kw):
+    kw.setdefault("now", T0)
+    return services.credits_deduct(location=location, contact_key=contact, actor=ACTOR, **kw)
+
+
+def restore(location, contact="m1", **kw):
+    kw.setdefault("now", T0)
+    return services.credits_restore(location=location, contact_key=contact, actor=ACTOR, **kw)
+
+
+def check(location, contact="m1", **kw):
+    kw.setdefault("now", T0)
+    return services.eligibility_check(location=location, contact_key=contact, **kw)
+
+
+def lot(public_id: str) -> Entitlement:
+    return Entitlement.objects.select_related("product_config").get(public_id=public_id)
+
+
+def assert_ledger_consistent() -> None:
+    """SPEC §1 invariant 1 over every lot, plus each entry's running lot balance."""
+    sums = dict(
+        LedgerEntry.objects.values("entitlement_id").annotate(total=Sum("amount"))
+        .values_list("entitlement_id", "total")
+    )
+    for entitlement in Entitlement.objects.all():
+        assert entitlement.credits_remaining == sums.get(entitlement.pk, 0), entitlement
+        assert 0 <= entitlement.credits_remaining <= entitlement.credits_granted, entitlement
+    running: dict[int, int] = {}
+    for entry in LedgerEntry.objects.order_by("pk"):
+        running[entry.entitlement_id] = running.get(entry.entitlement_id, 0) + entry.amount
+        assert entry.balance_after == running[entry.entitlement_id], entry
