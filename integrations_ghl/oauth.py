@@ -1,0 +1,404 @@
+"""GHL Marketplace install: authorize URL, linking locations to a workspace, token lifecycle.
+
+Writes about installations live here (views, webhook handlers and tasks call these):
+
+- `install_link` links what a code exchange returned: a Location token links that location; a
+  Company (agency) token is stored and location tokens are minted for its approved locations.
+- `refresh_installation` rotates a token pair, serialized per installation (see its docstring
+  for the locking trade-off); `token_source` hands the client a token that refreshes on 401.
+- `location_disconnect` / `company_disconnect` (UNINSTALL, revoked grants) keep all data.
+
+Tokens are Fernet-encrypted at rest (kotally.lib.crypto); the plain values only live in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import Workspace
+from kotally.lib.crypto import InvalidToken, decrypt, encrypt
+from locations.models import Location, LocationKind, LocationStatus
+
+from . import client
+from .client import GhlAuthError, GhlError
+from .models import Installation, UserType
+
+logger = logging.getLogger("kotally.ghl")
+
+STATE_SESSION_KEY = "ghl_oauth_state"
+PENDING_SESSION_KEY = "ghl_pending_install"
+PENDING_TTL_SECONDS = 3600  # time to sign in or sign up after consenting in GHL
+
+__all__ = ["GhlAuthError", "GhlError", "InstallRefused"]
+
+
+class InstallRefused(Exception):
+    """The install cannot be linked to this workspace; the message is shown to the user."""
+
+
+# --- Authorize ----------------------------------------------------------------------------
+
+
+def is_configured() -> bool:
+    return bool(settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET)
+
+
+def redirect_uri() -> str:
+    return settings.KOTALLY_BASE_URL.rstrip("/") + reverse("ghl-callback")
+
+
+def new_state() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def authorize_url(state: str) -> str:
+    query = urlencode({
+        "response_type": "code",
+        "client_id": settings.GHL_CLIENT_ID,
+        "redirect_uri": redirect_uri(),
+        "scope": " ".join(settings.GHL_SCOPES),
+        "state": state,
+    })
+    return f"{settings.GHL_OAUTH_AUTHORIZE_URL}?{query}"
+
+
+def exchange_code(code: str) -> dict:
+    """Trade the callback's code for tokens (a network call; never inside a transaction)."""
+    return client.exchange_code(code=code, user_type=settings.GHL_OAUTH_USER_TYPE,
+                                redirect_uri=redirect_uri())
+
+
+# --- Pending installs (consent given, nobody signed in yet) --------------------------------
+# The code is single-use and short-lived, so it is exchanged at once; the token answer waits
+# server-side (encrypted, in the shared cache) under a random key kept in the session, until
+# the person signs in or signs up and /oauth/ghl/finish links it.
+
+
+def pending_install_save(token: dict) -> str:
+    key = secrets.token_urlsafe(24)
+    cache.set(f"ghl:pending:{key}", encrypt(json.dumps(token)), timeout=PENDING_TTL_SECONDS)
+    return key
+
+
+def pending_install_pop(key: str) -> dict | None:
+    """The stored token answer, once; None when expired, unknown or unreadable."""
+    if not key:
+        return None
+    stored = cache.get(f"ghl:pending:{key}")
+    cache.delete(f"ghl:pending:{key}")
+    if not stored:
+        return None
+    try:
+        return json.loads(decrypt(stored))
+    except (InvalidToken, ValueError):
+        return None
+
+
+# --- Linking -------------------------------------------------------------------------------
+
+
+def _expires_at(token: dict, now: datetime) -> datetime:
+    return now + timedelta(seconds=int(token.get("expires_in") or 0))
+
+
+def _store_tokens(installation: Installation, token: dict, now: datetime) -> None:
+    """Put a token answer on the row (not saved). Refresh tokens rotate: a refresh or mint
+    answer without one keeps nothing old, because the old one is dead at GHL."""
+    installation.access_token_enc = encrypt(token["access_token"])
+    installation.refresh_token_enc = encrypt(token.get("refresh_token", ""))
+    installation.expires_at = _expires_at(token, now)
+    installation.scopes = token.get("scope", "") or ""
+    installation.ghl_user_id = token.get("userId", "") or ""
+    installation.active = True
+    installation.refresh_failures = 0
+    installation.last_error = ""
+
+
+def _new_location_status(workspace: Workspace) -> str:
+    # Pending until billing allows service; billing_set_status activates pending ones later.
+    return LocationStatus.ACTIVE if workspace.service_allowed else LocationStatus.PENDING
+
+
+def _refuse_if_taken(workspace: Workspace, *, location_ids: list[str], company_id: str) -> None:
+    """Refuse before anything changes when a location (or the agency) is another tenant's."""
+    taken = sorted(
+        Location.objects.filter(location_id__in=location_ids)
+        .exclude(workspace=workspace)
+        .values_list("location_id", flat=True)
+    )
+    if taken:
+        raise InstallRefused(
+            "GoHighLevel location(s) " + ", ".join(taken) + " are already connected to another "
+            "Kotally workspace. Uninstall Kotally there (or ask its owner) first; nothing was "
+            "changed here."
+        )
+    if company_id and Installation.objects.filter(
+        user_type=UserType.COMPANY, company_id=company_id
+    ).exclude(workspace=workspace).exists():
+        raise InstallRefused(
+            f"The GoHighLevel agency {company_id} is already connected to another Kotally "
+            "workspace; nothing was changed here."
+        )
+
+
+def _claim_company_reference(workspace: Workspace, company_id: str) -> None:
+    """The first install replaces the temporary signup agency reference with the real id."""
+    if company_id and not Installation.objects.filter(workspace=workspace).exists():
+        workspace.ghl_company_id = company_id
+        workspace.save(update_fields=["ghl_company_id"])
+
+
+def _link_location(*, workspace: Workspace, location_id: str, token: dict,
+                   company_id: str) -> Location:
+    """Create or reconnect one GHL location with its location token, in one transaction.
+
+    Locks the workspace row first so a concurrent billing change (which activates pending
+    locations) either sees this location or is seen by it.
+    """
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
+            location = Location.objects.select_for_update().filter(location_id=location_id).first()
+            if location is not None and location.workspace_id != workspace.pk:
+                raise InstallRefused(
+                    f"GoHighLevel location {location_id} is already connected to another "
+                    "Kotally workspace; nothing was changed here."
+                )
+            _claim_company_reference(workspace, company_id)
+            if location is None:
+                location = Location.objects.create(
+                    workspace=workspace, location_id=location_id, kind=LocationKind.GHL,
+                    name=location_id, status=_new_location_status(workspace),
+                )
+            elif location.status != LocationStatus.ACTIVE or location.kind != LocationKind.GHL:
+                # Reconnect (after uninstall, revoked tokens or removal) starts it again.
+                location.kind = LocationKind.GHL
+                location.status = _new_location_status(workspace)
+                location.save(update_fields=["kind", "status"])
+            installation = (
+                Installation.objects.select_for_update().filter(location=location).first()
+                or Installation(workspace=workspace, location=location)
+            )
+            installation.user_type = UserType.LOCATION
+            installation.company_id = company_id
+            _store_tokens(installation, token, now)
+            installation.save()
+    except IntegrityError as exc:  # another workspace created the same location meanwhile
+        raise InstallRefused(
+            f"GoHighLevel location {location_id} was just connected elsewhere; nothing was "
+            "changed here."
+        ) from exc
+    return location
+
+
+def _store_company(*, workspace: Workspace, token: dict) -> Installation:
+    company_id = token.get("companyId") or ""
+    now = timezone.now()
+    with transaction.atomic():
+        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        _claim_company_reference(workspace, company_id)
+        installation = (
+            Installation.objects.select_for_update()
+            .filter(user_type=UserType.COMPANY, company_id=company_id)
+            .first()
+            or Installation(workspace=workspace, user_type=UserType.COMPANY, company_id=company_id)
+        )
+        _store_tokens(installation, token, now)
+        installation.save()
+    return installation
+
+
+def link_company_location(*, company: Installation, location_id: str) -> Location:
+    """Mint a location token from the agency installation and link the location to the
+    agency's workspace. Network call first, then one short transaction."""
+    minted = client.location_token(token_source_for(company), location_id=location_id)
+    return _link_location(workspace=company.workspace, location_id=location_id, token=minted,
+                          company_id=company.company_id)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    locations: list[Location]
+    company_id: str
+
+
+def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
+    """Link a code-exchange answer to `workspace` (the signed-in owner/admin's).
+
+    Raises InstallRefused, before changing anything, when a location or the agency belongs to
+    another workspace; client.GhlError when minting a location token fails (locations linked
+    before the failure stay linked; installing again completes the rest).
+    """
+    company_id = token.get("companyId") or ""
+    if not token.get("access_token"):
+        raise InstallRefused("GoHighLevel sent no access token; please try the install again.")
+    if token.get("userType") == UserType.COMPANY:
+        approved = [str(x) for x in token.get("approvedLocations") or []]
+        _refuse_if_taken(workspace, location_ids=approved, company_id=company_id)
+        company = _store_company(workspace=workspace, token=token)
+        linked = [link_company_location(company=company, location_id=loc) for loc in approved]
+        return LinkResult(locations=linked, company_id=company_id)
+
+    location_id = token.get("locationId") or ""
+    if not location_id:
+        raise InstallRefused("GoHighLevel did not say which location was installed.")
+    _refuse_if_taken(workspace, location_ids=[location_id], company_id="")
+    location = _link_location(workspace=workspace, location_id=location_id, token=token,
+                              company_id=company_id)
+    return LinkResult(locations=[location], company_id=company_id)
+
+
+# --- Disconnect ----------------------------------------------------------------------------
+
+
+def _disconnect(installation: Installation, reason: str) -> None:
+    """Inside a transaction holding the installation row: inactive, location disconnected."""
+    installation.active = False
+    installation.last_error = reason[:500]
+    installation.save(update_fields=["active", "last_error", "refresh_failures", "updated_at"])
+    if installation.location_id:
+        Location.objects.filter(pk=installation.location_id).exclude(
+            status=LocationStatus.REMOVED
+        ).update(status=LocationStatus.DISCONNECTED)
+
+
+def location_disconnect(*, location: Location, reason: str) -> None:
+    """The location is `disconnected` (unless removed) and its installation inactive; its
+    contacts, lots, ledger and events are kept."""
+    with transaction.atomic():
+        installation = Installation.objects.select_for_update().filter(location=location).first()
+        if installation is not None:
+            _disconnect(installation, reason)
+        else:
+            Location.objects.filter(pk=location.pk).exclude(
+                status=LocationStatus.REMOVED
+            ).update(status=LocationStatus.DISCONNECTED)
+
+
+def company_disconnect(*, company_id: str, reason: str) -> int:
+    """Agency-level uninstall: the agency installation and every location installed under
+    that company go inactive/disconnected. Returns how many installations were known."""
+    with transaction.atomic():
+        installations = list(
+            Installation.objects.select_for_update().filter(company_id=company_id).order_by("pk")
+        )
+        for installation in installations:
+            _disconnect(installation, reason)
+    return len(installations)
+
+
+# --- Tokens --------------------------------------------------------------------------------
+
+
+def refresh_installation(installation_id: int, *, stale_token: str | None = None) -> Installation:
+    """Rotate the installation's token pair, once, however many callers ask at the same time.
+
+    Serialization: the caller takes SELECT ... FOR UPDATE on the installation row and holds
+    it ACROSS the HTTP refresh, because GHL kills the old refresh token as soon as it answers:
+    two unserialized refreshes would leave one caller with a dead pair. Holding a row lock
+    over a network call is the price; it is kept small by using a dedicated, durable
+    transaction (never nested in a caller's transaction, so no other lock is held meanwhile),
+    locking one row only, and GHL_READ_TIMEOUT bounding the wait.
+
+    After the lock is acquired the row is re-read: if another worker already rotated it (the
+    access token differs from `stale_token`, or — with no stale token, the periodic path — it
+    is no longer close to expiry), that pair is returned without calling GHL.
+
+    `invalid_grant`/401 → installation inactive, location disconnected, GhlAuthError raised.
+    A transient failure counts in `refresh_failures`/`last_error` and re-raises GhlError.
+    """
+    failure: GhlError | None = None
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        installation = Installation.objects.select_for_update().get(pk=installation_id)
+        if not installation.active:
+            raise GhlAuthError("the GHL installation is inactive; reconnect GoHighLevel")
+        if stale_token is not None:
+            if decrypt(installation.access_token_enc) != stale_token:
+                return installation
+        elif installation.expires_at > now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS):
+            return installation
+        try:
+            token = client.refresh(refresh_token=decrypt(installation.refresh_token_enc),
+                                   user_type=installation.user_type)
+        except GhlAuthError as exc:
+            installation.refresh_failures += 1
+            _disconnect(installation, f"token refresh refused: {exc}")
+            failure = exc
+        except GhlError as exc:
+            installation.refresh_failures += 1
+            installation.last_error = f"token refresh failed: {exc}"[:500]
+            installation.save(update_fields=["refresh_failures", "last_error", "updated_at"])
+            failure = exc
+        else:
+            _store_tokens(installation, token, now)
+            installation.refreshed_at = now
+            installation.save()
+    # Raised after the commit so the failure bookkeeping above is kept.
+    if failure is not None:
+        raise failure
+    return installation
+
+
+def refresh_expiring(*, now: datetime | None = None) -> dict[str, int]:
+    """The periodic sweep: refresh every active installation close to expiry."""
+    now = now or timezone.now()
+    due = Installation.objects.filter(
+        active=True, expires_at__lte=now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS)
+    ).values_list("pk", flat=True)
+    counts = {"refreshed": 0, "failed": 0}
+    for pk in list(due):
+        try:
+            refresh_installation(pk)
+            counts["refreshed"] += 1
+        except GhlError as exc:
+            logger.warning("ghl token refresh failed installation=%s error=%s", pk, exc)
+            counts["failed"] += 1
+    return counts
+
+
+@dataclass(frozen=True)
+class InstallationTokens:
+    """client.TokenSource backed by one Installation row."""
+
+    installation_id: int
+    ghl_id: str
+
+    def access_token(self) -> str:
+        installation = Installation.objects.get(pk=self.installation_id)
+        if not installation.active:
+            raise GhlAuthError("the GHL installation is inactive; reconnect GoHighLevel")
+        if installation.expires_at <= timezone.now() + timedelta(seconds=60):
+            installation = refresh_installation(self.installation_id)
+        return decrypt(installation.access_token_enc)
+
+    def refreshed_token(self, stale: str) -> str:
+        return decrypt(refresh_installation(self.installation_id,
+                                            stale_token=stale).access_token_enc)
+
+
+def token_source_for(installation: Installation) -> InstallationTokens:
+    ghl_id = installation.location.location_id if installation.location_id else (
+        installation.company_id
+    )
+    return InstallationTokens(installation_id=installation.pk, ghl_id=ghl_id)
+
+
+def token_source(location: Location) -> InstallationTokens:
+    """Tokens for API calls about `location`; GhlAuthError when it is not connected."""
+    installation = Installation.objects.filter(location=location, active=True).first()
+    if installation is None:
+        raise GhlAuthError(f"location {location.location_id} has no active GHL installation")
+    return InstallationTokens(installation_id=installation.pk, ghl_id=location.location_id)
