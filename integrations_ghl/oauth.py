@@ -326,7 +326,7 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
         if not installation.active:
             raise GhlAuthError("the GHL installation is inactive; reconnect GoHighLevel")
         if stale_token is not None:
-            if decrypt(installation.access_token_enc) != stale_token:
+            if current_access_token(installation) != stale_token:
                 return installation
         elif installation.expires_at > now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS):
             return installation
@@ -350,6 +350,11 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
     if failure is not None:
         raise failure
     return installation
+
+
+def current_access_token(installation: Installation) -> str:
+    """The plain access token (pass it as `stale_token` to force a refresh of this pair)."""
+    return decrypt(installation.access_token_enc)
 
 
 def refresh_expiring(*, now: datetime | None = None) -> dict[str, int]:
@@ -382,11 +387,12 @@ class InstallationTokens:
             raise GhlAuthError("the GHL installation is inactive; reconnect GoHighLevel")
         if installation.expires_at <= timezone.now() + timedelta(seconds=60):
             installation = refresh_installation(self.installation_id)
-        return decrypt(installation.access_token_enc)
+        return current_access_token(installation)
 
     def refreshed_token(self, stale: str) -> str:
-        return decrypt(refresh_installation(self.installation_id,
-                                            stale_token=stale).access_token_enc)
+        return current_access_token(
+            refresh_installation(self.installation_id, stale_token=stale)
+        )
 
 
 def token_source_for(installation: Installation) -> InstallationTokens:

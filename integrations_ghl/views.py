@@ -1,0 +1,127 @@
+"""GHL install pages (OAuth start / callback / finish) and the product/calendar pickers JSON.
+
+The callback is the one web request that calls GHL synchronously (SPEC §7, with Checkout);
+the pickers endpoint is the other, read-only and cached (pickers.py).
+"""
+
+import logging
+from urllib.parse import urlencode
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+
+from accounts.models import Role
+from accounts.permissions import active_membership, has_role, member_view
+from locations.models import Location, LocationKind
+
+from . import oauth, pickers
+from .client import GhlAuthError, GhlError, GhlRateLimited
+
+logger = logging.getLogger("kotally.ghl")
+
+
+@member_view(read=Role.ADMIN)
+def ghl_connect(request):
+    """`Connect GoHighLevel`: off to GHL's choose-location consent with a state nonce."""
+    if not oauth.is_configured():
+        return render(request, "integrations_ghl/oauth_not_configured.html")
+    state = oauth.new_state()
+    request.session[oauth.STATE_SESSION_KEY] = state
+    return redirect(oauth.authorize_url(state))
+
+
+def _problem(request, message: str, status: int):
+    return render(request, "integrations_ghl/oauth_error.html", {"message": message},
+                  status=status)
+
+
+def ghl_callback(request):
+    """GHL's redirect after consent: check state, exchange the code, link or park it."""
+    if not oauth.is_configured():
+        return render(request, "integrations_ghl/oauth_not_configured.html")
+    code = request.GET.get("code", "")
+    if not code:
+        reason = request.GET.get("error_description") or request.GET.get("error") or (
+            "GoHighLevel sent no authorization code."
+        )
+        return _problem(request, f"The install did not complete: {reason}", 400)
+    expected = request.session.pop(oauth.STATE_SESSION_KEY, None)
+    # Installs started from the Marketplace carry no state of ours: tolerated (SPEC §5.1).
+    if expected is not None and request.GET.get("state") != expected:
+        return _problem(request, "This install link does not match the one Kotally started "
+                        "(expired, or opened in another browser). Start again from "
+                        "Connect GoHighLevel.", 400)
+    try:
+        token = oauth.exchange_code(code)
+    except GhlError as exc:
+        logger.warning("ghl code exchange failed: %s", exc)
+        return _problem(request, "GoHighLevel did not accept the install (the code may have "
+                        "expired). Please install again.", 502)
+
+    if request.user.is_authenticated:
+        return _link(request, token)
+    request.session[oauth.PENDING_SESSION_KEY] = oauth.pending_install_save(token)
+    finish = reverse("ghl-finish")
+    try:
+        signup_url = reverse("signup") + "?" + urlencode({"next": finish})
+    except NoReverseMatch:
+        signup_url = ""
+    login_url = reverse("login") + "?" + urlencode({"next": finish})
+    return render(request, "integrations_ghl/oauth_signin.html",
+                  {"login_url": login_url, "signup_url": signup_url})
+
+
+def ghl_finish(request):
+    """Completes an install parked by the callback, once the person has signed in."""
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    key = request.session.pop(oauth.PENDING_SESSION_KEY, "")
+    token = oauth.pending_install_pop(key)
+    if token is None:
+        return _problem(request, "There is no GoHighLevel install waiting to be finished (it "
+                        "may have expired after an hour). Install again from GoHighLevel or "
+                        "use Connect GoHighLevel.", 404)
+    return _link(request, token)
+
+
+def _link(request, token: dict):
+    membership = active_membership(request)
+    if membership is None or not has_role(membership, Role.ADMIN):
+        return _problem(request, "Only a workspace owner or admin can connect GoHighLevel. "
+                        "Ask one of them to install Kotally.", 403)
+    try:
+        result = oauth.install_link(workspace=membership.workspace, token=token)
+    except oauth.InstallRefused as exc:
+        return _problem(request, str(exc), 409)
+    except GhlError as exc:
+        logger.warning("ghl location token mint failed: %s", exc)
+        return _problem(request, "GoHighLevel did not hand out a location token. Please "
+                        "install again in a minute.", 502)
+    return render(request, "integrations_ghl/oauth_done.html",
+                  {"locations": result.locations, "workspace": membership.workspace})
+
+
+@member_view
+def ghl_pickers(request, location_id: str):
+    """JSON for the Product Config form: the location's GHL products (with prices) and
+    calendars. Errors use the API's envelope shape (ok/reason_code/message)."""
+    location = get_object_or_404(Location, workspace=request.workspace,
+                                 location_id=location_id, kind=LocationKind.GHL)
+    try:
+        return JsonResponse({"ok": True, **pickers.picker_options(location)})
+    except GhlRateLimited as exc:
+        response = JsonResponse({"ok": False, "reason_code": "GHL_RATE_LIMITED",
+                                 "message": "GoHighLevel is busy; type the ids or retry."},
+                                status=429)
+        response["Retry-After"] = str(int(exc.retry_after) + 1)
+        return response
+    except GhlAuthError:
+        return JsonResponse({"ok": False, "reason_code": "GHL_NOT_CONNECTED",
+                             "message": "This location is not connected to GoHighLevel; "
+                             "reconnect it or type the ids."}, status=409)
+    except GhlError:
+        return JsonResponse({"ok": False, "reason_code": "GHL_UNAVAILABLE",
+                             "message": "GoHighLevel could not be reached; type the ids."},
+                            status=502)
