@@ -1,0 +1,153 @@
+from django.contrib import messages
+from django.contrib.auth import login
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .emails import send_invitation
+from .forms import InviteForm, RoleForm, SignupForm, WorkspaceSettingsForm, WorkspaceSwitchForm
+from .models import Membership, Role
+from .permissions import SESSION_KEY, has_role, member_view, memberships_of
+
+
+def home(request):
+    if request.user.is_authenticated:
+        return redirect("getting-started")
+    return redirect("login")
+
+
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("getting-started")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.workspace_signup(
+                email=form.cleaned_data["email"],
+                password=form.cleaned_data["password"],
+                workspace_name=form.cleaned_data["workspace_name"],
+            )
+        except services.EmailTaken:
+            form.add_error("email", "An account with this email already exists. Sign in.")
+        else:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            messages.success(request, "Welcome to Kotally. Start with the checklist below.")
+            return redirect("getting-started")
+    return render(request, "accounts/signup.html", {"form": form}, status=_status(form))
+
+
+def _status(form) -> int:
+    """Re-rendered forms with errors answer 400, so tests and clients can tell."""
+    return 400 if form.is_bound and form.errors else 200
+
+
+@require_POST
+@member_view(change=Role.VIEWER)
+def switch_workspace(request):
+    form = WorkspaceSwitchForm(request.POST)
+    wanted = form.data.get("workspace", "")
+    if not any(m.workspace.public_id == wanted for m in memberships_of(request.user)):
+        raise Http404("No such workspace.")
+    request.session[SESSION_KEY] = wanted
+    return redirect("getting-started")
+
+
+@member_view
+def settings_page(request):
+    return _render_settings(request)
+
+
+def _render_settings(request, settings_form=None, invite_form=None, status=200):
+    workspace = request.workspace
+    settings_form = settings_form or WorkspaceSettingsForm(
+        initial={
+            "cancellation_window_hours": workspace.cancellation_window_hours,
+            "restore_on_cancel": workspace.restore_on_cancel,
+        }
+    )
+    members = workspace.memberships.select_related("user").order_by("created_at", "pk")
+    return render(
+        request,
+        "accounts/settings.html",
+        {
+            "settings_form": settings_form,
+            "invite_form": invite_form or InviteForm(),
+            "members": members,
+            "role_choices": Role.choices,
+            "is_owner": has_role(request.membership, Role.OWNER),
+        },
+        status=status,
+    )
+
+
+@require_POST
+@member_view
+def settings_save(request):
+    form = WorkspaceSettingsForm(request.POST)
+    if not form.is_valid():
+        return _render_settings(request, settings_form=form, status=400)
+    services.workspace_settings_update(workspace=request.workspace, **form.cleaned_data)
+    messages.success(request, "Settings saved.")
+    return redirect("settings")
+
+
+@require_POST
+@member_view(change=Role.OWNER)
+def member_invite(request):
+    form = InviteForm(request.POST)
+    if form.is_valid():
+        try:
+            membership, created = services.member_invite(
+                workspace=request.workspace, **form.cleaned_data
+            )
+        except services.AlreadyMember:
+            form.add_error("email", "This person is already a member of the workspace.")
+        else:
+            send_invitation(
+                request=request,
+                user=membership.user,
+                workspace=request.workspace,
+                invited_by=request.user,
+                needs_password=created or not membership.user.has_usable_password(),
+            )
+            messages.success(request, f"Invited {membership.user.email} as {membership.role}.")
+            return redirect("settings")
+    return _render_settings(request, invite_form=form, status=400)
+
+
+def _member(request, membership_id) -> Membership:
+    return get_object_or_404(Membership, pk=membership_id, workspace=request.workspace)
+
+
+@require_POST
+@member_view(change=Role.OWNER)
+def member_role(request, membership_id):
+    membership = _member(request, membership_id)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose owner, admin or viewer.")
+        return redirect("settings")
+    try:
+        services.member_set_role(membership=membership, role=form.cleaned_data["role"])
+    except services.LastOwner as exc:
+        messages.error(request, f"{exc} Make someone else an owner first.")
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.role}.")
+    return redirect("settings")
+
+
+@require_POST
+@member_view(change=Role.OWNER)
+def member_remove(request, membership_id):
+    membership = _member(request, membership_id)
+    try:
+        services.member_remove(membership=membership)
+    except services.LastOwner as exc:
+        messages.error(request, f"{exc} Make someone else an owner first.")
+        return redirect("settings")
+    messages.success(request, f"Removed {membership.user.email} from the workspace.")
+    if membership.user_id == request.user.pk:
+        request.session.pop(SESSION_KEY, None)
+        return redirect("home")
+    return redirect("settings")

@@ -1,0 +1,95 @@
+"""The API Clients admin page (SPEC §4). Raw tokens are shown exactly once: the view that
+mints one keeps it in the session for the very next page load, which pops it."""
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.permissions import member_view
+
+from .forms import ApiClientForm
+from .models import ApiClient
+from .services import api_client_create, api_client_deactivate, api_client_rotate
+
+ONE_TIME_TOKEN = "kotally_one_time_token"
+
+
+def _show_once(request, client: ApiClient, token: str) -> None:
+    request.session[ONE_TIME_TOKEN] = {"client": str(client.client_id), "token": token}
+
+
+def _client(request, client_id) -> ApiClient:
+    return get_object_or_404(
+        ApiClient.objects.select_related("location"),
+        client_id=client_id,
+        location__workspace=request.workspace,
+    )
+
+
+@never_cache
+@member_view
+def client_list(request):
+    return _render_list(request)
+
+
+def _render_list(request, form=None, status=200):
+    clients = (
+        ApiClient.objects.select_related("location")
+        .filter(location__workspace=request.workspace)
+        .order_by("-active", "-created_at", "-pk")
+    )
+    return render(
+        request,
+        "api/clients.html",
+        {
+            "clients": clients,
+            "form": form or ApiClientForm(workspace=request.workspace),
+            "one_time": request.session.pop(ONE_TIME_TOKEN, None),
+            "locations": request.workspace.locations.exclude(status="removed"),
+            "billing_ok": request.workspace.service_allowed,
+        },
+        status=status,
+    )
+
+
+@require_POST
+@member_view
+def client_new(request):
+    if not request.workspace.service_allowed:
+        messages.error(request, "API clients need billing: start your free trial on Billing.")
+        return redirect("api-clients")
+    form = ApiClientForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        return _render_list(request, form=form, status=400)
+    client, token = api_client_create(
+        location=form.cleaned_data["location"],
+        name=form.cleaned_data["name"],
+        scopes=form.cleaned_data["scopes"],
+        created_by=request.user,
+    )
+    _show_once(request, client, token)
+    messages.success(request, f"API client “{client.name}” created. Copy its token now.")
+    return redirect("api-clients")
+
+
+@require_POST
+@member_view
+def client_rotate(request, client_id):
+    client = _client(request, client_id)
+    if not client.active:
+        messages.error(request, "A deactivated client cannot be rotated; create a new one.")
+        return redirect("api-clients")
+    token = api_client_rotate(client=client)
+    _show_once(request, client, token)
+    messages.success(request, f"Token of “{client.name}” rotated; the old one no longer works.")
+    return redirect("api-clients")
+
+
+@require_POST
+@member_view
+def client_deactivate(request, client_id):
+    client = _client(request, client_id)
+    api_client_deactivate(client=client)
+    messages.success(request, f"“{client.name}” deactivated; its token no longer works.")
+    return redirect("api-clients")

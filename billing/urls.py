@@ -1,0 +1,8 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.billing_page, name="billing"),
+    path("start-trial/", views.start_trial, name="billing-start-trial"),
+]
