@@ -1,8 +1,11 @@
 """Engine test helpers: a fixed clock, short service calls, and the ledger invariant check."""
 
 import itertools
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
+from django.db import connection
 from django.db.models import Sum
 
 from entitlements import services
@@ -58,3 +61,33 @@ def assert_ledger_consistent() -> None:
     for entry in LedgerEntry.objects.order_by("pk"):
         running[entry.entitlement_id] = running.get(entry.entitlement_id, 0) + entry.amount
         assert entry.balance_after == running[entry.entitlement_id], entry
+
+
+def run_concurrently(n: int, work, timeout: float = 60.0) -> list:
+    """Run `work(i)` for i in 0..n-1 on n threads released together; return their results.
+
+    Each thread closes its own database connection. Threads still running after `timeout`
+    fail the test: a deadlock or a lock wait that never ends.
+    """
+    start = threading.Barrier(n)
+    results: list = [None] * n
+    errors: list = []
+
+    def runner(i):
+        try:
+            start.wait()
+            results[i] = work(i)
+        except Exception as exc:  # reported below, on the test's thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=runner, args=(i,), daemon=True) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert not any(t.is_alive() for t in threads), f"threads still running after {timeout}s"
+    assert errors == [], errors
+    return results
