@@ -29,5 +29,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## make bench: production-like load benchmark (~10 min); BENCH_QUICK=1 for a 1-2 min smoke run
+bench: $(STAMP)
+	BENCH_QUICK=$(BENCH_QUICK) $(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) db.sqlite3 test-output

@@ -1,0 +1,201 @@
+"""Benchmark data, written straight into the bench database (never the shared ones).
+
+    python -m bench.data seed       → prints one JSON object (tokens, ids) on stdout
+    python -m bench.data history N  → appends N ledger entries of history, lots kept consistent
+
+Small things (workspace, location, configs, API client) go through the product's own
+services; the many rows (contacts, lots, ledger) are bulk-inserted with INSERT ... SELECT
+generate_series, so 1,000,000 entries load in seconds. Every lot keeps
+`credits_remaining == sum(its ledger amounts)`, the invariant the engine maintains.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.db import connection, transaction  # noqa: E402
+
+from accounts.models import BillingStatus, Workspace  # noqa: E402
+from api.models import Scope  # noqa: E402
+from api.services import api_client_create  # noqa: E402
+from billing.services import billing_set_status  # noqa: E402
+from entitlements.models import ConfigKind, ProductConfig  # noqa: E402
+from locations.models import Location, LocationKind  # noqa: E402
+
+LOCATION = "loc_bench"
+GHL_LOCATION = "loc_bench_ghl"
+OTHER_LOCATION = "loc_bench_other"
+CONTACTS = 1000  # the contacts the load spreads over ("many contacts")
+LOT_CREDITS = 1000  # each bench contact's lot: enough for every deduct of a full run
+HOT_CONTACT = "hot-contact"
+HOT_CREDITS = 100
+HISTORY_PER_CONTACT = 50  # ledger entries per contact added by `history`
+
+
+def _contacts_with_lots(location, config, prefix, count, credits, source):
+    """`count` contacts `<prefix>-00000`... each holding one full lot and its grant entry."""
+    params = {"loc": location.pk, "pc": config.pk, "n": count, "credits": credits,
+              "prefix": prefix, "source": source}
+    with connection.cursor() as cur:
+        cur.execute(
+            """INSERT INTO entitlements_contact (location_id, external_id, email, name,
+                                                 created_at, updated_at)
+               SELECT %(loc)s, %(prefix)s || '-' || lpad(i::text, 5, '0'), '', '', now(), now()
+               FROM generate_series(0, %(n)s - 1) AS i""", params)
+        cur.execute(
+            """INSERT INTO entitlements_entitlement (public_id, location_id, contact_id,
+                   product_config_id, credits_granted, credits_remaining, granted_at, status)
+               SELECT 'ent_' || md5(random()::text || c.id), c.location_id, c.id, %(pc)s,
+                      %(credits)s, %(credits)s, now(), 'active'
+               FROM entitlements_contact c
+               WHERE c.location_id = %(loc)s AND c.external_id LIKE %(prefix)s || '-%%'""",
+            params)
+        cur.execute(
+            """INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id,
+                   entitlement_id, kind, amount, balance_after, contact_balance_after, source,
+                   request_id, external_ref, correlation_id, note, created_at)
+               SELECT 'led_' || md5(random()::text || e.id), e.location_id, e.contact_id, e.id,
+                      'grant', e.credits_granted, e.credits_granted, e.credits_granted,
+                      %(source)s, '', '', '', 'bench seed', now()
+               FROM entitlements_entitlement e
+               JOIN entitlements_contact c ON c.id = e.contact_id
+               WHERE c.location_id = %(loc)s AND c.external_id LIKE %(prefix)s || '-%%'""",
+            params)
+
+
+def _config(location, name, credits, calendar):
+    return ProductConfig.objects.create(location=location, name=name, kind=ConfigKind.PACKAGE,
+                                        credits_total=credits, calendar_ids=[calendar])
+
+
+def seed() -> dict:
+    with transaction.atomic():
+        workspace = Workspace.objects.create(name="Bench Studio")
+        location = Location.objects.create(workspace=workspace, location_id=LOCATION,
+                                           kind=LocationKind.API, name="Bench API")
+        ghl = Location.objects.create(workspace=workspace, location_id=GHL_LOCATION,
+                                      kind=LocationKind.GHL, name="Bench GHL")
+        billing_set_status(workspace=workspace, status=BillingStatus.ACTIVE)
+        other_ws = Workspace.objects.create(name="Bench Other Gym")
+        other = Location.objects.create(workspace=other_ws, location_id=OTHER_LOCATION,
+                                        kind=LocationKind.API, name="Other")
+        billing_set_status(workspace=other_ws, status=BillingStatus.ACTIVE)
+
+        pack = _config(location, "Bench Pack", LOT_CREDITS, "cal_bench")
+        hot = _config(location, "Hot Pack", HOT_CREDITS, "cal_hot")
+        ghl_pack = _config(ghl, "GHL Pack", LOT_CREDITS, "cal_ghl")
+        _contacts_with_lots(location, pack, "bc", CONTACTS, LOT_CREDITS, "api")
+        _contacts_with_lots(location, hot, HOT_CONTACT, 1, HOT_CREDITS, "api")
+        _contacts_with_lots(ghl, ghl_pack, "gc", CONTACTS, LOT_CREDITS, "ghl")
+        _, token = api_client_create(location=location, name="bench", scopes=list(Scope.values))
+        _, other_token = api_client_create(location=other, name="bench-other",
+                                           scopes=list(Scope.values))
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE")
+    return {
+        "location_id": LOCATION,
+        "ghl_location_id": GHL_LOCATION,
+        "token": token,
+        "other_token": other_token,
+        "contacts": [f"bc-{i:05d}" for i in range(CONTACTS)],
+        "ghl_contacts": [f"gc-{i:05d}" for i in range(CONTACTS)],
+        "hot_contact": f"{HOT_CONTACT}-00000",
+        "hot_credits": HOT_CREDITS,
+        "product_config_id": pack.public_id,
+        "calendar_id": "cal_bench",
+        "hot_calendar_id": "cal_hot",
+        "ghl_calendar_id": "cal_ghl",
+    }
+
+
+def history(total: int) -> dict:
+    """Append `total` ledger entries: HISTORY_PER_CONTACT deducts of 1 on every bench contact's
+    lot, the rest on filler contacts (one grant + deducts each). Lots stay consistent."""
+    location = Location.objects.get(location_id=LOCATION)
+    pack = ProductConfig.objects.get(location=location, name="Bench Pack")
+    per = HISTORY_PER_CONTACT
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            """WITH lots AS (
+                   UPDATE entitlements_entitlement e SET credits_remaining = credits_remaining - %s
+                   FROM entitlements_contact c
+                   WHERE c.id = e.contact_id AND c.location_id = %s AND c.external_id LIKE 'bc-%%'
+                   RETURNING e.id, e.contact_id, e.location_id, e.credits_remaining)
+               INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id,
+                   entitlement_id, kind, amount, balance_after, contact_balance_after, source,
+                   request_id, external_ref, correlation_id, note, created_at)
+               SELECT 'led_' || md5(random()::text || lots.id || '-' || k), lots.location_id,
+                      lots.contact_id, lots.id, 'deduct', -1,
+                      lots.credits_remaining + %s - k, lots.credits_remaining + %s - k, 'api',
+                      'hist-' || lots.id || '-' || k, '', '', '',
+                      now() - interval '1 day' + k * interval '1 second'
+               FROM lots, generate_series(1, %s) AS k""",
+            [per, location.pk, per, per, per])
+        bench_rows = cur.rowcount
+        fillers = max(0, (total - bench_rows) // per)
+        if fillers:
+            # Each filler: a lot granted `per` + 1 credits, its grant entry, then per - 1 deducts.
+            _contacts_with_lots(location, pack, "filler", fillers, per + 1, "api")
+            cur.execute(
+                """WITH lots AS (
+                       UPDATE entitlements_entitlement e
+                       SET credits_remaining = credits_remaining - %s
+                       FROM entitlements_contact c
+                       WHERE c.id = e.contact_id AND c.location_id = %s
+                         AND c.external_id LIKE 'filler-%%'
+                       RETURNING e.id, e.contact_id, e.location_id, e.credits_granted)
+                   INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id,
+                       entitlement_id, kind, amount, balance_after, contact_balance_after,
+                       source, request_id, external_ref, correlation_id, note, created_at)
+                   SELECT 'led_' || md5(random()::text || lots.id || '-' || k),
+                          lots.location_id, lots.contact_id, lots.id, 'deduct', -1,
+                          lots.credits_granted - k, lots.credits_granted - k, 'api',
+                          'hist-' || lots.id || '-' || k, '', '', '',
+                          now() - interval '1 day' + k * interval '1 second'
+                   FROM lots, generate_series(1, %s) AS k""",
+                [per - 1, location.pk, per - 1])
+    with connection.cursor() as cur:
+        cur.execute("VACUUM ANALYZE")
+        cur.execute("SELECT count(*) FROM entitlements_ledgerentry")
+        entries = cur.fetchone()[0]
+    return {"ledger_entries": entries, "filler_contacts": fillers}
+
+
+def consistent_lots() -> int:
+    """Lots whose remaining credits differ from the sum of their ledger (0 when consistent)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT count(*) FROM entitlements_entitlement e
+               LEFT JOIN (SELECT entitlement_id, sum(amount) AS total
+                          FROM entitlements_ledgerentry GROUP BY entitlement_id) l
+                 ON l.entitlement_id = e.id
+               WHERE e.credits_remaining <> coalesce(l.total, 0)""")
+        return cur.fetchone()[0]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench.data")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("seed")
+    hist = sub.add_parser("history")
+    hist.add_argument("entries", type=int)
+    sub.add_parser("check")
+    args = parser.parse_args(argv)
+    if args.command == "seed":
+        result = seed()
+    elif args.command == "history":
+        result = history(args.entries)
+    else:
+        result = {"inconsistent_lots": consistent_lots()}
+    sys.stdout.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
