@@ -1,0 +1,57 @@
+"""Bounded SQL: each engine write costs a fixed number of queries, run the way the API runs
+it (inside idempotency.run_once, with the location and workspace already loaded)."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from entitlements.idempotency import run_once
+from locations.models import Location
+from tests.entitlements.helpers import deduct, grant
+
+# Statements per call, transaction control left out (the test's wrapping transaction turns
+# BEGIN/COMMIT into SAVEPOINT/RELEASE). PostgreSQL adds the advisory-lock SELECT.
+EXTRA_ON_POSTGRES = 1
+DEDUCT = 6  # request-id read, contact lock, lots lock, lot update, ledger insert, record insert
+DEDUCT_BY_CONFIG = DEDUCT + 1  # the config read
+DEDUCT_WITH_REF = DEDUCT + 2  # the booking read and its insert/update
+GRANT = 10  # + config read, payment insert-or-ignore and read-back, lot insert, payment link
+
+
+@pytest.fixture
+def loaded(location):
+    return Location.objects.select_related("workspace").get(pk=location.pk)
+
+
+def _count(location, request_id, call) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        run_once(location=location, request_id=request_id, operation="op", payload={},
+                 execute=lambda: (200, {"ok": call().ok}))
+    statements = [q["sql"] for q in ctx.captured_queries
+                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
+    return len(statements) - (EXTRA_ON_POSTGRES if connection.vendor == "postgresql" else 0)
+
+
+@pytest.fixture
+def funded(loaded, package):
+    grant(loaded, package)
+    grant(loaded, package)  # a second lot: the count must not grow with the lots
+    return loaded
+
+
+def test_deduct_by_calendar_costs_a_fixed_number_of_queries(funded):
+    assert _count(funded, "d1", lambda: deduct(funded, calendar_id="cal_pack")) == DEDUCT
+
+
+def test_deduct_by_config_costs_one_more_for_the_config(funded, package):
+    call = lambda: deduct(funded, product_config_id=package.public_id)  # noqa: E731
+    assert _count(funded, "d1", call) == DEDUCT_BY_CONFIG
+
+
+def test_deduct_with_external_ref_adds_the_booking_read_and_write(funded):
+    call = lambda: deduct(funded, calendar_id="cal_pack", external_ref="apt-1")  # noqa: E731
+    assert _count(funded, "d1", call) == DEDUCT_WITH_REF
+
+
+def test_grant_to_a_known_contact_costs_a_fixed_number_of_queries(funded, package):
+    assert _count(funded, "g1", lambda: grant(funded, package)) == GRANT
