@@ -161,6 +161,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Task modules autodiscovery (`<app>.tasks`) would miss.
+CELERY_IMPORTS = ["integrations_ghl.token_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "expire-lots": {"task": "entitlements.tasks.expire_lots", "schedule": 300.0},
     "purge-idempotency-records": {
@@ -168,6 +170,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
     },
     "end-expired-trials": {"task": "billing.tasks.end_expired_trials", "schedule": 3600.0},
+    "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
 }
 
 # --- Kotally --------------------------------------------------------------------------------
@@ -180,6 +183,28 @@ TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
 GHL_CLIENT_ID = env("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env("GHL_CLIENT_SECRET", default="")
 GHL_SHARED_SECRET = env("GHL_SHARED_SECRET", default="")
+# GHL Marketplace OAuth and API (INTEGRATIONS.md); the authorize host differs for white-label.
+GHL_OAUTH_AUTHORIZE_URL = env(
+    "GHL_OAUTH_AUTHORIZE_URL", default="https://marketplace.gohighlevel.com/oauth/chooselocation"
+)
+GHL_API_BASE = env("GHL_API_BASE", default="https://services.leadconnectorhq.com")
+# The token type asked for at code exchange: "Location" (sub-account app) or "Company".
+GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="Location")
+GHL_SCOPES = env.list("GHL_SCOPES", default=[
+    "contacts.readonly", "calendars.readonly", "calendars/events.readonly",
+    "products.readonly", "products/prices.readonly", "invoices.readonly",
+    "payments/orders.readonly", "payments/transactions.readonly", "locations.readonly",
+    "users.readonly",
+])
+GHL_CONNECT_TIMEOUT = env.float("GHL_CONNECT_TIMEOUT", default=5.0)
+GHL_READ_TIMEOUT = env.float("GHL_READ_TIMEOUT", default=20.0)
+GHL_RATE_LIMIT_REQUESTS = env.int("GHL_RATE_LIMIT_REQUESTS", default=100)  # per window
+GHL_RATE_LIMIT_WINDOW_SECONDS = env.int("GHL_RATE_LIMIT_WINDOW_SECONDS", default=10)
+GHL_MAX_429_RETRIES = env.int("GHL_MAX_429_RETRIES", default=3)
+GHL_MAX_BACKOFF_SECONDS = env.float("GHL_MAX_BACKOFF_SECONDS", default=10.0)
+# Refresh tokens this long before they expire (the beat task runs every 15 minutes).
+GHL_REFRESH_MARGIN_SECONDS = env.int("GHL_REFRESH_MARGIN_SECONDS", default=2 * 3600)
+GHL_PICKER_CACHE_SECONDS = env.int("GHL_PICKER_CACHE_SECONDS", default=60)
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_BILLING_WEBHOOK_SECRET = env("STRIPE_BILLING_WEBHOOK_SECRET", default="")
 STRIPE_PRICE_BASE = env("STRIPE_PRICE_BASE", default="")
