@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import BillingStatus, Workspace
+from integrations_ghl.tasks import release_held_events
 from locations.models import LocationStatus
 
 
@@ -21,6 +22,9 @@ def billing_set_status(*, workspace: Workspace, status: str, trial_ends_at=None)
             workspace.locations.filter(status=LocationStatus.PENDING).update(
                 status=LocationStatus.ACTIVE
             )
+        if not workspace.billing_suspended:
+            # Webhooks held while billing was suspended are processed, in order, after commit.
+            transaction.on_commit(lambda: release_held_events.delay(workspace.pk), robust=True)
 
 
 def billing_start_trial(*, workspace: Workspace, now=None) -> bool:

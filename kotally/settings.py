@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "end-expired-trials": {"task": "billing.tasks.end_expired_trials", "schedule": 3600.0},
     "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
+    "sweep-stuck-events": {"task": "integrations_ghl.sweep_stuck_events", "schedule": 60.0},
+    "release-held-events": {"task": "integrations_ghl.release_held_events", "schedule": 300.0},
 }
 
 # --- Kotally --------------------------------------------------------------------------------
@@ -205,6 +207,20 @@ GHL_MAX_BACKOFF_SECONDS = env.float("GHL_MAX_BACKOFF_SECONDS", default=10.0)
 # Refresh tokens this long before they expire (the beat task runs every 15 minutes).
 GHL_REFRESH_MARGIN_SECONDS = env.int("GHL_REFRESH_MARGIN_SECONDS", default=2 * 3600)
 GHL_PICKER_CACHE_SECONDS = env.int("GHL_PICKER_CACHE_SECONDS", default=60)
+# GHL webhook signature keys (PEM). Ed25519 default: GHL's published key (INTEGRATIONS.md).
+# The legacy RSA key is not in our docs: empty means X-WH-Signature cannot verify until set.
+GHL_WEBHOOK_ED25519_PUBLIC_KEY = env(
+    "GHL_WEBHOOK_ED25519_PUBLIC_KEY",
+    default="-----BEGIN PUBLIC KEY-----\n"
+    "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=\n"
+    "-----END PUBLIC KEY-----\n",
+)
+GHL_WEBHOOK_RSA_PUBLIC_KEY = env("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
+GHL_WEBHOOK_MAX_AGE_SECONDS = env.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=300)
+# Inbound events left in received/processing this long are re-enqueued by the sweeper.
+INBOUND_EVENT_STUCK_SECONDS = env.int("INBOUND_EVENT_STUCK_SECONDS", default=300)
+# Merchant Stripe fallback events wait this long so GHL-native grants win (SPEC §6.2).
+MERCHANT_STRIPE_DELAY_SECONDS = env.int("MERCHANT_STRIPE_DELAY_SECONDS", default=600)
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_BILLING_WEBHOOK_SECRET = env("STRIPE_BILLING_WEBHOOK_SECRET", default="")
 STRIPE_PRICE_BASE = env("STRIPE_PRICE_BASE", default="")

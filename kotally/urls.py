@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from api.views import route_not_found
+from billing.merchant import merchant_stripe_webhook
+from integrations_ghl.webhooks import ghl_webhook
 
 from .health import healthz
 
@@ -18,4 +20,9 @@ urlpatterns = [
     path("billing/", include("billing.urls")),
     # GHL install (OAuth start/callback/finish) and the Product Config pickers.
     path("", include("integrations_ghl.urls")),
+    # Inbound webhooks (SPEC §5.2, §6.2); `billing` is Kotally's own billing endpoint.
+    path("webhooks/ghl", ghl_webhook, name="webhook-ghl"),
+    re_path(r"^webhooks/stripe/(?P<location_id>(?!billing$)[^/]+)$", merchant_stripe_webhook,
+            name="webhook-stripe-merchant"),
+    path("events/", include("integrations_ghl.urls_events")),
 ]
