@@ -141,7 +141,7 @@ class ManualAdjustmentForm(forms.Form):
         help_text="For revoke.",
     )
     amount = forms.IntegerField(
-        label="Credits", min_value=1, max_value=1000, initial=1,
+        label="Credits", min_value=1, max_value=1000, initial=1, required=False,
         help_text="For deduct and restore.",
     )
     note = forms.CharField(
@@ -176,6 +176,9 @@ class ManualAdjustmentForm(forms.Form):
             self.add_error("entitlement", "Choose the lot to revoke.")
         if action in (self.GRANT, self.DEDUCT, self.RESTORE) and not cleaned.get("product_config"):
             self.add_error("product_config", "Choose a product config.")
+        if action in (self.DEDUCT, self.RESTORE) and cleaned.get("amount") is None:
+            if "amount" not in self.errors:
+                self.add_error("amount", "How many credits?")
         return cleaned
 
 

@@ -1,0 +1,116 @@
+import pytest
+from django.urls import reverse
+
+from entitlements.models import LedgerEntry, PaymentEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("query", ["member-1", "ANN@example", "ann mem"])
+def test_contact_search_by_id_email_or_name(login, viewer, member, query):
+    response = login(viewer).get(reverse("contacts"), {"q": query})
+    assert reverse("contact", args=[member.pk]) in response.content.decode()
+
+
+def test_contact_search_without_match_shows_an_empty_state(login, viewer, member):
+    response = login(viewer).get(reverse("contacts"), {"q": "nobody"})
+    assert "No contact matches" in response.content.decode()
+
+
+def test_contact_page_shows_balance_lots_and_ledger(login, viewer, member):
+    html = login(viewer).get(reverse("contact", args=[member.pk])).content.decode()
+    lot = member.entitlements.get()
+    assert 'data-testid="credits-total">10<' in html
+    assert lot.public_id in html
+    assert "+10" in html
+
+
+def _adjust(client, member, **data):
+    return client.post(reverse("contact-adjust", args=[member.pk]), {"note": "why", **data})
+
+
+def test_manual_grant_writes_an_admin_entry_with_the_acting_user(login, admin_user, member,
+                                                                   package):
+    _adjust(login(admin_user), member, action="grant", product_config=package.public_id)
+    entry = LedgerEntry.objects.filter(contact=member).latest("pk")
+    payment = PaymentEvent.objects.get(pk=entry.entitlement.payment_id)
+    assert (entry.kind, entry.amount, entry.source, entry.actor) == ("grant", 10, "admin",
+                                                                    admin_user)
+    assert entry.note == "why"
+    assert payment.provider == "admin" and payment.external_payment_id.startswith("admin:")
+
+
+def test_manual_deduct_and_restore_move_credits(login, owner, member, package):
+    client = login(owner)
+    _adjust(client, member, action="deduct", product_config=package.public_id, amount=3)
+    _adjust(client, member, action="restore", product_config=package.public_id, amount=1)
+    assert member.entitlements.get().credits_remaining == 8
+
+
+def test_manual_revoke_empties_the_lot(login, admin_user, member):
+    lot = member.entitlements.get()
+    _adjust(login(admin_user), member, action="revoke", entitlement=lot.public_id)
+    lot.refresh_from_db()
+    assert (lot.status, lot.credits_remaining) == ("revoked", 0)
+
+
+def test_a_refused_adjustment_shows_the_reason(login, admin_user, member, package):
+    client = login(admin_user)
+    response = _adjust(client, member, action="deduct", product_config=package.public_id,
+                       amount=11)
+    page = client.get(response.url)
+    assert "INSUFFICIENT_CREDITS" in page.content.decode()
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({"action": "grant", "product_config": "", "note": "x"}, "Choose a product config"),
+    ({"action": "revoke", "note": "x"}, "Choose the lot to revoke"),
+    ({"action": "deduct", "note": "   "}, "This field is required"),
+    ({"action": "deduct", "amount": "0"}, "greater than or equal to 1"),
+    ({"action": "deduct", "amount": "1001"}, "less than or equal to 1000"),
+    ({"action": "restore", "amount": ""}, "How many credits?"),
+    ({"action": "explode"}, "not one of the available choices"),
+])
+def test_adjustment_form_shows_validation_errors(login, admin_user, member, package, data,
+                                                 message):
+    payload = {"product_config": package.public_id, "amount": "1", "note": "x", **data}
+    response = login(admin_user).post(reverse("contact-adjust", args=[member.pk]), payload)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert LedgerEntry.objects.filter(contact=member).count() == 1
+
+
+def test_adjustment_refuses_a_config_of_another_location(login, admin_user, member,
+                                                         stranger_member):
+    foreign = stranger_member.entitlements.get().product_config
+    response = _adjust(login(admin_user), member, action="grant",
+                       product_config=foreign.public_id)
+    assert response.status_code == 400
+
+
+def test_viewer_sees_no_adjustment_form_and_gets_403_posting_it(login, viewer, member, package):
+    client = login(viewer)
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    response = _adjust(client, member, action="grant", product_config=package.public_id)
+    assert 'id="adjust-form"' not in html
+    assert response.status_code == 403
+
+
+def test_pause_and_resume_a_lot(login, admin_user, member):
+    lot = member.entitlements.get()
+    client = login(admin_user)
+    client.post(reverse("lot-pause", args=[lot.public_id]))
+    lot.refresh_from_db()
+    assert lot.status == "paused"
+    client.post(reverse("lot-resume", args=[lot.public_id]))
+    lot.refresh_from_db()
+    assert lot.status == "active"
+
+
+def test_a_bad_ledger_cursor_is_400(login, viewer, member):
+    response = login(viewer).get(reverse("contact", args=[member.pk]), {"ledger": "%%%"})
+    assert response.status_code == 400
+
+
+def test_contact_list_has_an_empty_state(login, viewer):
+    assert "No contacts yet" in login(viewer).get(reverse("contacts")).content.decode()
