@@ -54,16 +54,17 @@ class _LocalBuckets:
 
 
 _local = _LocalBuckets()
-_redis = {"client": None, "script": None}
+_scripts: dict[str, object] = {}  # per Redis URL: one connection pool per process
 
 
-def _redis_script():
-    if _redis["script"] is None:
+def _redis_script(url: str):
+    if url not in _scripts:
         import redis
 
-        _redis["client"] = redis.Redis.from_url(settings.REDIS_URL)
-        _redis["script"] = _redis["client"].register_script(_LUA)
-    return _redis["script"]
+        # Short timeouts: the limiter fails open rather than slowing every API call down.
+        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        _scripts[url] = client.register_script(_LUA)
+    return _scripts[url]
 
 
 def take(client_key: str) -> Decision:
@@ -74,8 +75,8 @@ def take(client_key: str) -> Decision:
         import redis
 
         try:
-            allowed, milli, wait_ms = _redis_script()(keys=[f"ratelimit:{client_key}"],
-                                                      args=[rate, burst, now])
+            allowed, milli, wait_ms = _redis_script(settings.REDIS_URL)(
+                keys=[f"ratelimit:{client_key}"], args=[rate, burst, now])
         except redis.RedisError:
             # Fail open: a cache outage must not stop bookings; the database still guards.
             return Decision(True, burst, 0)
