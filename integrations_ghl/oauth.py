@@ -207,7 +207,8 @@ def _store_company(*, workspace: Workspace, token: dict) -> Installation:
     company_id = token.get("companyId") or ""
     now = timezone.now()
     with transaction.atomic():
-        Workspace.objects.select_for_update().filter(pk=workspace.pk).first()
+        # Same lock order as _link_location (workspace, then installation rows).
+        workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         _claim_company_reference(workspace, company_id)
         installation = (
             Installation.objects.select_for_update()
@@ -226,6 +227,22 @@ def link_company_location(*, company: Installation, location_id: str) -> Locatio
     minted = client.location_token(token_source_for(company), location_id=location_id)
     return _link_location(workspace=company.workspace, location_id=location_id, token=minted,
                           company_id=company.company_id)
+
+
+def _name_locations(locations: list[Location]) -> None:
+    """Best effort, after linking: GHL's business name for locations still named by their
+    id. A failure only leaves the id as the name; it never undoes the install."""
+    for location in locations:
+        if location.name != location.location_id:
+            continue
+        try:
+            name = (client.get_location(token_source(location)).get("name") or "")[:255]
+        except GhlError as exc:
+            logger.info("ghl location name unavailable for %s: %s", location.location_id, exc)
+            continue
+        if name:
+            Location.objects.filter(pk=location.pk).update(name=name)
+            location.name = name
 
 
 @dataclass(frozen=True)
@@ -249,6 +266,7 @@ def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
         _refuse_if_taken(workspace, location_ids=approved, company_id=company_id)
         company = _store_company(workspace=workspace, token=token)
         linked = [link_company_location(company=company, location_id=loc) for loc in approved]
+        _name_locations(linked)
         return LinkResult(locations=linked, company_id=company_id)
 
     location_id = token.get("locationId") or ""
@@ -257,6 +275,7 @@ def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
     _refuse_if_taken(workspace, location_ids=[location_id], company_id="")
     location = _link_location(workspace=workspace, location_id=location_id, token=token,
                               company_id=company_id)
+    _name_locations([location])
     return LinkResult(locations=[location], company_id=company_id)
 
 

@@ -9,7 +9,7 @@ from locations.models import Location, LocationStatus
 from tests.conftest import PASSWORD
 from tests.factories import LocationFactory, WorkspaceFactory
 
-from .conftest import LOCATION_TOKEN_URL, TOKEN_URL, token_answer
+from .conftest import API, LOCATION_TOKEN_URL, TOKEN_URL, token_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,13 @@ def test_callback_exchanges_code_and_links_the_location(signed_in, workspace, gh
     location = Location.objects.get(location_id="ghl_loc_1")
     assert (location.workspace, location.kind, location.status) == (workspace, "ghl", "active")
     assert location.installation.active
+
+
+def test_linked_location_takes_its_ghl_business_name(signed_in, ghl):
+    ghl.add(responses.POST, TOKEN_URL, json=token_answer())
+    ghl.add(responses.GET, f"{API}/locations/ghl_loc_1", json={"location": {"name": "Zen Yoga"}})
+    signed_in.get("/oauth/ghl/callback?code=c")
+    assert Location.objects.get(location_id="ghl_loc_1").name == "Zen Yoga"
 
 
 def test_first_install_replaces_the_signup_agency_reference(signed_in, workspace, ghl):
