@@ -3,9 +3,10 @@
 import json
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from entitlements.outcomes import Reason
 from kotally.lib.timeutil import parse_aware
 
 MAX_ID = 255
@@ -144,7 +145,35 @@ class ErrorOut(EnvelopeOut):
     )
 
 
+# Transport errors by HTTP status (SPEC §3.1).
+TRANSPORT_CODES = {
+    400: ["VALIDATION_ERROR"], 401: ["UNAUTHENTICATED"],
+    403: ["SCOPE_REQUIRED", "LOCATION_FORBIDDEN"], 404: ["ROUTE_NOT_FOUND"],
+    405: ["METHOD_NOT_ALLOWED"], 409: ["REQUEST_IN_PROGRESS"], 415: ["UNSUPPORTED_MEDIA_TYPE"],
+    422: ["REQUEST_ID_REUSED"], 429: ["RATE_LIMITED"], 500: ["INTERNAL_ERROR"],
+}
+
+
+def error_out(status: int) -> type[serializers.Serializer]:
+    return type(f"Error{status}Out", (ErrorOut,), {
+        "reason_code": serializers.ChoiceField(choices=TRANSPORT_CODES[status])})
+
+
+def _outcome_codes(success: str, *refusals: str) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=[success, *refusals],
+                                   help_text="The success code, or a refusal (ok false).")
+
+
+_ENGINE_REFUSALS = [Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE, Reason.CONFIG_NOT_FOUND,
+                    Reason.NO_ENTITLEMENT, Reason.SERVICE_FAMILY_MISMATCH,
+                    Reason.ENTITLEMENT_PAUSED, Reason.ENTITLEMENT_EXPIRED,
+                    Reason.INSUFFICIENT_CREDITS]
+
+
 class GrantOut(EnvelopeOut):
+    reason_code = _outcome_codes(Reason.GRANT_APPLIED, Reason.CONFIG_NOT_FOUND,
+                                 Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE,
+                                 Reason.DUPLICATE_EVENT)
     location_id = serializers.CharField(allow_null=True)
     contact_id = serializers.CharField(allow_null=True)
     entitlement_id = serializers.CharField(allow_null=True)
@@ -159,6 +188,21 @@ class EntitlementOutcomeOut(EnvelopeOut):
     balance = serializers.IntegerField(
         allow_null=True, help_text="Current available credits for the config/calendar."
     )
+
+
+class CheckOut(EntitlementOutcomeOut):
+    reason_code = _outcome_codes(Reason.ELIGIBLE, *_ENGINE_REFUSALS)
+
+
+class DeductOut(EntitlementOutcomeOut):
+    reason_code = _outcome_codes(Reason.DEDUCTED, *_ENGINE_REFUSALS)
+
+
+class RestoreOut(EntitlementOutcomeOut):
+    reason_code = _outcome_codes(
+        Reason.RESTORED, Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE,
+        Reason.CONFIG_NOT_FOUND, Reason.NO_ENTITLEMENT, Reason.CANCELLATION_WINDOW_EXPIRED,
+        Reason.NOTHING_TO_RESTORE, Reason.ENTITLEMENT_EXPIRED)
 
 
 class ContactOut(serializers.Serializer):
@@ -240,17 +284,51 @@ class CreditsRowOut(serializers.Serializer):
     credits_available = serializers.IntegerField()
 
 
-class TimelineEventOut(serializers.Serializer):
-    type = serializers.ChoiceField(choices=["ledger", "payment", "appointment"])
-    at = serializers.CharField()
+def _timeline_event(name: str, kind: str, item) -> type[serializers.Serializer]:
+    """A timeline event: `type` and `at` merged into the item of that kind."""
+    return type(name, (item,), {"type": serializers.ChoiceField(choices=[kind]),
+                                "at": serializers.CharField()})
+
+
+_TIMELINE_EVENT = PolymorphicProxySerializer(
+    component_name="TimelineEventOut",
+    serializers={
+        "ledger": _timeline_event("TimelineLedgerOut", "ledger", LedgerOut),
+        "payment": _timeline_event("TimelinePaymentOut", "payment", PaymentOut),
+        "appointment": _timeline_event("TimelineAppointmentOut", "appointment", AppointmentOut),
+    },
+    resource_type_field_name="type",
+    many=False,
+)
+
+
+@extend_schema_field(_TIMELINE_EVENT)
+class TimelineEventOut(serializers.DictField):
+    """Documentation only: the schema is the union above."""
+
+
+class NotFoundOut(EnvelopeOut):
+    """A contact read for an unknown contact: HTTP 200, ok false."""
+
+    ok = serializers.BooleanField(default=False)
+    reason_code = serializers.ChoiceField(choices=["NOT_FOUND"])
+    message = serializers.CharField()
 
 
 def _read_out(name: str, **fields) -> type[serializers.Serializer]:
-    """A contact-read body: the envelope plus the path's keys, which a NOT_FOUND refusal
-    omits (hence not required)."""
-    for field in fields.values():
-        field.required = False
     return type(name, (EnvelopeOut,), fields)
+
+
+def read_response(loaded: type[serializers.Serializer], code: str) -> PolymorphicProxySerializer:
+    """A contact read's 200 body: the loaded body with its success code, or NOT_FOUND."""
+    success = type(loaded.__name__, (loaded,), {
+        "reason_code": serializers.ChoiceField(choices=[code])})
+    return PolymorphicProxySerializer(
+        component_name=f"{loaded.__name__}OrNotFound",
+        serializers=[success, NotFoundOut],
+        resource_type_field_name=None,
+        many=False,
+    )
 
 
 ContactLoadedOut = _read_out("ContactLoadedOut", contact=ContactOut())
@@ -262,13 +340,15 @@ CreditsLoadedOut = _read_out(
 )
 
 
-def _list_out(name: str, key: str, item) -> type[serializers.Serializer]:
-    return _read_out(name, **{key: item(many=True),
-                              "next_cursor": serializers.CharField(allow_null=True)})
+def _list_out(name: str, key: str, items: serializers.Field) -> type[serializers.Serializer]:
+    return _read_out(name, **{key: items, "next_cursor": serializers.CharField(allow_null=True)})
 
 
-EntitlementsLoadedOut = _list_out("EntitlementsLoadedOut", "entitlements", EntitlementOut)
-AppointmentsLoadedOut = _list_out("AppointmentsLoadedOut", "appointments", AppointmentOut)
-LedgerLoadedOut = _list_out("LedgerLoadedOut", "entries", LedgerOut)
-PaymentsLoadedOut = _list_out("PaymentsLoadedOut", "payments", PaymentOut)
-TimelineLoadedOut = _list_out("TimelineLoadedOut", "events", TimelineEventOut)
+EntitlementsLoadedOut = _list_out("EntitlementsLoadedOut", "entitlements",
+                                  EntitlementOut(many=True))
+AppointmentsLoadedOut = _list_out("AppointmentsLoadedOut", "appointments",
+                                  AppointmentOut(many=True))
+LedgerLoadedOut = _list_out("LedgerLoadedOut", "entries", LedgerOut(many=True))
+PaymentsLoadedOut = _list_out("PaymentsLoadedOut", "payments", PaymentOut(many=True))
+TimelineLoadedOut = _list_out("TimelineLoadedOut", "events",
+                              serializers.ListField(child=TimelineEventOut()))

@@ -20,7 +20,7 @@ from .errors import ApiError
 from .parsers import BoundedJSONParser
 from .services import record_rate_limited
 
-_ERRORS = {code: s.ErrorOut for code in (400, 401, 403, 404, 405, 409, 415, 422, 429, 500)}
+_ERRORS = {status: s.error_out(status) for status in s.TRANSPORT_CODES}
 
 
 class JsonOnlyNegotiation(DefaultContentNegotiation):
@@ -156,7 +156,7 @@ class CheckView(ApiView):
     required_scope = "check"
 
     @extend_schema(operation_id="check_eligibility", request=s.CheckIn,
-                   responses={200: s.EntitlementOutcomeOut, **_ERRORS}, tags=["credits"])
+                   responses={200: s.CheckOut, **_ERRORS}, tags=["credits"])
     def post(self, request):
         data = self.validated(s.CheckIn, request.data)
         location = self.location_for(data["location_id"])
@@ -202,7 +202,7 @@ class DeductView(_MoveView):
     operation = "deduct"
 
     @extend_schema(operation_id="deduct", request=s.DeductIn,
-                   responses={200: s.EntitlementOutcomeOut, **_ERRORS}, tags=["credits"])
+                   responses={200: s.DeductOut, **_ERRORS}, tags=["credits"])
     def post(self, request):
         return super().post(request)
 
@@ -213,7 +213,7 @@ class RestoreView(_MoveView):
     operation = "restore"
 
     @extend_schema(operation_id="restore", request=s.RestoreIn,
-                   responses={200: s.EntitlementOutcomeOut, **_ERRORS}, tags=["credits"])
+                   responses={200: s.RestoreOut, **_ERRORS}, tags=["credits"])
     def post(self, request):
         return super().post(request)
 
@@ -266,7 +266,8 @@ class ContactReadView(ApiView):
 def _read_view(name, code, out, read, params=_READ_PARAMS):
     """One GET view per contact read; `read(contact, limit, cursor)` returns the body fields."""
 
-    @extend_schema(operation_id=name, parameters=params, responses={200: out, **_ERRORS},
+    @extend_schema(operation_id=name, parameters=params,
+                   responses={200: s.read_response(out, code), **_ERRORS},
                    tags=["contacts"])
     def get(self, request, contact_id: str):
         return ContactReadView.get(self, request, contact_id)
