@@ -1,0 +1,140 @@
+"""POST /webhooks/stripe/<location id>: the merchant Stripe fallback (SPEC §6.2)."""
+
+from datetime import timedelta
+
+import pytest
+import responses
+from django.utils import timezone
+
+from entitlements.models import Contact, PaymentEvent, PaymentOutcome
+from integrations_ghl.models import EventStatus, InboundEvent, Provider
+from integrations_ghl.tasks import sweep_stuck_events
+from tests.factories import MembershipConfigFactory
+from tests.ghl.signing import STRIPE_KEY, balance, fixture, ghl_event, stripe_header
+
+pytestmark = pytest.mark.django_db
+
+AVA = "ghl_contact_ava"
+LINE_ITEMS = "https://api.stripe.com/v1/checkout/sessions/cs_live_a1B2c3D4e5F6/line_items"
+
+
+@pytest.fixture(autouse=True)
+def no_delay(settings):
+    settings.MERCHANT_STRIPE_DELAY_SECONDS = 0
+
+
+@pytest.fixture
+def stripe_pack(pack):
+    pack.stripe_price_id = "price_1PzPack10"
+    pack.save()
+    return pack
+
+
+@pytest.fixture
+def line_items():
+    with responses.RequestsMock() as mock:
+        mock.get(LINE_ITEMS, json=fixture("stripe", "checkout.session.line_items"))
+        yield mock
+
+
+def checkout(**session) -> dict:
+    payload = fixture("stripe", "checkout.session.completed")
+    payload["created"] = int(timezone.now().timestamp())
+    payload["data"]["object"].update(session)
+    return payload
+
+
+def test_paid_checkout_grants_by_stripe_price(post_stripe, merchant_location, stripe_pack,
+                                              line_items):
+    response = post_stripe(checkout())
+    payment = PaymentEvent.objects.get()
+    assert response.status_code == 200
+    assert balance(merchant_location, AVA) == 10
+    assert (payment.provider, payment.external_payment_id) == (
+        "stripe", "stripe:cs_live_a1B2c3D4e5F6:li_1PzLineItem01")
+    assert line_items.calls[0].request.headers["Authorization"] == f"Bearer {STRIPE_KEY}"
+
+
+def test_invoice_without_a_known_contact_is_unmatched(post_stripe, merchant_location):
+    MembershipConfigFactory(location=merchant_location, stripe_product_id="prod_Monthly")
+    post_stripe(fixture("stripe", "invoice.paid"))
+    payment = PaymentEvent.objects.get()
+    assert (payment.outcome, payment.contact) == (PaymentOutcome.UNMATCHED, None)
+
+
+def test_invoice_grants_by_price_details_to_the_contact_with_that_email(post_stripe,
+                                                                         merchant_location):
+    MembershipConfigFactory(location=merchant_location, stripe_price_id="price_1PzMonthly")
+    Contact.objects.create(location=merchant_location, external_id=AVA, email="AVA@example.com")
+    post_stripe(fixture("stripe", "invoice.paid"))
+    assert balance(merchant_location, AVA) == 4
+
+
+def test_invoice_with_the_older_line_price_shape_grants(post_stripe, merchant_location):
+    MembershipConfigFactory(location=merchant_location, stripe_price_id="price_old")
+    payload = fixture("stripe", "invoice.paid")
+    invoice = payload["data"]["object"]
+    invoice["metadata"] = {"external_contact_id": "member-42"}
+    invoice["lines"]["data"][0].pop("pricing")
+    invoice["lines"]["data"][0]["price"] = {"id": "price_old", "product": "prod_old"}
+    post_stripe(payload)
+    assert balance(merchant_location, "member-42") == 4
+
+
+def test_bad_signature_answers_400_and_stores_nothing(post_stripe, merchant_location):
+    response = post_stripe(checkout(), header=stripe_header(b"{}"))
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
+
+
+def test_location_without_the_fallback_answers_404(post_stripe, location):
+    assert post_stripe(checkout()).status_code == 404
+
+
+def test_redelivered_stripe_event_is_stored_once(post_stripe, merchant_location, stripe_pack,
+                                                 line_items):
+    payload = checkout()
+    post_stripe(payload)
+    assert post_stripe(payload).json()["reason_code"] == "duplicate"
+    assert InboundEvent.objects.filter(provider=Provider.STRIPE_MERCHANT).count() == 1
+
+
+def test_purchase_already_granted_through_ghl_is_suppressed(post_ghl, post_stripe,
+                                                            merchant_location, stripe_pack,
+                                                            line_items):
+    invoice = ghl_event("InvoicePaid")
+    invoice["updatedAt"] = timezone.now().isoformat()
+    post_ghl(invoice)
+    post_stripe(checkout())
+    stripe_payment = PaymentEvent.objects.get(provider="stripe")
+    assert balance(merchant_location, AVA) == 10
+    assert stripe_payment.outcome == PaymentOutcome.DUPLICATE
+
+
+def test_same_payment_intent_recorded_by_ghl_suppresses_the_fallback(
+    post_ghl, post_stripe, merchant_location, stripe_pack, line_items
+):
+    invoice = ghl_event("InvoicePaid", paymentIntentId="pi_3PzPaymentIntent01")
+    invoice["invoiceItems"][0]["amount"] = 99  # a different amount: only the intent matches
+    post_ghl(invoice)
+    post_stripe(checkout())
+    assert PaymentEvent.objects.get(provider="stripe").outcome == PaymentOutcome.DUPLICATE
+
+
+def test_unpaid_checkout_is_ignored(post_stripe, merchant_location, stripe_pack):
+    post_stripe(checkout(payment_status="unpaid"))
+    event = InboundEvent.objects.get()
+    assert (event.status, event.reason_code) == (EventStatus.IGNORED, "NOT_PAID")
+
+
+def test_fallback_waits_for_the_delay_then_the_sweeper_processes_it(
+    post_stripe, merchant_location, stripe_pack, line_items, settings
+):
+    settings.MERCHANT_STRIPE_DELAY_SECONDS = 600
+    post_stripe(checkout())
+    event = InboundEvent.objects.get()
+    assert event.status == EventStatus.RECEIVED and balance(merchant_location, AVA) == 0
+    InboundEvent.objects.update(process_after=timezone.now() - timedelta(minutes=6),
+                                updated_at=timezone.now() - timedelta(minutes=20))
+    sweep_stuck_events()
+    assert balance(merchant_location, AVA) == 10
