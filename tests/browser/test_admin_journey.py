@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Role, User
 from entitlements.models import Contact
+from entitlements.services import Actor, credits_grant
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -105,8 +106,6 @@ def test_viewer_sees_no_adjustment_form_and_is_refused_posting_it(page, workspac
 
 @pytest.fixture
 def member_contact(package):
-    from entitlements.services import Actor, credits_grant
-
     credits_grant(location=package.location, contact_key="member-1",
                   product_config_id=package.public_id, external_payment_id="p-1", actor=Actor())
     return Contact.objects.get(external_id="member-1")
