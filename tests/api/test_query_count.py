@@ -1,0 +1,59 @@
+"""SQL statements per full HTTP request, authentication included (a regression guard).
+
+The token's last_used_at is set just before, so the once-a-minute last_used_at write does not
+happen (it is counted separately). SAVEPOINT statements only exist because each test runs in
+a transaction; production opens a real transaction instead, so they are not counted. PostgreSQL
+adds one statement on idempotent writes: the advisory lock that answers REQUEST_IN_PROGRESS.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from api.models import ApiClient
+
+from .conftest import POSTS, grant_body, move_body, read_url
+
+
+def _statements(send) -> int:
+    ApiClient.objects.update(last_used_at=timezone.now())
+    with CaptureQueriesContext(connection) as captured:
+        response = send()
+    assert response.status_code == 200
+    return sum(1 for q in captured.captured_queries
+               if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
+
+
+@pytest.fixture
+def lock() -> int:
+    return 1 if connection.vendor == "postgresql" else 0
+
+
+def test_deduct_costs_7_statements_plus_advisory_lock(api, member, lock):
+    # token, request_id lookup, lock contact, lock lots, update lot, ledger entry, stored
+    # response (no config lookup when only calendar_id is sent)
+    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 7 + lock
+
+
+def test_grant_costs_11_statements_plus_advisory_lock(api, package, member, lock):
+    # token, request_id lookup, config, lock contact, payment insert-or-ignore, payment read
+    # back, lock lots, new lot, ledger entry, payment → lot link, stored response
+    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 11 + lock
+
+
+def test_check_costs_3_statements(api, member):
+    body = {"location_id": "loc_main", "external_contact_id": "m1", "calendar_id": "cal_pack"}
+    assert _statements(lambda: api.post_json(POSTS["check"], body)) == 3
+
+
+def test_list_read_costs_3_statements(api, member):
+    assert _statements(lambda: api.get(read_url("m1", "/ledger"))) == 3
+
+
+def test_first_call_in_a_minute_adds_the_last_used_at_write(api, member):
+    ApiClient.objects.update(last_used_at=None)
+    with CaptureQueriesContext(connection) as captured:
+        api.get(read_url("m1", "/ledger"))
+    assert sum(q["sql"].startswith("UPDATE \"api_apiclient\"") for q in
+               captured.captured_queries) == 1
