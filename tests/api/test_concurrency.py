@@ -5,9 +5,10 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
+from entitlements.idempotency import _advisory_key
 from entitlements.models import Entitlement, LedgerEntry, PaymentEvent
 
 from .conftest import POSTS, grant_body, move_body
@@ -75,3 +76,31 @@ def test_10_concurrent_grants_of_one_payment_make_one_lot(postgres, token, packa
     codes = sorted(r.json()["reason_code"] for r in responses)
     assert codes == ["DUPLICATE_EVENT"] * 9 + ["grant_applied"]
     assert Entitlement.objects.count() == 1 and PaymentEvent.objects.count() == 1
+
+
+def test_request_id_held_by_another_transaction_is_409_at_once(token, ten_credits, location):
+    """While another transaction executes the same request_id, the answer is an immediate
+    409 REQUEST_IN_PROGRESS (never a wait), and nothing is applied or stored."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)",
+                               [_advisory_key(location, "busy")])
+                held.set()
+                release.wait(timeout=10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(timeout=10)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    response = client.post(POSTS["deduct"], move_body(request_id="busy"), format="json")
+    release.set()
+    holder.join()
+    assert response.status_code == 409
+    assert response.json()["reason_code"] == "REQUEST_IN_PROGRESS"
+    assert not LedgerEntry.objects.filter(kind="deduct").exists()
