@@ -127,11 +127,16 @@ def ghl_webhook(request):
     if request.method != "POST":
         return answer(405, "METHOD_NOT_ALLOWED", "POST only.")
     body = request.body
-    scheme = signatures.verify(
-        body,
-        ghl_signature=request.headers.get("X-GHL-Signature"),
-        legacy_signature=request.headers.get("X-WH-Signature"),
-    )
+    try:
+        scheme = signatures.verify(
+            body,
+            ghl_signature=request.headers.get("X-GHL-Signature"),
+            legacy_signature=request.headers.get("X-WH-Signature"),
+        )
+    except ValueError:
+        # A malformed public key in settings: ask GHL to retry while the operator fixes it.
+        logger.exception("GHL webhook public key setting is not a valid PEM key")
+        return answer(429, "TRY_AGAIN", "Webhook verification is misconfigured; retry later.")
     if scheme is None:
         return answer(401, "INVALID_SIGNATURE", "Missing or invalid webhook signature.")
     try:

@@ -121,3 +121,8 @@ def test_simulator_dev_key_is_accepted_in_debug(post_ghl, settings, location):
     settings.DEBUG = True
     body = json.dumps(ghl_event("ContactCreate")).encode()
     assert post_ghl(body, signature=_dev_signature(body)).status_code == 200
+
+
+def test_malformed_public_key_setting_answers_429_not_500(post_ghl, settings, location):
+    settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nnope\n-----END"
+    assert post_ghl(ghl_event("ContactCreate")).status_code == 429
