@@ -139,8 +139,13 @@ def contact_list(request):
     page = Paginator(contacts.order_by("-created_at", "-pk"), 50).get_page(
         request.GET.get("page")
     )
+    # Page links keep the search and location filter.
+    params = request.GET.copy()
+    params.pop("page", None)
     return render(
-        request, "entitlements/contact_list.html", {"form": form, "page": page, "query": query}
+        request,
+        "entitlements/contact_list.html",
+        {"form": form, "page": page, "query": query, "filters": params.urlencode()},
     )
 
 

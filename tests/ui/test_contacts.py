@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-from entitlements.models import LedgerEntry, PaymentEvent
+from entitlements.models import Contact, LedgerEntry, PaymentEvent
 
 pytestmark = pytest.mark.django_db
 
@@ -114,3 +114,10 @@ def test_a_bad_ledger_cursor_is_400(login, viewer, member):
 
 def test_contact_list_has_an_empty_state(login, viewer):
     assert "No contacts yet" in login(viewer).get(reverse("contacts")).content.decode()
+
+
+def test_contact_pages_keep_the_search_in_their_links(login, viewer, location):
+    Contact.objects.bulk_create(
+        [Contact(location=location, external_id=f"m-{i}", name="Pat") for i in range(51)])
+    html = login(viewer).get(reverse("contacts"), {"q": "pat"}).content.decode()
+    assert "?q=pat&amp;page=2" in html
