@@ -9,7 +9,9 @@ examples per operation, no deadline per example, well under 60 s in all.
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -31,7 +33,13 @@ EXAMPLES = 25
 def api_schema(db, settings):
     # The fuzzer's volume would otherwise be answered 429 after the first 100 requests.
     settings.API_RATE_LIMIT_BURST = 10**6
-    return schemathesis.openapi.from_wsgi("/api/v2/schema/", get_wsgi_application())
+    # Like Django's test Client: a raw WSGI call must not close the connection that holds the
+    # test's transaction (PostgreSQL would then fail every later query).
+    for signal in (request_started, request_finished):
+        signal.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/v2/schema/", get_wsgi_application())
+    for signal in (request_started, request_finished):
+        signal.connect(close_old_connections)
 
 
 @pytest.fixture
