@@ -375,7 +375,7 @@ def targets(results: list[dict], scale: dict) -> dict:
         "deduct_at_least_30pct_of_framework_floor_at_c8": {
             "value": deduct8.get("vs_framework_floor"),
             "met": (deduct8.get("vs_framework_floor") or 0) >= 0.3},
-        "1m_entries_within_10pct_of_empty": {
+        "history_within_10pct_of_empty": {
             k: {"ratio": v, "met": v >= 0.9} for k, v in scale.items()},
         "hot_contention_exactly_100_deducted": {"met": hot["passed"]},
         "zero_unexpected_errors": {"value": unexpected, "met": unexpected == 0},
@@ -411,7 +411,7 @@ def table(report: dict) -> str:
               "bench/profile.txt", "", "targets:"]
     for name, target in report["targets"].items():
         lines.append(f"  {name}: {json.dumps(target)}")
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 async def measure(stack: Stack, seed: dict, report: dict) -> None:
@@ -437,8 +437,8 @@ async def measure(stack: Stack, seed: dict, report: dict) -> None:
         stack.env, "-m", "bench.data", "check")["inconsistent_lots"]
     print(f"  {report['history']}", flush=True)
     full_d = (await s.http("deduct", s.deduct_maker(8, "sf"), judge_reason("deducted"),
-                           levels=(8,), group="scale 1M"))[0]
-    full_s = (await s.summaries("summary", (8,), group="scale 1M"))[0]
+                           levels=(8,), group="scale history"))[0]
+    full_s = (await s.summaries("summary", (8,), group="scale history"))[0]
     report["scale_ratio"] = {
         "deduct": round(full_d["throughput_rps"] / empty_d["throughput_rps"], 3),
         "summary": round(full_s["throughput_rps"] / empty_s["throughput_rps"], 3),
