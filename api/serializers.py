@@ -62,10 +62,16 @@ class AwareDateTimeField(serializers.Field):
         return value
 
 
+def _no_slash(value: str) -> None:
+    # The key is a path segment of GET /contacts/{id}; "/" could never be read back.
+    if "/" in value:
+        raise serializers.ValidationError("A contact id cannot contain '/'.")
+
+
 class ContactKeyMixin(serializers.Serializer):
     location_id = StrictCharField()
-    external_contact_id = StrictCharField(required=False)
-    ghl_contact_id = StrictCharField(required=False)
+    external_contact_id = StrictCharField(required=False, validators=[_no_slash])
+    ghl_contact_id = StrictCharField(required=False, validators=[_no_slash])
 
     def validate(self, attrs):
         given = [k for k in ("external_contact_id", "ghl_contact_id") if k in attrs]
