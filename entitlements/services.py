@@ -90,24 +90,33 @@ def _lock_or_create_contact(location: Location, contact_key: str) -> Contact:
     return contact
 
 
-def _lock_lots(contact: Contact) -> list[Entitlement]:
-    """The contact's non-revoked lots with their configs, row-locked in primary-key order."""
-    return list(
-        Entitlement.objects.select_for_update(of=("self",))
-        .select_related("product_config")
-        .filter(contact=contact)
-        .exclude(status=LotStatus.REVOKED)
-        .order_by("pk")
-    )
+# Lots that still hold credits. Grants and successful deducts only ever touch these, so a
+# member with years of spent lots costs no more than a new one; the full history is read
+# only to name the exact refusal (see _choose_with_history).
+_LIVE = Q(credits_remaining__gt=0, status__in=(LotStatus.ACTIVE, LotStatus.PAUSED))
 
 
-def _read_lots(contact: Contact) -> list[Entitlement]:
-    return list(
-        Entitlement.objects.select_related("product_config")
-        .filter(contact=contact)
-        .exclude(status=LotStatus.REVOKED)
-        .order_by("pk")
-    )
+def _lots(contact: Contact, *, live_only: bool = False, lock: bool = False) -> list[Entitlement]:
+    """The contact's non-revoked lots with their configs, in primary-key order; with `lock`,
+    row-locked (FOR UPDATE OF the lots only) in that order."""
+    qs = Entitlement.objects.select_related("product_config").filter(contact=contact)
+    qs = qs.filter(_LIVE) if live_only else qs.exclude(status=LotStatus.REVOKED)
+    if lock:
+        qs = qs.select_for_update(of=("self",))
+    return list(qs.order_by("pk"))
+
+
+def _lock_lots(contact: Contact, *, live_only: bool = False) -> list[Entitlement]:
+    return _lots(contact, live_only=live_only, lock=True)
+
+
+def _choose_with_history(contact, lots, **target) -> "_Choice":
+    """Choose among live lots; on a refusal, re-decide over the whole history, which only
+    spent/expired lots can add to, so the answer is the same lot or the precise reason."""
+    choice = _choose_lot(lots, **target)
+    if choice.refusal and contact is not None:
+        choice = _choose_lot(_lots(contact), **target)
+    return choice
 
 
 def consumption_key(lot: Entitlement):
@@ -289,7 +298,7 @@ def credits_grant(
             contact.email, contact.name = email or contact.email, name or contact.name
             contact.save(update_fields=["email", "name", "updated_at"])
 
-        lots = _lock_lots(contact)
+        lots = _lock_lots(contact, live_only=True)
         if config.kind == ConfigKind.MEMBERSHIP and config.renewal_policy == RenewalPolicy.RESET:
             for old in lots:
                 if (
@@ -428,8 +437,9 @@ def eligibility_check(
     if product_config_id and config is None:
         return refuse(Reason.CONFIG_NOT_FOUND)
     contact = Contact.objects.filter(location=location, external_id=contact_key).first()
-    lots = _read_lots(contact) if contact else []
-    choice = _choose_lot(lots, config=config, calendar_id=calendar_id, amount=amount, now=now)
+    lots = _lots(contact, live_only=True) if contact else []
+    choice = _choose_with_history(contact, lots, config=config, calendar_id=calendar_id,
+                                  amount=amount, now=now)
     if choice.refusal:
         return choice.refusal
     return Outcome(
@@ -466,8 +476,9 @@ def credits_deduct(
         return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
         contact = _lock_contact(location, contact_key)
-        lots = _lock_lots(contact) if contact else []
-        choice = _choose_lot(lots, config=config, calendar_id=calendar_id, amount=amount, now=now)
+        lots = _lock_lots(contact, live_only=True) if contact else []
+        choice = _choose_with_history(contact, lots, config=config, calendar_id=calendar_id,
+                                      amount=amount, now=now)
         if choice.refusal:
             return choice.refusal
         lot = choice.lot
