@@ -472,23 +472,19 @@ def invoice_paid(event: InboundEvent) -> Result:
     invoice_id = _required(payload, "_id", "invoice")
     contact = payload.get("contactDetails") or {}
     paid_at = _time(payload.get("updatedAt") or payload.get("createdAt"))
-    lines = []
-    for index, item in enumerate(payload.get("invoiceItems") or []):
-        quantity = _quantity(item.get("qty"))
-        unit = to_cents(item.get("amount"))
-        product_id = str(item.get("productId") or "")
-        lines.append(
-            PurchaseLine(
-                external_payment_id=f"ghl:invoice:{invoice_id}:{item.get('_id') or index}",
-                product_ref=f"GHL product {product_id or '(none)'}",
-                configs=_ghl_configs(event.location, product_id, str(item.get("priceId") or "")),
-                quantity=quantity,
-                amount_cents=unit * quantity if unit is not None else None,
-                currency=str(item.get("currency") or payload.get("currency") or "")[:3],
-                paid_at=paid_at,
-                payment_intent=_ghl_payment_intent(payload),
-            )
+    lines = [
+        _ghl_line(
+            event,
+            external_payment_id=f"ghl:invoice:{invoice_id}:{item.get('_id') or index}",
+            product_id=item.get("productId"),
+            price_id=item.get("priceId"),
+            qty=item.get("qty"),
+            unit_amount=item.get("amount"),
+            currency=item.get("currency"),
+            paid_at=paid_at,
         )
+        for index, item in enumerate(payload.get("invoiceItems") or [])
+    ]
     return settle_purchase(event, _ghl_purchase(
         event, contact, lines, twins=Q(external_payment_id__startswith="ghl:order:")
     ))
@@ -506,28 +502,40 @@ def order_paid(event: InboundEvent) -> Result:
     contact = dict(payload.get("contactSnapshot") or {})
     contact.setdefault("id", payload.get("contactId"))
     paid_at = _time(payload.get("updatedAt") or payload.get("createdAt"))
-    lines = []
-    for index, item in enumerate(payload.get("items") or []):
-        quantity = _quantity(item.get("qty"))
-        product = item.get("product") or {}
-        price = item.get("price") or {}
-        unit = to_cents(price.get("amount"))
-        product_id = str(product.get("_id") or "")
-        lines.append(
-            PurchaseLine(
-                external_payment_id=f"ghl:order:{order_id}:{index}",
-                product_ref=f"GHL product {product_id or '(none)'}",
-                configs=_ghl_configs(event.location, product_id, str(price.get("_id") or "")),
-                quantity=quantity,
-                amount_cents=unit * quantity if unit is not None else None,
-                currency=str(price.get("currency") or payload.get("currency") or "")[:3],
-                paid_at=paid_at,
-                payment_intent=_ghl_payment_intent(payload),
-            )
+    lines = [
+        _ghl_line(
+            event,
+            external_payment_id=f"ghl:order:{order_id}:{index}",
+            product_id=(item.get("product") or {}).get("_id"),
+            price_id=(item.get("price") or {}).get("_id"),
+            qty=item.get("qty"),
+            unit_amount=(item.get("price") or {}).get("amount"),
+            currency=(item.get("price") or {}).get("currency"),
+            paid_at=paid_at,
         )
+        for index, item in enumerate(payload.get("items") or [])
+    ]
     return settle_purchase(event, _ghl_purchase(
         event, contact, lines, twins=Q(external_payment_id__startswith="ghl:invoice:")
     ))
+
+
+def _ghl_line(event, *, external_payment_id, product_id, price_id, qty, unit_amount, currency,
+              paid_at) -> PurchaseLine:
+    """One invoice item or order item as a purchase line (amounts arrive in major units)."""
+    quantity = _quantity(qty)
+    unit = to_cents(unit_amount)
+    product_id = str(product_id or "")
+    return PurchaseLine(
+        external_payment_id=external_payment_id,
+        product_ref=f"GHL product {product_id or '(none)'}",
+        configs=_ghl_configs(event.location, product_id, str(price_id or "")),
+        quantity=quantity,
+        amount_cents=unit * quantity if unit is not None else None,
+        currency=str(currency or event.payload.get("currency") or "")[:3],
+        paid_at=paid_at,
+        payment_intent=_ghl_payment_intent(event.payload),
+    )
 
 
 def _ghl_payment_intent(payload: dict) -> str:
