@@ -6,6 +6,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
+from entitlements.models import ConfigKind, LedgerKind, LotStatus, PaymentOutcome, Source
 from entitlements.outcomes import Reason
 from kotally.lib.timeutil import parse_aware
 
@@ -207,8 +208,8 @@ class DeductOut(EntitlementOutcomeOut):
 class RestoreOut(EntitlementOutcomeOut):
     reason_code = _outcome_codes(
         Reason.RESTORED, Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE,
-        Reason.CONFIG_NOT_FOUND, Reason.NO_ENTITLEMENT, Reason.CANCELLATION_WINDOW_EXPIRED,
-        Reason.NOTHING_TO_RESTORE, Reason.ENTITLEMENT_EXPIRED)
+        Reason.CONFIG_NOT_FOUND, Reason.NO_ENTITLEMENT, Reason.SERVICE_FAMILY_MISMATCH,
+        Reason.CANCELLATION_WINDOW_EXPIRED, Reason.NOTHING_TO_RESTORE, Reason.ENTITLEMENT_EXPIRED)
 
 
 class ContactOut(serializers.Serializer):
@@ -224,8 +225,8 @@ class EntitlementOut(serializers.Serializer):
     id = serializers.CharField()
     product_config_id = serializers.CharField()
     product_config_name = serializers.CharField()
-    kind = serializers.ChoiceField(choices=["package", "membership"])
-    status = serializers.ChoiceField(choices=["active", "paused", "expired", "revoked"])
+    kind = serializers.ChoiceField(choices=ConfigKind.choices)
+    status = serializers.ChoiceField(choices=LotStatus.choices)
     credits_granted = serializers.IntegerField()
     credits_remaining = serializers.IntegerField()
     granted_at = serializers.CharField()
@@ -235,14 +236,12 @@ class EntitlementOut(serializers.Serializer):
 
 class LedgerOut(serializers.Serializer):
     id = serializers.CharField()
-    kind = serializers.ChoiceField(
-        choices=["grant", "deduct", "restore", "expire", "forfeit", "revoke", "adjust"]
-    )
+    kind = serializers.ChoiceField(choices=LedgerKind.choices)
     amount = serializers.IntegerField()
     balance_after = serializers.IntegerField()
     entitlement_id = serializers.CharField()
     product_config_id = serializers.CharField()
-    source = serializers.ChoiceField(choices=["api", "ghl", "stripe", "admin", "system"])
+    source = serializers.ChoiceField(choices=Source.choices)
     request_id = serializers.CharField(allow_null=True)
     external_ref = serializers.CharField(allow_null=True)
     note = serializers.CharField(allow_null=True)
@@ -258,9 +257,7 @@ class PaymentOut(serializers.Serializer):
     currency = serializers.CharField(allow_null=True)
     paid_at = serializers.CharField()
     product_config_id = serializers.CharField(allow_null=True)
-    outcome = serializers.ChoiceField(
-        choices=["granted", "unmatched", "ambiguous", "duplicate", "held"]
-    )
+    outcome = serializers.ChoiceField(choices=PaymentOutcome.choices)
 
 
 class AppointmentOut(serializers.Serializer):

@@ -248,7 +248,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {},
+    "ENUM_NAME_OVERRIDES": {
+        "ConfigKindEnum": "entitlements.models.ConfigKind",
+        "LedgerKindEnum": "entitlements.models.LedgerKind",
+    },
     "SCHEMA_PATH_PREFIX": "/api/v2",
 }
 

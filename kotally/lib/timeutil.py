@@ -7,7 +7,8 @@ def iso_z(value: datetime | None) -> str | None:
     """UTC ISO 8601 with milliseconds and a trailing Z (the API's one timestamp format)."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def parse_aware(text: str) -> datetime:
