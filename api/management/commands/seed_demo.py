@@ -18,9 +18,11 @@ from locations.models import Location, LocationKind, LocationStatus
 DEMO_PASSWORD = "kotally-demo-password"
 CONFIGS = {
     "package": {"name": "10-Class Pack", "kind": ConfigKind.PACKAGE, "credits_total": 10,
-                "calendar": "cal_group_classes", "expiry_days": None},
+                "calendar": "cal_group_classes", "expiry_days": None,
+                "ghl_product_id": "prod_demo_class_pack"},
     "membership": {"name": "Monthly Membership", "kind": ConfigKind.MEMBERSHIP,
-                   "monthly_credits": 4, "calendar": "cal_private_sessions", "expiry_days": 31},
+                   "monthly_credits": 4, "calendar": "cal_private_sessions", "expiry_days": 31,
+                   "ghl_product_id": "prod_demo_membership"},
 }
 
 
@@ -88,6 +90,7 @@ class Command(BaseCommand):
                     credits_total=spec.get("credits_total"),
                     monthly_credits=spec.get("monthly_credits"),
                     expiry_days=spec["expiry_days"], calendar_ids=[spec["calendar"]],
+                    ghl_product_id=spec["ghl_product_id"],
                 )
             configs[key] = {"id": config.public_id, "calendar_id": config.calendar_ids[0]}
 
@@ -125,5 +128,9 @@ Grant a 10-class pack:
 Book a class (deduct one credit):
   curl -s -X POST {base}/api/v2/entitlements/deduct {auth} -d '{deduct}'
 API docs: {base}/api/v2/docs/
+
+Try the GoHighLevel path without GHL (signed webhooks from a dev key; see docs/ghl-simulator.md):
+  DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate purchase --location-id {r["location_id"]} --contact-id member-2 --product-id prod_demo_class_pack
+  DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate booking --location-id {r["location_id"]} --contact-id member-2 --calendar-id {pkg["calendar_id"]}
 """
         )
