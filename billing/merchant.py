@@ -63,12 +63,20 @@ def merchant_stripe_webhook(request, location_id: str):
     if not secret:
         return answer(404, "NOT_CONFIGURED", "No merchant Stripe fallback for this location.")
     try:
-        stripe.Webhook.construct_event(
-            request.body, request.headers.get("Stripe-Signature", ""), secret
+        # stripe-python's signature check (HMAC-SHA256 over "<t>.<body>", 5-minute tolerance);
+        # the body is parsed here so a signed non-object can't crash Stripe's event builder.
+        stripe.WebhookSignature.verify_header(
+            request.body.decode("utf-8"), request.headers.get("Stripe-Signature", ""), secret,
+            stripe.Webhook.DEFAULT_TOLERANCE,
         )
-        payload = json.loads(request.body)
-    except (stripe.SignatureVerificationError, ValueError):
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
         return answer(400, "INVALID_SIGNATURE", "Missing or invalid Stripe-Signature.")
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):
+        return answer(400, "INVALID_JSON", "The body is not a JSON object.")
     try:
         _, created = store_event(
             provider=Provider.STRIPE_MERCHANT,

@@ -141,7 +141,7 @@ def ghl_webhook(request):
         return answer(401, "INVALID_SIGNATURE", "Missing or invalid webhook signature.")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return answer(400, "INVALID_JSON", "The body is not JSON.")
     if not isinstance(payload, dict):
         return answer(400, "INVALID_JSON", "The body is not a JSON object.")

@@ -126,3 +126,9 @@ def test_simulator_dev_key_is_accepted_in_debug(post_ghl, settings, location):
 def test_malformed_public_key_setting_answers_429_not_500(post_ghl, settings, location):
     settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = "-----BEGIN PUBLIC KEY-----\nnope\n-----END"
     assert post_ghl(ghl_event("ContactCreate")).status_code == 429
+
+
+def test_signed_but_absurdly_nested_body_answers_400_and_stores_nothing(post_ghl, location):
+    response = post_ghl(b"[" * 100_000 + b"]" * 100_000)
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()

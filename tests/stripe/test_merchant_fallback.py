@@ -138,3 +138,10 @@ def test_fallback_waits_for_the_delay_then_the_sweeper_processes_it(
                                 updated_at=timezone.now() - timedelta(minutes=20))
     sweep_stuck_events()
     assert balance(merchant_location, AVA) == 10
+
+
+def test_signed_body_that_is_not_an_object_answers_400_and_stores_nothing(post_stripe,
+                                                                          merchant_location):
+    response = post_stripe(["not", "an", "event"])
+    assert response.status_code == 400
+    assert not InboundEvent.objects.exists()
