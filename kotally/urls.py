@@ -26,3 +26,6 @@ urlpatterns = [
             name="webhook-stripe-merchant"),
     path("events/", include("integrations_ghl.urls_events")),
 ]
+
+handler400 = "kotally.errors.bad_request"
+handler500 = "kotally.errors.server_error"

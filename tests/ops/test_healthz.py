@@ -13,3 +13,4 @@ def test_healthz_is_503_when_the_database_is_down(client, db):
                     side_effect=OperationalError("down")):
         response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["ok"] is False
+
