@@ -62,11 +62,10 @@ def authenticate_token(raw: str) -> ApiClient | None:
     match = _TOKEN.match(raw.lower()) if len(raw) < 120 else None
     if not match:
         return None
-    client = (
-        ApiClient.objects.select_related("location__workspace")
-        .filter(client_id=match.group(1), active=True)
-        .first()
-    )
+    found = ApiClient.objects.select_related("location__workspace").filter(
+        client_id=match.group(1), active=True
+    )[:1]  # unique client id: LIMIT 1 without ORDER BY
+    client = found[0] if found else None
     if client is None or not hmac.compare_digest(client.secret_hash, _hash(match.group(2))):
         return None
     now = timezone.now()

@@ -44,12 +44,16 @@ def _advisory_key(location: Location, request_id: str) -> int:
 
 
 def _stored(location, request_id, operation, digest) -> Result | None:
-    record = IdempotencyRecord.objects.filter(location=location, request_id=request_id).first()
-    if record is None:
+    # Unique key: no ORDER BY needed, and only the columns the replay uses.
+    rows = IdempotencyRecord.objects.filter(location=location, request_id=request_id).values_list(
+        "operation", "fingerprint", "response_status", "response_body"
+    )[:1]
+    if not rows:
         return None
-    if record.operation != operation or record.fingerprint != digest:
+    stored_operation, stored_digest, status, body = rows[0]
+    if stored_operation != operation or stored_digest != digest:
         raise Reused()
-    return Result(record.response_status, record.response_body, replayed=True)
+    return Result(status, body, replayed=True)
 
 
 def run_once(

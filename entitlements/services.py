@@ -72,11 +72,11 @@ def _active_config(location: Location, product_config_id: str | None) -> Product
 
 
 def _lock_contact(location: Location, contact_key: str) -> Contact | None:
-    return (
-        Contact.objects.select_for_update()
-        .filter(location=location, external_id=contact_key)
-        .first()
-    )
+    # Unique key: a plain LIMIT 1, no ORDER BY.
+    found = Contact.objects.select_for_update().filter(
+        location=location, external_id=contact_key
+    )[:1]
+    return found[0] if found else None
 
 
 def _lock_or_create_contact(location: Location, contact_key: str) -> Contact:

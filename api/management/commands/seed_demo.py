@@ -113,6 +113,7 @@ class Command(BaseCommand):
                             "external_payment_id": "demo-payment-1"})
         deduct = json.dumps({"location_id": r["location_id"], "external_contact_id": "member-1",
                              "calendar_id": pkg["calendar_id"], "request_id": "demo-deduct-1"})
+        sim = "DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate"
         self.stdout.write(
             f"""
 Kotally demo data ready.
@@ -130,7 +131,9 @@ Book a class (deduct one credit):
 API docs: {base}/api/v2/docs/
 
 Try the GoHighLevel path without GHL (signed webhooks from a dev key; see docs/ghl-simulator.md):
-  DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate purchase --location-id {r["location_id"]} --contact-id member-2 --product-id prod_demo_class_pack
-  DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate booking --location-id {r["location_id"]} --contact-id member-2 --calendar-id {pkg["calendar_id"]}
+  {sim} purchase --location-id {r["location_id"]} --contact-id member-2 \\
+      --product-id prod_demo_class_pack
+  {sim} booking --location-id {r["location_id"]} --contact-id member-2 \\
+      --calendar-id {pkg["calendar_id"]}
 """
         )
