@@ -1,8 +1,13 @@
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import REDIRECT_FIELD_NAME, login
+from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+
+from integrations_ghl.oauth import PENDING_SESSION_KEY
 
 from . import services
 from .emails import send_invitation
@@ -17,9 +22,36 @@ def home(request):
     return redirect("login")
 
 
+def _safe_next(request) -> str:
+    """The `next` the request carries (form field first, then query), when it stays on this
+    site; "" otherwise, so a crafted link cannot bounce a fresh sign-in to another host."""
+    wanted = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
+    allowed = url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return wanted if allowed else ""
+
+
+def _after_sign_in(request, default: str) -> str:
+    """Where a person goes once signed in or signed up. A GHL install parked by the OAuth
+    callback comes first: it expires after an hour and is lost if nobody finishes it."""
+    if request.session.get(PENDING_SESSION_KEY):
+        return reverse("ghl-finish")
+    return _safe_next(request) or default
+
+
+class SignInView(auth_views.LoginView):
+    """Django's sign-in, which already honours a safe `next`, plus the pending GHL install."""
+
+    redirect_authenticated_user = True
+
+    def get_success_url(self):
+        return _after_sign_in(self.request, self.get_default_redirect_url())
+
+
 def signup(request):
     if request.user.is_authenticated:
-        return redirect("getting-started")
+        return redirect(_after_sign_in(request, reverse("getting-started")))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -32,9 +64,14 @@ def signup(request):
             form.add_error("email", "An account with this email already exists. Sign in.")
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-            messages.success(request, "Welcome to Kotally. Start with the checklist below.")
-            return redirect("getting-started")
-    return render(request, "accounts/signup.html", {"form": form}, status=_status(form))
+            messages.success(request, "Welcome to Kotally: your workspace is ready.")
+            return redirect(_after_sign_in(request, reverse("getting-started")))
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form, "next": _safe_next(request)},
+        status=_status(form),
+    )
 
 
 def _status(form) -> int:
