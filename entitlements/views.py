@@ -16,6 +16,7 @@ from locations.models import LocationStatus
 from . import selectors
 from .forms import ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
 from .models import Contact, Entitlement, ProductConfig, Source
+from .outcomes import Reason
 from .product_configs import (
     DuplicateGhlProduct,
     product_config_create,
@@ -33,6 +34,12 @@ from .services import (
 )
 
 DUPLICATE_MESSAGE = "Another active config already maps this GHL product in this location."
+# A manual restore only gives back what a deduction took (SPEC §2.4); admins who reach for it to
+# hand out goodwill credits need to be pointed at Grant instead.
+NOTHING_TO_RESTORE_MESSAGE = (
+    "Nothing to restore: no credits were deducted from this config that could be given back. "
+    "To give goodwill credits, use the Grant action."
+)
 
 # --- product configs --------------------------------------------------------------------------
 
@@ -230,6 +237,8 @@ def contact_adjust(request, pk):
             request, f"Done ({outcome.reason_code}). Balance for the config: "
             f"{outcome.balance_after}."
         )
+    elif outcome.reason_code == Reason.NOTHING_TO_RESTORE:
+        messages.error(request, f"Refused: {outcome.reason_code}. {NOTHING_TO_RESTORE_MESSAGE}")
     else:
         messages.error(request, f"Refused: {outcome.reason_code}. {outcome.message or ''}")
     return redirect("contact", pk=contact.pk)

@@ -121,3 +121,13 @@ def test_contact_pages_keep_the_search_in_their_links(login, viewer, location):
         [Contact(location=location, external_id=f"m-{i}", name="Pat") for i in range(51)])
     html = login(viewer).get(reverse("contacts"), {"q": "pat"}).content.decode()
     assert "?q=pat&amp;page=2" in html
+
+
+def test_restore_with_nothing_deducted_points_to_grant(login, admin_user, member, package):
+    client = login(admin_user)
+    response = _adjust(client, member, action="restore", product_config=package.public_id,
+                       amount=1)
+    html = client.get(response.url).content.decode()
+    assert "NOTHING_TO_RESTORE" in html
+    assert "no credits were deducted from this config" in html
+    assert "use the Grant action" in html
