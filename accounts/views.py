@@ -8,6 +8,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from integrations_ghl.oauth import PENDING_SESSION_KEY
+from locations.models import LocationStatus
 
 from . import services
 from .emails import send_invitation
@@ -113,6 +114,9 @@ def _render_settings(request, settings_form=None, invite_form=None, status=200):
             "members": members,
             "role_choices": Role.choices,
             "is_owner": has_role(request.membership, Role.OWNER),
+            "locations": workspace.locations.exclude(status=LocationStatus.REMOVED).order_by(
+                "created_at", "pk"
+            ),
         },
         status=status,
     )

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 from api.models import ApiClient
 from entitlements.models import Appointment, Contact, Entitlement, LedgerEntry, PaymentEvent
+from integrations_ghl.models import InboundEvent
 
 from .models import Location
 
@@ -58,5 +59,10 @@ class LocationAdmin(admin.ModelAdmin):
             "appointments": Appointment.objects.filter(location=location)
             .select_related("contact")
             .order_by("-pk")[:RECENT],
+            # Served by inbound_location_idx; the payload stays on the event's own admin page.
+            "events": InboundEvent.objects.filter(location=location)
+            .only("provider", "event_id", "event_type", "status", "reason_code", "last_error",
+                  "attempts", "received_at")
+            .order_by("-received_at", "-pk")[:RECENT],
         }
         return TemplateResponse(request, "admin/locations/location/summary.html", context)

@@ -12,4 +12,9 @@ urlpatterns = [
         views.location_remove_view,
         name="location-remove",
     ),
+    path(
+        "locations/<str:location_id>/stripe/",
+        views.location_stripe,
+        name="location-stripe",
+    ),
 ]

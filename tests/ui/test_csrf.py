@@ -15,7 +15,8 @@ def forms(location, package, member, token, viewer):
     api_client = ApiClient.objects.get()
     return [
         ("switch-workspace", []), ("use-api", []), ("location-new-api", []),
-        ("location-remove", [location.location_id]), ("api-client-new", []),
+        ("location-remove", [location.location_id]),
+        ("location-stripe", [location.location_id]), ("api-client-new", []),
         ("api-client-rotate", [api_client.client_id]),
         ("api-client-deactivate", [api_client.client_id]), ("product-config-new", []),
         ("product-config-edit", [package.public_id]),

@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from integrations_ghl.models import InboundEvent
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,3 +41,23 @@ def test_ledger_entries_are_read_only_in_the_support_admin(login, superuser, mem
                                   "/staff/entitlements/contact/", "/staff/api/apiclient/"])
 def test_support_admin_lists_open_for_superusers(login, superuser, member, path):
     assert login(superuser).get(path).status_code == 200
+
+
+def test_location_summary_lists_recent_inbound_events_with_reason(login, superuser, location):
+    InboundEvent.objects.create(
+        provider="ghl", event_id="wh-42", event_type="AppointmentCreate", location=location,
+        payload={}, status="ignored", reason_code="CALENDAR_NOT_CONFIGURED",
+    )
+    url = reverse("admin:locations_location_summary", args=[location.pk])
+    html = login(superuser).get(url).content.decode()
+    assert "wh-42" in html and "AppointmentCreate" in html
+    assert "<td>ignored</td><td>CALENDAR_NOT_CONFIGURED</td>" in html
+
+
+def test_location_summary_leaves_out_other_locations_events(login, superuser, location,
+                                                            stranger_location):
+    InboundEvent.objects.create(provider="ghl", event_id="wh-theirs", location=stranger_location,
+                                payload={})
+    url = reverse("admin:locations_location_summary", args=[location.pk])
+    html = login(superuser).get(url).content.decode()
+    assert "wh-theirs" not in html and "No inbound events." in html
