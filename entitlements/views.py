@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import member_view
-from locations.models import LocationStatus
+from locations.models import LocationKind, LocationStatus
 
 from . import selectors
 from .forms import ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
@@ -105,8 +105,13 @@ def config_edit(request, public_id):
 
 def _config_form(request, form, config):
     status = 400 if form.is_bound and form.errors else 200
+    # The GHL pickers only help when a location the form offers is a GHL one.
+    has_ghl = form.fields["location"].queryset.filter(kind=LocationKind.GHL).exists()
     return render(
-        request, "entitlements/config_form.html", {"form": form, "config": config}, status=status
+        request,
+        "entitlements/config_form.html",
+        {"form": form, "config": config, "has_ghl_locations": has_ghl},
+        status=status,
     )
 
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from entitlements.models import ProductConfig
-from tests.factories import ProductConfigFactory
+from tests.factories import LocationFactory, ProductConfigFactory
 
 pytestmark = pytest.mark.django_db
 PACKAGE = {"location": "loc_main", "name": "5-Class Pack", "kind": "package",
@@ -112,3 +112,39 @@ def test_a_removed_config_cannot_be_edited(login, admin_user, package):
 def test_config_list_has_an_empty_state(login, viewer, location):
     html = login(viewer).get(reverse("product-configs")).content.decode()
     assert "No product configs yet" in html
+
+
+@pytest.fixture
+def ghl_location(workspace, settings):
+    settings.GHL_CLIENT_ID = "0123456789abcdef01234567-kotally"
+    settings.GHL_CLIENT_SECRET = "test-client-secret"
+    return LocationFactory(workspace=workspace, location_id="ghl_loc_1", kind="ghl")
+
+
+def test_config_form_includes_the_ghl_pickers_inside_the_form(login, admin_user, ghl_location):
+    html = login(admin_user).get(reverse("product-config-new")).content.decode()
+    form = html[html.index('<form method="post" class="card"'):]
+    form = form[:form.index("</form>")]
+    assert 'id="ghl-pickers"' in form
+    assert 'data-url="/integrations/ghl/locations/__LOCATION__/pickers"' in form
+
+
+def test_config_form_without_ghl_locations_has_no_pickers(login, admin_user, location):
+    html = login(admin_user).get(reverse("product-config-new")).content.decode()
+    assert 'id="ghl-pickers"' not in html
+
+
+def test_config_form_tells_visitors_without_javascript_to_type_ids(login, admin_user,
+                                                                    ghl_location):
+    html = login(admin_user).get(reverse("product-config-new")).content.decode()
+    assert "<noscript>" in html and "type the ids exactly as GoHighLevel shows them" in html
+
+
+def test_typed_ghl_ids_create_a_config_without_javascript(login, admin_user, ghl_location):
+    response = login(admin_user).post(reverse("product-config-new"), {
+        **PACKAGE, "location": "ghl_loc_1", "ghl_product_id": "prod_1",
+        "ghl_price_id": "price_1"})
+    config = ProductConfig.objects.get()
+    assert response.status_code == 302
+    assert (config.location, config.ghl_product_id, config.ghl_price_id) == (
+        ghl_location, "prod_1", "price_1")
