@@ -37,7 +37,7 @@ from locations.models import Location, LocationStatus
 
 from . import installs
 from .models import EventStatus, InboundEvent, Provider
-from .webhooks import INVOICE_OTHER, INVOICE_PAID
+from .webhooks import INVOICE_OTHER, INVOICE_PAID, enqueue
 
 logger = logging.getLogger("kotally.events")
 
@@ -53,6 +53,7 @@ RESTORE_ON_CANCEL_OFF = "RESTORE_ON_CANCEL_OFF"
 CONTACT_SAVED = "contact_saved"
 APPOINTMENT_UPDATED = "appointment_updated"
 
+CANCEL_TYPES = ("AppointmentUpdate", "AppointmentDelete")
 FINAL = (EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.FAILED)
 # App lifecycle events are not business writes: they are processed even while billing is
 # suspended (an uninstall must always disconnect).
@@ -325,9 +326,14 @@ class Purchase:
 def _purchase_lock(location: Location, contact_key: str) -> None:
     """Serialize grant decisions for one contact, so an order and its invoice processed at the
     same moment cannot both miss each other's fingerprint. SQLite serializes writers anyway."""
+    _advisory_xact_lock(f"purchase:{location.pk}:{contact_key}")
+
+
+def _advisory_xact_lock(name: str) -> None:
+    """Block until this transaction holds the PostgreSQL advisory lock named `name`."""
     if connection.vendor != "postgresql":
         return
-    digest = hashlib.sha256(f"purchase:{location.pk}:{contact_key}".encode()).digest()
+    digest = hashlib.sha256(name.encode()).digest()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
@@ -618,16 +624,54 @@ def _once(event: InboundEvent, appointment: dict, action: str, move) -> Result:
     return Result(EventStatus.PROCESSED, stored.body["reason_code"])
 
 
+def _appointment_lock(location: Location, appointment_id: str) -> None:
+    """Serialize a booking's deduct against its cancels' "was it deducted?" check, so a
+    cancel processed at the same moment as its booking can never miss it (both would
+    otherwise see the other uncommitted). SQLite serializes writers anyway."""
+    _advisory_xact_lock(f"appointment:{location.pk}:{appointment_id}")
+
+
+def _early_cancels(location: Location, appointment_id: str):
+    """Cancels of this appointment processed before its booking deducted: they found nothing
+    to give back and left the restore request id unused (see appointment_cancel)."""
+    return InboundEvent.objects.filter(
+        location=location,
+        provider=Provider.GHL,
+        event_type__in=CANCEL_TYPES,
+        status=EventStatus.PROCESSED,
+        reason_code=Reason.NOTHING_TO_RESTORE,
+        payload__appointment__id=appointment_id,
+    )
+
+
+def _replay_early_cancels(location: Location, appointment_id: str) -> None:
+    """The booking has just deducted: run its early cancels again (after commit), so the
+    ledger ends as in-order delivery leaves it — deducted, then restored per the window."""
+    pks = list(_early_cancels(location, appointment_id).values_list("pk", flat=True))
+    if not pks:
+        return
+    InboundEvent.objects.filter(pk__in=pks).update(
+        status=EventStatus.RECEIVED, reason_code="", processed_at=None, updated_at=timezone.now()
+    )
+    for pk in pks:
+        transaction.on_commit(lambda pk=pk: enqueue(pk))
+
+
 def _deduct(event, appointment, request_id):
-    return services.credits_deduct(
+    appointment_id = str(appointment["id"])
+    _appointment_lock(event.location, appointment_id)
+    outcome = services.credits_deduct(
         location=event.location,
         contact_key=str(appointment["contactId"]),
         actor=_actor(event, request_id),
         calendar_id=str(appointment["calendarId"]),
         amount=1,
-        external_ref=str(appointment["id"]),
+        external_ref=appointment_id,
         appointment_time=_time(appointment.get("startTime")),
     )
+    if outcome.ok:
+        _replay_early_cancels(event.location, appointment_id)
+    return outcome
 
 
 def _restore(event, appointment, request_id):
@@ -662,6 +706,18 @@ def appointment_cancel(event: InboundEvent) -> Result:
         return Result(EventStatus.IGNORED, CALENDAR_NOT_CONFIGURED)
     if not event.location.workspace.restore_on_cancel:
         return Result(EventStatus.IGNORED, RESTORE_ON_CANCEL_OFF)
+    appointment_id = str(appointment["id"])
+    with transaction.atomic():
+        _appointment_lock(event.location, appointment_id)
+        if not Appointment.objects.filter(
+            location=event.location, external_id=appointment_id
+        ).exists():
+            # Not booked yet: GHL may deliver (or a worker process) the cancel before its
+            # booking. Record it without using the restore request id; the booking's deduct
+            # replays it (_replay_early_cancels).
+            result = Result(EventStatus.PROCESSED, Reason.NOTHING_TO_RESTORE)
+            finish(event, result)
+            return result
     return _once(event, appointment, "restore", _restore)
 
 
