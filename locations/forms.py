@@ -46,6 +46,11 @@ class StripeFallbackForm(forms.Form):
         kwargs.setdefault("initial", {"enabled": location.stripe_fallback_enabled})
         super().__init__(*args, **kwargs)
         self.location = location
+        # Offer "remove" only for what is actually stored.
+        if not location.stripe_webhook_secret_enc:
+            del self.fields["clear_webhook_secret"]
+        if not location.stripe_restricted_key_enc:
+            del self.fields["clear_restricted_key"]
 
     def _clean_secret(self, name: str, prefixes: tuple[str, ...], what: str) -> str:
         value = self.cleaned_data[name]

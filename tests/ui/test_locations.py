@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from integrations_ghl.models import InboundEvent, Provider
 from locations.models import LocationStatus
+from tests.factories import LocationFactory
 from tests.ghl_oauth.conftest import make_installation
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +113,17 @@ def test_remove_still_works_from_the_page(login, admin_user, location):
     response = login(admin_user).post(reverse("location-remove", args=[location.location_id]))
     location.refresh_from_db()
     assert response.status_code == 302 and location.status == LocationStatus.REMOVED
+
+
+def test_ghl_location_without_tokens_offers_reconnect(login, owner, workspace):
+    LocationFactory(workspace=workspace, location_id="ghl_bare", kind="ghl",
+                    status=LocationStatus.PENDING)
+    html = _page(login(owner))
+    assert "no tokens" in html and "Reconnect ghl_bare" in html
+
+
+def test_reconnect_is_hidden_when_the_ghl_app_is_not_configured(login, owner, workspace,
+                                                                 settings):
+    settings.GHL_CLIENT_ID = ""
+    make_installation(workspace, active=False)
+    assert "Reconnect ghl_loc_1" not in _page(login(owner))

@@ -96,7 +96,6 @@ def test_page_shows_the_webhook_url_to_paste_into_stripe(login, owner, location,
     ({"webhook_secret": "sk_test_wrongfield"}, "starts with whsec_"),
     ({"webhook_secret": "whsec_ has spaces"}, "has no spaces"),
     ({"restricted_key": "pk_test_publishable"}, "starts with rk_ or sk_"),
-    ({"webhook_secret": SECRET, "clear_webhook_secret": "on"}, "Either type a new value"),
 ])
 def test_invalid_settings_are_refused_and_nothing_is_saved(login, owner, location, data,
                                                            message):
@@ -105,6 +104,23 @@ def test_invalid_settings_are_refused_and_nothing_is_saved(login, owner, locatio
     assert response.status_code == 400
     assert message in response.content.decode()
     assert not location.stripe_webhook_secret_enc and not location.stripe_restricted_key_enc
+
+
+def test_typing_a_secret_and_removing_it_at_once_is_refused(login, owner, configured):
+    response = _save(login(owner), configured, enabled="on", webhook_secret="whsec_other",
+                     clear_webhook_secret="on")
+    configured.refresh_from_db()
+    assert response.status_code == 400 and "Either type a new value" in response.content.decode()
+    assert decrypt(configured.stripe_webhook_secret_enc) == SECRET
+
+
+def test_remove_boxes_are_offered_only_for_stored_secrets(login, owner, location):
+    client = login(owner)
+    before = client.get(_url(location)).content.decode()
+    stripe_fallback_update(location=location, enabled=False, restricted_key=KEY)
+    after = client.get(_url(location)).content.decode()
+    assert 'name="clear_restricted_key"' not in before
+    assert 'name="clear_restricted_key"' in after and 'name="clear_webhook_secret"' not in after
 
 
 def test_empty_inputs_keep_the_stored_secrets(login, owner, configured):
