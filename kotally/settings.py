@@ -46,6 +46,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", 10)}}
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+        # After a database restart/failover, a kept connection is dead: check it before a
+        # request reuses it, else each thread's next request fails (tests/reliability/test_faults).
+        _db["CONN_HEALTH_CHECKS"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the write lock instead of failing at once when two requests write.
     _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
