@@ -206,6 +206,10 @@ class Kotally:
     def log(self, name: str) -> str:
         return tail(self.log_dir / f"{name}.log")
 
+    def log_count(self, name: str, text: str) -> int:
+        """How many times `text` appears in the whole log of `name`."""
+        return (self.log_dir / f"{name}.log").read_text(errors="replace").count(text)
+
     def start_web(self) -> None:
         self.web = self._spawn("web", [
             str(VENV_BIN / "gunicorn"), "kotally.wsgi", "--workers", "1", "--threads", "4",
@@ -222,10 +226,16 @@ class Kotally:
             return False
 
     def start_worker(self) -> None:
+        if self.worker is not None and self.worker.poll() is None:
+            return
         self.worker = self._spawn("worker", [
             str(VENV_BIN / "celery"), "-A", "kotally", "worker", "--pool=solo", "-Q", "celery",
             "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
         ])
+
+    def stop_worker(self) -> None:
+        """Warm shutdown (SIGTERM): an idle worker exits at once."""
+        stop_process(self.worker)
 
     def stop(self) -> None:
         try:

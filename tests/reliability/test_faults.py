@@ -166,3 +166,23 @@ def test_api_deduct_while_postgres_is_down_answers_the_json_envelope_and_applies
     assert stack.balance(contact) == 10
     retried = stack.api("entitlements/deduct", deduct)  # the client retries the same request
     assert (retried.json()["reason_code"], stack.balance(contact)) == ("deducted", 9)
+
+
+def test_event_the_worker_takes_while_postgres_is_down_is_retried_and_processed_once(stack):
+    contact = stack.member("pg-outage-worker")
+    payload = booking(contact, "appt_worker_outage")
+    retries = "retry: Retry in"  # Celery's log line for a task retried with backoff
+    seen = stack.app.log_count("worker", retries)
+    stack.app.stop_worker()
+    try:
+        accepted = stack.webhook(payload)  # stored; its task waits in Redis
+        stack.postgres.stop()
+        stack.app.start_worker()
+        stack.wait(lambda: stack.app.log_count("worker", retries) > seen,
+                   "the worker to fail on the database and schedule a retry")
+    finally:
+        stack.postgres.start()
+        stack.app.start_worker()
+    assert accepted.json()["reason_code"] == "received"
+    stack.wait(lambda: stack.statuses([payload]) == ["processed"], "the retried booking")
+    assert (stack.deducts("appt_worker_outage"), stack.balance(contact)) == (1, 9)
