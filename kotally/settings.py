@@ -41,14 +41,17 @@ if not DEBUG:
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
+    # After a database restart/failover, kept or pooled connections are dead: check one before
+    # reusing it, else each thread's next request fails (tests/reliability/test_faults.py).
+    _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=False):
-        # Django's psycopg pool; CONN_MAX_AGE must stay 0 with it.
-        _db["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", 10)}}
+        # Django's psycopg pool; CONN_MAX_AGE must stay 0 with it. A request waits at most 5 s
+        # for a connection (psycopg's default is 30 s): with the database down, a webhook must
+        # get its 429 before GHL gives up on the delivery, and web threads must not pile up.
+        _db["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", 10),
+                                   "timeout": 5}}
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-        # After a database restart/failover, a kept connection is dead: check it before a
-        # request reuses it, else each thread's next request fails (tests/reliability/test_faults).
-        _db["CONN_HEALTH_CHECKS"] = True
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the write lock instead of failing at once when two requests write.
     _db["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}

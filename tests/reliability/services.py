@@ -136,9 +136,8 @@ class PrivateRedis:
     def missing(self) -> str:
         return "" if self.binary else "redis-server"
 
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
@@ -152,7 +151,7 @@ class PrivateRedis:
 
     def ping(self) -> bool:
         try:
-            return redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping()
+            return redis.Redis.from_url(self.url(), socket_connect_timeout=0.5).ping()
         except redis.RedisError:
             return False
 
