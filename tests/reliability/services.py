@@ -84,22 +84,52 @@ class PrivatePostgres:
         self.dir = tempfile.mkdtemp(prefix="kotally-pg-")
         if self.as_postgres:
             shutil.chown(self.dir, "postgres", "postgres")
-        self._run("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "--auth=trust",
-                  "-E", "UTF8", "--no-sync", timeout=120)
+        self._run(
+            "initdb",
+            "-D",
+            f"{self.dir}/data",
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            timeout=120,
+        )
         return self
 
     def start(self) -> "PrivatePostgres":
         # fsync off: a test cluster need not survive a power cut, and it starts faster.
         options = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
-        self._run("pg_ctl", "-D", f"{self.dir}/data", "-o", options, "-l", str(self.log_path),
-                  "-w", "-t", str(START_TIMEOUT), "start")
+        self._run(
+            "pg_ctl",
+            "-D",
+            f"{self.dir}/data",
+            "-o",
+            options,
+            "-l",
+            str(self.log_path),
+            "-w",
+            "-t",
+            str(START_TIMEOUT),
+            "start",
+        )
         return self
 
     def stop(self) -> None:
         """Fast shutdown: open connections are cut, as when the database host goes away."""
         if self.dir and self.running():
-            self._run("pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w",
-                      "-t", str(START_TIMEOUT), "stop")
+            self._run(
+                "pg_ctl",
+                "-D",
+                f"{self.dir}/data",
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(START_TIMEOUT),
+                "stop",
+            )
 
     def running(self) -> bool:
         return Path(self.dir, "data", "postmaster.pid").exists()
@@ -142,12 +172,25 @@ class PrivateRedis:
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT,
+                [
+                    self.binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                    "--daemonize",
+                    "no",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
-        wait_until(self.ping, timeout=START_TIMEOUT, what="redis-server",
-                   log=lambda: tail(self.log_path))
+        wait_until(
+            self.ping, timeout=START_TIMEOUT, what="redis-server", log=lambda: tail(self.log_path)
+        )
 
     def ping(self) -> bool:
         try:
@@ -191,16 +234,23 @@ class Kotally:
         return f"http://127.0.0.1:{self.port}"
 
     def manage(self, *args: str, timeout: float = 180) -> str:
-        done = subprocess.run([str(VENV_BIN / "python"), "manage.py", *args], cwd=ROOT,
-                              env=self.env, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [str(VENV_BIN / "python"), "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if done.returncode:
             raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stderr[-4000:]}")
         return done.stdout
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
         with (self.log_dir / f"{name}.log").open("ab") as log:
-            return subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                    stderr=subprocess.STDOUT)
+            return subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
 
     def log(self, name: str) -> str:
         return tail(self.log_dir / f"{name}.log")
@@ -210,12 +260,24 @@ class Kotally:
         return (self.log_dir / f"{name}.log").read_text(errors="replace").count(text)
 
     def start_web(self) -> None:
-        self.web = self._spawn("web", [
-            str(VENV_BIN / "gunicorn"), "kotally.wsgi", "--workers", "1", "--threads", "4",
-            "--bind", f"127.0.0.1:{self.port}", "--timeout", "60",
-        ])
-        wait_until(self._web_answers, timeout=START_TIMEOUT, what="gunicorn",
-                   log=lambda: self.log("web"))
+        self.web = self._spawn(
+            "web",
+            [
+                str(VENV_BIN / "gunicorn"),
+                "kotally.wsgi",
+                "--workers",
+                "1",
+                "--threads",
+                "4",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--timeout",
+                "60",
+            ],
+        )
+        wait_until(
+            self._web_answers, timeout=START_TIMEOUT, what="gunicorn", log=lambda: self.log("web")
+        )
 
     def _web_answers(self) -> bool:
         try:
@@ -227,10 +289,23 @@ class Kotally:
     def start_worker(self) -> None:
         if self.worker is not None and self.worker.poll() is None:
             return
-        self.worker = self._spawn("worker", [
-            str(VENV_BIN / "celery"), "-A", "kotally", "worker", "--pool=solo", "-Q", "celery",
-            "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "info",
-        ])
+        self.worker = self._spawn(
+            "worker",
+            [
+                str(VENV_BIN / "celery"),
+                "-A",
+                "kotally",
+                "worker",
+                "--pool=solo",
+                "-Q",
+                "celery",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "-l",
+                "info",
+            ],
+        )
 
     def stop_worker(self) -> None:
         """Warm shutdown (SIGTERM): an idle worker exits at once."""

@@ -25,8 +25,16 @@ PROCESSED_WITHIN = 60  # seconds; the worker's broker reconnect backs off up to 
 class Stack:
     """The running app plus its private services, seeded by seed_demo."""
 
-    def __init__(self, app: Kotally, postgres, redis, signer: GhlSigner, seeded: dict,
-                 database: str, broker: str):
+    def __init__(
+        self,
+        app: Kotally,
+        postgres,
+        redis,
+        signer: GhlSigner,
+        seeded: dict,
+        database: str,
+        broker: str,
+    ):
         self.app, self.postgres, self.redis, self.signer = app, postgres, redis, signer
         self.database, self.broker = database, broker
         self.token = seeded["token"]
@@ -34,21 +42,36 @@ class Stack:
 
     def webhook(self, payload: dict) -> requests.Response:
         body = json.dumps(payload).encode()
-        return requests.post(f"{self.app.url}/webhooks/ghl", data=body, timeout=30, headers={
-            "Content-Type": "application/json",
-            "X-GHL-Signature": self.signer.ed25519_header(body),
-        })
+        return requests.post(
+            f"{self.app.url}/webhooks/ghl",
+            data=body,
+            timeout=30,
+            headers={
+                "Content-Type": "application/json",
+                "X-GHL-Signature": self.signer.ed25519_header(body),
+            },
+        )
 
     def api(self, path: str, body: dict) -> requests.Response:
-        return requests.post(f"{self.app.url}/api/v2/{path}", json=body, timeout=30,
-                             headers={"Authorization": f"Bearer {self.token}"})
+        return requests.post(
+            f"{self.app.url}/api/v2/{path}",
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
 
     def member(self, contact: str) -> str:
         """A contact holding the 10-credit package, granted over the API."""
-        reply = self.api("grants", {
-            "location_id": "loc_main", "external_contact_id": contact, "request_id": contact,
-            "external_payment_id": f"pay-{contact}", "product_config_id": self.package,
-        })
+        reply = self.api(
+            "grants",
+            {
+                "location_id": "loc_main",
+                "external_contact_id": contact,
+                "request_id": contact,
+                "external_payment_id": f"pay-{contact}",
+                "product_config_id": self.package,
+            },
+        )
         assert reply.json()["reason_code"] == "grant_applied", reply.text
         return contact
 
@@ -59,16 +82,25 @@ class Stack:
         return self.sql(
             "SELECT coalesce(sum(e.credits_remaining), 0) FROM entitlements_entitlement e "
             "JOIN entitlements_contact c ON c.id = e.contact_id WHERE c.external_id = %s",
-            contact)[0][0]
+            contact,
+        )[0][0]
 
     def deducts(self, external_ref: str) -> int:
-        return self.sql("SELECT count(*) FROM entitlements_ledgerentry "
-                        "WHERE kind = 'deduct' AND external_ref = %s", external_ref)[0][0]
+        return self.sql(
+            "SELECT count(*) FROM entitlements_ledgerentry "
+            "WHERE kind = 'deduct' AND external_ref = %s",
+            external_ref,
+        )[0][0]
 
     def statuses(self, payloads: list[dict]) -> list[str]:
         ids = [payload["webhookId"] for payload in payloads]
-        rows = dict(self.sql("SELECT event_id, status FROM integrations_ghl_inboundevent "
-                             "WHERE event_id = ANY(%s)", ids))
+        rows = dict(
+            self.sql(
+                "SELECT event_id, status FROM integrations_ghl_inboundevent "
+                "WHERE event_id = ANY(%s)",
+                ids,
+            )
+        )
         return [rows.get(event_id, "(not stored)") for event_id in ids]
 
     def sweep(self) -> None:
@@ -81,8 +113,9 @@ class Stack:
 
     def wait(self, condition, what: str) -> None:
         try:
-            wait_until(condition, timeout=PROCESSED_WITHIN, what=what,
-                       log=lambda: self.app.log("worker"))
+            wait_until(
+                condition, timeout=PROCESSED_WITHIN, what=what, log=lambda: self.app.log("worker")
+            )
         except TimeoutError as exc:
             pytest.fail(str(exc))
 
@@ -98,18 +131,24 @@ def stack(request, private_postgres, private_redis, tmp_path_factory):
     # A broker database per stack: a task left from one must never reach the other's worker.
     broker = private_redis.url(CONNECTION_MODES.index(request.param))
     private_postgres.create_database(database)
-    app = Kotally({
-        "DATABASE_POOL": str(request.param == "pool"),
-        "DATABASE_URL": private_postgres.url(database),
-        "REDIS_URL": broker,
-        "GHL_WEBHOOK_ED25519_PUBLIC_KEY": _pem(signer.ed25519.public_key()),
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "INBOUND_EVENT_STUCK_SECONDS": "0",  # the sweeper takes whatever is not finished
-    }, tmp_path_factory.mktemp("faults"))
+    app = Kotally(
+        {
+            "DATABASE_POOL": str(request.param == "pool"),
+            "DATABASE_URL": private_postgres.url(database),
+            "REDIS_URL": broker,
+            "GHL_WEBHOOK_ED25519_PUBLIC_KEY": _pem(signer.ed25519.public_key()),
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "INBOUND_EVENT_STUCK_SECONDS": "0",  # the sweeper takes whatever is not finished
+        },
+        tmp_path_factory.mktemp("faults"),
+    )
     try:
         app.manage("migrate", "--noinput")
-        seeded = json.loads(app.manage("seed_demo", "--json", "--location-id", "loc_main",
-                                       "--billing-status", "active"))
+        seeded = json.loads(
+            app.manage(
+                "seed_demo", "--json", "--location-id", "loc_main", "--billing-status", "active"
+            )
+        )
         app.start_web()
         app.start_worker()
         yield Stack(app, private_postgres, private_redis, signer, seeded, database, broker)
@@ -120,8 +159,9 @@ def stack(request, private_postgres, private_redis, tmp_path_factory):
 def booking(contact: str, appointment_id: str) -> dict:
     payload = ghl_event("AppointmentCreate")
     start = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 3 * 86400))
-    payload["appointment"].update(id=appointment_id, contactId=contact, calendarId=CALENDAR,
-                                  startTime=start)
+    payload["appointment"].update(
+        id=appointment_id, contactId=contact, calendarId=CALENDAR, startTime=start
+    )
     return payload
 
 
@@ -166,9 +206,13 @@ def test_api_deduct_while_postgres_is_down_answers_the_json_envelope_and_applies
     stack,
 ):
     contact = stack.member("pg-outage-api")
-    deduct = {"location_id": "loc_main", "external_contact_id": contact,
-              "calendar_id": CALENDAR, "request_id": f"deduct-{uuid.uuid4().hex}",
-              "external_ref": "appt_api_outage"}
+    deduct = {
+        "location_id": "loc_main",
+        "external_contact_id": contact,
+        "calendar_id": CALENDAR,
+        "request_id": f"deduct-{uuid.uuid4().hex}",
+        "external_ref": "appt_api_outage",
+    }
     stack.postgres.stop()
     try:
         failed = stack.api("entitlements/deduct", deduct)
@@ -192,8 +236,10 @@ def test_event_the_worker_takes_while_postgres_is_down_is_retried_and_processed_
         accepted = stack.webhook(payload)  # stored; its task waits in Redis
         stack.postgres.stop()
         stack.app.start_worker()
-        stack.wait(lambda: stack.app.log_count("worker", retries) > seen,
-                   "the worker to fail on the database and schedule a retry")
+        stack.wait(
+            lambda: stack.app.log_count("worker", retries) > seen,
+            "the worker to fail on the database and schedule a retry",
+        )
     finally:
         stack.postgres.start()
         stack.app.start_worker()

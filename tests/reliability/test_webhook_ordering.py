@@ -35,15 +35,23 @@ FAR, NEAR = 72, 5  # hours until the class: outside / inside the default 24 h wi
 
 @pytest.fixture
 def ava_has_a_pack(location, pack):
-    services.credits_grant(location=location, contact_key=AVA, product_config_id=pack.public_id,
-                           external_payment_id="ordering-seed", actor=services.SYSTEM)
+    services.credits_grant(
+        location=location,
+        contact_key=AVA,
+        product_config_id=pack.public_id,
+        external_payment_id="ordering-seed",
+        actor=services.SYSTEM,
+    )
     assert balance(location, AVA) == GRANTED
 
 
 def delivery(kind: str, appointment_id: str, hours_ahead: float) -> dict:
     """A fresh delivery (its own webhookId) of one appointment webhook."""
-    name = {"create": "AppointmentCreate", "cancel": "AppointmentUpdate",
-            "delete": "AppointmentDelete"}[kind]
+    name = {
+        "create": "AppointmentCreate",
+        "cancel": "AppointmentUpdate",
+        "delete": "AppointmentDelete",
+    }[kind]
     payload = ghl_event(name)
     start = timezone.now().replace(microsecond=0) + timedelta(hours=hours_ahead)
     payload["appointment"].update(id=appointment_id, startTime=start.isoformat())
@@ -93,7 +101,8 @@ def test_sequential_deliveries_in_any_order_end_in_the_in_order_ledger(
     assert ledger(location, "appt_seq") == (deducts, restores)
     assert balance(location, AVA) == GRANTED - deducts + restores
     assert not InboundEvent.objects.exclude(
-        status__in=(EventStatus.PROCESSED, EventStatus.IGNORED)).exists()
+        status__in=(EventStatus.PROCESSED, EventStatus.IGNORED)
+    ).exists()
 
 
 @pytest.mark.django_db
@@ -106,8 +115,7 @@ def test_cancels_without_a_booking_move_nothing(post_ghl, location, ava_has_a_pa
 
 
 @pytest.mark.django_db
-def test_an_early_cancel_is_restored_once_its_booking_arrives(post_ghl, location,
-                                                             ava_has_a_pack):
+def test_an_early_cancel_is_restored_once_its_booking_arrives(post_ghl, location, ava_has_a_pack):
     post_ghl(delivery("cancel", "appt_early", FAR))
     post_ghl(delivery("create", "appt_early", FAR))
     cancel = InboundEvent.objects.get(event_type="AppointmentUpdate")
@@ -133,8 +141,12 @@ def post_signed(signer, body: bytes, start: threading.Barrier, replies: list) ->
     """One GHL delivery from its own thread and database connection."""
     try:
         start.wait(timeout=30)
-        response = Client().post("/webhooks/ghl", data=body, content_type="application/json",
-                                 HTTP_X_GHL_SIGNATURE=signer.ed25519_header(body))
+        response = Client().post(
+            "/webhooks/ghl",
+            data=body,
+            content_type="application/json",
+            HTTP_X_GHL_SIGNATURE=signer.ed25519_header(body),
+        )
         replies.append(response.status_code)
     finally:
         connection.close()
@@ -143,8 +155,9 @@ def post_signed(signer, body: bytes, start: threading.Barrier, replies: list) ->
 def deliver_at_once(signer, bodies: list[bytes]) -> list[int]:
     start = threading.Barrier(len(bodies))
     replies: list[int] = []
-    threads = [threading.Thread(target=post_signed, args=(signer, body, start, replies))
-               for body in bodies]
+    threads = [
+        threading.Thread(target=post_signed, args=(signer, body, start, replies)) for body in bodies
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -170,6 +183,7 @@ def test_concurrent_deliveries_end_in_the_in_order_ledger(
     sweep_until_settled(settings)
     deducts, restores = expected(DELIVERIES, hours_ahead)
     assert [ledger(location, f"appt_race_{n}") for n in range(ROUNDS)] == [
-        (deducts, restores)] * ROUNDS
+        (deducts, restores)
+    ] * ROUNDS
     assert balance(location, AVA) == GRANTED - ROUNDS * (deducts - restores)
     assert lots_match_their_ledger(location)
