@@ -11,7 +11,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from .models import Membership, Role
 
@@ -34,6 +34,12 @@ def active_membership(request) -> Membership | None:
     wanted = request.session.get(SESSION_KEY)
     chosen = next((m for m in memberships if m.workspace.public_id == wanted), None)
     return chosen or (memberships[0] if memberships else None)
+
+
+def in_workspace(request, queryset, **lookup):
+    """The object matching `lookup` whose location belongs to the active workspace, else 404:
+    the one lookup every admin view uses, so no id reaches across workspaces."""
+    return get_object_or_404(queryset, location__workspace=request.workspace, **lookup)
 
 
 def has_role(membership: Membership, role: str) -> bool:

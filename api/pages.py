@@ -2,11 +2,11 @@
 mints one keeps it in the session for the very next page load, which pops it."""
 
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import member_view
+from accounts.permissions import in_workspace, member_view
 
 from .forms import ApiClientForm
 from .models import ApiClient
@@ -20,11 +20,8 @@ def _show_once(request, client: ApiClient, token: str) -> None:
 
 
 def _client(request, client_id) -> ApiClient:
-    return get_object_or_404(
-        ApiClient.objects.select_related("location"),
-        client_id=client_id,
-        location__workspace=request.workspace,
-    )
+    return in_workspace(request, ApiClient.objects.select_related("location"),
+                        client_id=client_id)
 
 
 @never_cache

@@ -7,10 +7,10 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import member_view
+from accounts.permissions import in_workspace, member_view
 from locations.models import LocationKind, LocationStatus
 
 from . import selectors
@@ -45,11 +45,8 @@ NOTHING_TO_RESTORE_MESSAGE = (
 
 
 def _config(request, public_id) -> ProductConfig:
-    return get_object_or_404(
-        ProductConfig.objects.select_related("location"),
-        public_id=public_id,
-        location__workspace=request.workspace,
-    )
+    return in_workspace(request, ProductConfig.objects.select_related("location"),
+                        public_id=public_id)
 
 
 @member_view
@@ -162,11 +159,7 @@ def contact_list(request):
 
 
 def _contact(request, pk) -> Contact:
-    return get_object_or_404(
-        Contact.objects.select_related("location__workspace"),
-        pk=pk,
-        location__workspace=request.workspace,
-    )
+    return in_workspace(request, Contact.objects.select_related("location__workspace"), pk=pk)
 
 
 @member_view
@@ -250,9 +243,7 @@ def contact_adjust(request, pk):
 
 
 def _lot(request, public_id) -> Entitlement:
-    return get_object_or_404(
-        Entitlement, public_id=public_id, location__workspace=request.workspace
-    )
+    return in_workspace(request, Entitlement, public_id=public_id)
 
 
 @require_POST
