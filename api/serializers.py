@@ -71,8 +71,12 @@ def _no_slash(value: str) -> None:
 
 class ContactKeyMixin(serializers.Serializer):
     location_id = StrictCharField()
-    external_contact_id = StrictCharField(required=False, validators=[_no_slash])
-    ghl_contact_id = StrictCharField(required=False, validators=[_no_slash])
+    external_contact_id = StrictCharField(
+        required=False, validators=[_no_slash],
+        help_text="The contact key. Send exactly one of external_contact_id / ghl_contact_id.")
+    ghl_contact_id = StrictCharField(
+        required=False, validators=[_no_slash],
+        help_text="Another name for the same key. Send exactly one of the two.")
 
     def validate(self, attrs):
         given = [k for k in ("external_contact_id", "ghl_contact_id") if k in attrs]
@@ -86,8 +90,10 @@ class ContactKeyMixin(serializers.Serializer):
 
 
 class TargetMixin(ContactKeyMixin):
-    product_config_id = StrictCharField(required=False)
-    calendar_id = StrictCharField(required=False)
+    product_config_id = StrictCharField(
+        required=False, help_text="Send product_config_id or calendar_id, or both.")
+    calendar_id = StrictCharField(
+        required=False, help_text="With product_config_id it must be in the config's family.")
     amount = StrictIntegerField(required=False, default=1, min_value=1, max_value=1000)
 
     def validate(self, attrs):
