@@ -262,7 +262,13 @@ def credits_grant(
     if config is None:
         return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
-        contact = _lock_or_create_contact(location, contact_key)
+        contact = _lock_contact(location, contact_key)
+        if contact is None:
+            # A duplicate must change nothing, not even create the contact it names.
+            if (original := _settled_payment(location, provider, external_payment_id)) is not None:
+                return refuse(Reason.DUPLICATE_EVENT, entitlement_id=original or None,
+                              contact_id=contact_key)
+            contact = _lock_or_create_contact(location, contact_key)
         payment = PaymentEvent(
             location=location,
             contact=contact,
@@ -341,6 +347,19 @@ def credits_grant(
 # Payments kept without a grant that a later grant may still fund: the admin fixed the
 # product config (unmatched / ambiguous) or billing resumed (held) and the event is retried.
 _CLAIMABLE = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS, PaymentOutcome.HELD)
+
+
+def _settled_payment(location, provider, external_payment_id) -> str | None:
+    """The lot id ("" if none) of an already settled payment with this key, else None
+    (unknown, or stored without a grant and still claimable)."""
+    row = (
+        PaymentEvent.objects.filter(
+            location=location, provider=provider, external_payment_id=external_payment_id
+        )
+        .exclude(entitlement__isnull=True, outcome__in=_CLAIMABLE)
+        .values_list("entitlement__public_id", flat=True)[:1]
+    )
+    return (row[0] or "") if row else None
 
 
 def _claim(stored: PaymentEvent, payment: PaymentEvent) -> bool:
@@ -503,7 +522,9 @@ def _record_booking(contact, lot, external_ref, calendar_id, start_time, source,
         location_id=contact.location_id, external_id=external_ref
     ).first()
     if appointment is None:
-        return Appointment.objects.create(
+        # Insert-or-ignore, then read back: two members booking with the same reference at
+        # once must not become an IntegrityError (a 500); the first insert owns it.
+        Appointment.objects.bulk_create([Appointment(
             location_id=contact.location_id,
             contact=contact,
             external_id=external_ref,
@@ -512,7 +533,11 @@ def _record_booking(contact, lot, external_ref, calendar_id, start_time, source,
             source=source,
             credits_deducted=amount,
             entitlement=lot,
+        )], ignore_conflicts=True)
+        appointment = Appointment.objects.get(
+            location_id=contact.location_id, external_id=external_ref
         )
+        return appointment if appointment.contact_id == contact.pk else None
     if appointment.contact_id != contact.pk:
         return None  # another member's booking reference: never touch their record
     appointment.credits_deducted += amount

@@ -111,3 +111,19 @@ def test_mixed_storm_leaves_every_lot_matching_its_ledger(postgres, location, pa
         expected.update(changes)
     actual = {lot.public_id: lot.credits_remaining for lot in Entitlement.objects.all()}
     assert actual == dict(expected)
+
+
+def test_members_booking_one_reference_at_once_all_deduct_without_an_error(postgres, location,
+                                                                            package):
+    members = [f"m{i}" for i in range(8)]
+    for member in members:
+        grant(location, package, contact=member)
+
+    def book(i):
+        return services.credits_deduct(
+            location=location, contact_key=members[i], calendar_id="cal_pack",
+            external_ref="shared-ref", actor=services.Actor(request_id=f"b{i}"),
+        )
+
+    outcomes = run_concurrently(len(members), book)
+    assert [o.reason_code for o in outcomes] == ["deducted"] * len(members)

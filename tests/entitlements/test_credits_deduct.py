@@ -237,3 +237,12 @@ def test_lot_of_a_removed_config_does_not_count_for_the_calendar(location, packa
     other.active = False
     other.save()
     assert deduct(location, calendar_id="cal_pack").entitlement_id == kept.entitlement_id
+
+
+def test_booking_reference_of_another_member_is_never_taken_over(location, package):
+    grant(location, package, contact="m1")
+    grant(location, package, contact="m2")
+    deduct(location, contact="m1", calendar_id="cal_pack", external_ref="shared-ref")
+    second = deduct(location, contact="m2", calendar_id="cal_pack", external_ref="shared-ref")
+    assert second.ok
+    assert Appointment.objects.get(external_id="shared-ref").contact.external_id == "m1"

@@ -93,6 +93,12 @@ def test_second_grant_of_one_payment_is_a_duplicate_naming_the_original_lot(loca
     assert Entitlement.objects.count() == 1
 
 
+def test_duplicate_grant_naming_a_new_contact_does_not_create_it(location, package):
+    grant(location, package, payment="inv-1")
+    grant(location, package, payment="inv-1", contact="someone-else")
+    assert not Contact.objects.filter(external_id="someone-else").exists()
+
+
 def test_same_payment_id_from_another_provider_is_another_payment(location, package):
     grant(location, package, payment="inv-1", provider="ghl")
     assert grant(location, package, payment="inv-1", provider="stripe").ok

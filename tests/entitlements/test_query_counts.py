@@ -14,7 +14,10 @@ from tests.entitlements.helpers import deduct, grant
 EXTRA_ON_POSTGRES = 1
 DEDUCT = 6  # request-id read, contact lock, lots lock, lot update, ledger insert, record insert
 DEDUCT_BY_CONFIG = DEDUCT + 1  # the config read
-DEDUCT_WITH_REF = DEDUCT + 2  # the booking read and its insert/update
+# A new booking: read, insert-or-ignore, read back (a concurrent booking by another member
+# with the same reference must not become an IntegrityError).
+DEDUCT_WITH_NEW_REF = DEDUCT + 3
+DEDUCT_WITH_KNOWN_REF = DEDUCT + 2  # a rebooking: read and update
 GRANT = 10  # + config read, payment insert-or-ignore and read-back, lot insert, payment link
 
 
@@ -48,9 +51,15 @@ def test_deduct_by_config_costs_one_more_for_the_config(funded, package):
     assert _count(funded, "d1", call) == DEDUCT_BY_CONFIG
 
 
-def test_deduct_with_external_ref_adds_the_booking_read_and_write(funded):
+def test_deduct_with_a_new_external_ref_adds_the_booking_insert(funded):
     call = lambda: deduct(funded, calendar_id="cal_pack", external_ref="apt-1")  # noqa: E731
-    assert _count(funded, "d1", call) == DEDUCT_WITH_REF
+    assert _count(funded, "d1", call) == DEDUCT_WITH_NEW_REF
+
+
+def test_deduct_with_a_known_external_ref_adds_the_booking_read_and_update(funded):
+    deduct(funded, calendar_id="cal_pack", external_ref="apt-1")
+    call = lambda: deduct(funded, calendar_id="cal_pack", external_ref="apt-1")  # noqa: E731
+    assert _count(funded, "d2", call) == DEDUCT_WITH_KNOWN_REF
 
 
 def test_grant_to_a_known_contact_costs_a_fixed_number_of_queries(funded, package):
