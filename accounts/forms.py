@@ -1,7 +1,24 @@
 from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.contrib.auth.password_validation import validate_password
 
 from .models import Role, User
+
+
+class SignInForm(AuthenticationForm):
+    """Emails are stored lowercased, so they are compared lowercased."""
+
+    def clean_username(self):
+        return self.cleaned_data["username"].strip().lower()
+
+
+class InvitedAwarePasswordResetForm(PasswordResetForm):
+    """Django skips users without a usable password; an invited member who lost or outlived
+    their invitation link is such a user, and "Forgot password" is their way back in."""
+
+    def get_users(self, email):
+        return get_user_model()._default_manager.filter(email__iexact=email, is_active=True)
 
 
 class SignupForm(forms.Form):

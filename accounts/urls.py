@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from . import views
+from .forms import InvitedAwarePasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path(
         "accounts/password-reset/",
         auth_views.PasswordResetView.as_view(
+            form_class=InvitedAwarePasswordResetForm,
             email_template_name="registration/password_reset_email.txt",
             subject_template_name="registration/password_reset_subject.txt",
         ),

@@ -1,3 +1,6 @@
+import logging
+import smtplib
+
 from django.contrib import messages
 from django.contrib.auth import REDIRECT_FIELD_NAME, login
 from django.contrib.auth import views as auth_views
@@ -12,9 +15,18 @@ from locations.models import LocationStatus
 
 from . import services
 from .emails import send_invitation
-from .forms import InviteForm, RoleForm, SignupForm, WorkspaceSettingsForm, WorkspaceSwitchForm
+from .forms import (
+    InviteForm,
+    RoleForm,
+    SignInForm,
+    SignupForm,
+    WorkspaceSettingsForm,
+    WorkspaceSwitchForm,
+)
 from .models import Membership, Role
 from .permissions import SESSION_KEY, has_role, member_view, memberships_of
+
+logger = logging.getLogger("kotally.accounts")
 
 
 def home(request):
@@ -45,6 +57,7 @@ class SignInView(auth_views.LoginView):
     """Django's sign-in, which already honours a safe `next`, plus the pending GHL install."""
 
     redirect_authenticated_user = True
+    form_class = SignInForm
 
     def get_success_url(self):
         return _after_sign_in(self.request, self.get_default_redirect_url())
@@ -145,14 +158,22 @@ def member_invite(request):
         except services.AlreadyMember:
             form.add_error("email", "This person is already a member of the workspace.")
         else:
-            send_invitation(
-                request=request,
-                user=membership.user,
-                workspace=request.workspace,
-                invited_by=request.user,
-                needs_password=created or not membership.user.has_usable_password(),
-            )
-            messages.success(request, f"Invited {membership.user.email} as {membership.role}.")
+            try:
+                send_invitation(
+                    request=request,
+                    user=membership.user,
+                    workspace=request.workspace,
+                    invited_by=request.user,
+                    needs_password=created or not membership.user.has_usable_password(),
+                )
+            except (smtplib.SMTPException, OSError):
+                logger.exception("invitation email to member %s failed", membership.pk)
+                messages.warning(request, f"Added {membership.user.email} as {membership.role}, "
+                                 "but the invitation email could not be sent. They can set a "
+                                 "password with “Forgot password” on the sign-in page.")
+            else:
+                messages.success(request,
+                                 f"Invited {membership.user.email} as {membership.role}.")
             return redirect("settings")
     return _render_settings(request, invite_form=form, status=400)
 

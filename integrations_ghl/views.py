@@ -60,9 +60,13 @@ def ghl_callback(request):
         return _problem(request, "GoHighLevel did not accept the install (the code may have "
                         "expired). Please install again.", 502)
 
-    if request.user.is_authenticated:
+    if request.user.is_authenticated and _connecting_membership(request) is not None:
         return _link(request, token)
+    # Park the install: signed out, or signed in without the role (switching to a workspace
+    # where they are owner/admin, or signing in as such a user, finishes it).
     request.session[oauth.PENDING_SESSION_KEY] = oauth.pending_install_save(token)
+    if request.user.is_authenticated:
+        return _not_allowed(request)
     finish = reverse("ghl-finish")
     try:
         signup_url = reverse("signup") + "?" + urlencode({"next": finish})
@@ -77,6 +81,8 @@ def ghl_finish(request):
     """Completes an install parked by the callback, once the person has signed in."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
+    if _connecting_membership(request) is None:
+        return _not_allowed(request)  # the parked install stays for an owner/admin session
     key = request.session.pop(oauth.PENDING_SESSION_KEY, "")
     token = oauth.pending_install_pop(key)
     if token is None:
@@ -86,11 +92,21 @@ def ghl_finish(request):
     return _link(request, token)
 
 
-def _link(request, token: dict):
+def _connecting_membership(request):
+    """The active membership when it may connect GoHighLevel (owner or admin), else None."""
     membership = active_membership(request)
-    if membership is None or not has_role(membership, Role.ADMIN):
-        return _problem(request, "Only a workspace owner or admin can connect GoHighLevel. "
-                        "Ask one of them to install Kotally.", 403)
+    return membership if membership is not None and has_role(membership, Role.ADMIN) else None
+
+
+def _not_allowed(request):
+    return _problem(request, "Only a workspace owner or admin can connect GoHighLevel. "
+                    "Ask one of them to install Kotally.", 403)
+
+
+def _link(request, token: dict):
+    membership = _connecting_membership(request)
+    if membership is None:
+        return _not_allowed(request)
     try:
         result = oauth.install_link(workspace=membership.workspace, token=token)
     except oauth.InstallRefused as exc:

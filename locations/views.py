@@ -62,16 +62,17 @@ def use_api(request):
     """Getting Started, "Use the Kotally API instead": reuses the workspace's API location when
     it has one, so a double submit does not create (and bill) a second one."""
     workspace = request.workspace
+    refusal = ("The API path needs billing first: start your free trial on the Billing step, "
+               "then choose the API again.")
+    if not workspace.service_allowed:
+        messages.error(request, refusal)
+        return redirect("getting-started")
     location = _live_locations(workspace).filter(kind=LocationKind.API).first()
     if location is None:
         try:
             location = api_location_create(workspace=workspace)
-        except BillingRequired:
-            messages.error(
-                request,
-                "The API path needs billing first: start your free trial on the Billing step, "
-                "then choose the API again.",
-            )
+        except BillingRequired:  # billing changed since the check above
+            messages.error(request, refusal)
             return redirect("getting-started")
         messages.success(request, f"API location {location.location_id} created.")
     return redirect("api-clients")

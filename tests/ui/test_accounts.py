@@ -1,6 +1,9 @@
+import smtplib
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 
 from accounts.models import Membership, Role
@@ -174,3 +177,28 @@ def test_a_user_without_workspace_sees_an_explanation(login, db):
     response = login(user).get(reverse("getting-started"))
     assert response.status_code == 403
     assert "not in a workspace" in response.content.decode()
+
+
+class DownSmtp(BaseEmailBackend):
+    """An email backend whose SMTP server is unreachable."""
+
+    def send_messages(self, email_messages):
+        raise smtplib.SMTPServerDisconnected("connection refused")
+
+
+def test_invite_while_email_is_down_adds_the_member_and_says_the_email_failed(
+    login, owner, workspace, settings
+):
+    settings.EMAIL_BACKEND = "tests.ui.test_accounts.DownSmtp"
+    response = login(owner).post(reverse("member-invite"),
+                                 {"email": "coach@example.com", "role": "viewer"}, follow=True)
+    assert response.status_code == 200
+    assert "could not be sent" in response.content.decode()
+    assert Membership.objects.filter(user__email="coach@example.com").exists()
+
+
+def test_invited_member_without_a_password_can_use_forgot_password(client, login, owner):
+    login(owner).post(reverse("member-invite"), {"email": "coach@example.com", "role": "viewer"})
+    mail.outbox.clear()
+    client.post(reverse("password_reset"), {"email": "Coach@Example.com"})
+    assert len(mail.outbox) == 1 and "/accounts/reset/" in mail.outbox[0].body

@@ -94,3 +94,12 @@ def test_removing_a_location_marks_it_removed_and_stops_its_tokens(
 def test_new_api_location_from_the_locations_page(login, admin_user, location):
     login(admin_user).post(reverse("location-new-api"))
     assert location.workspace.locations.filter(status="active").count() == 2
+
+
+def test_api_path_is_refused_when_billing_is_suspended_even_with_an_api_location(login, owner,
+                                                                              location):
+    location.workspace.billing_status = BillingStatus.SUSPENDED
+    location.workspace.save()
+    response = login(owner).post(reverse("use-api"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("getting-started")
+    assert "needs billing first" in response.content.decode()

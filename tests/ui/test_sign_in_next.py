@@ -83,3 +83,15 @@ def test_sign_in_ignores_a_next_pointing_to_another_site(client, owner):
 def test_signed_in_visitor_of_signup_is_sent_to_the_pending_install(parked, owner):
     parked.force_login(owner)
     assert parked.get(reverse("signup")).url == reverse("ghl-finish")
+
+
+def test_sign_in_accepts_the_email_in_any_case(client, owner):
+    response = client.post(reverse("login"),
+                           {"username": owner.email.upper(), "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_viewer_finishing_a_parked_install_is_refused_and_the_install_is_kept(parked, viewer):
+    parked.force_login(viewer)
+    assert parked.get(reverse("ghl-finish")).status_code == 403
+    assert parked.session.get("ghl_pending_install")
