@@ -52,6 +52,7 @@ def getting_started(request):
             "done_count": sum(steps.values()),
             "locations": locations,
             "ghl_connect_url": ghl_connect_url(),
+            "trial_days": settings.TRIAL_DAYS,
         },
     )
 
