@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import SuspiciousOperation
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -31,6 +32,8 @@ _BY_CLASS = [
     (exceptions.UnsupportedMediaType, 415, "UNSUPPORTED_MEDIA_TYPE"),
     (exceptions.ParseError, 400, "VALIDATION_ERROR"),
     (exceptions.ValidationError, 400, "VALIDATION_ERROR"),
+    # Django's own request guards, e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS query params.
+    (SuspiciousOperation, 400, "VALIDATION_ERROR"),
 ]
 
 

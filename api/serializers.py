@@ -109,8 +109,15 @@ class CheckIn(TargetMixin):
     pass
 
 
+def _not_reserved(value: str) -> None:
+    # GHL bookings run through the same once-per-request-id records as `ghl:appt:<id>:...`;
+    # an API client must not be able to take those ids first.
+    if value.startswith("ghl:"):
+        raise serializers.ValidationError("Request ids starting with 'ghl:' are reserved.")
+
+
 class DeductIn(TargetMixin):
-    request_id = StrictCharField()
+    request_id = StrictCharField(validators=[_not_reserved])
     external_ref = StrictCharField(required=False)
     appointment_time = AwareDateTimeField(required=False)
 
@@ -120,7 +127,7 @@ class RestoreIn(DeductIn):
 
 
 class GrantIn(ContactKeyMixin):
-    request_id = StrictCharField()
+    request_id = StrictCharField(validators=[_not_reserved])
     external_payment_id = StrictCharField()
     product_config_id = StrictCharField()
     provider = StrictCharField(required=False, default="automation", max_length=40)

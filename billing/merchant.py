@@ -80,7 +80,9 @@ def merchant_stripe_webhook(request, location_id: str):
     try:
         _, created = store_event(
             provider=Provider.STRIPE_MERCHANT,
-            event_id=str(payload.get("id") or ""),
+            # One Stripe account may feed several locations: the same evt_ id is a distinct
+            # delivery per location.
+            event_id=f"{location.location_id}:{payload.get('id') or ''}",
             event_type=str(payload.get("type") or ""),
             location_ref=location.location_id,
             payload=payload,

@@ -190,10 +190,15 @@ def entitlements_page(contact: Contact, *, limit: int, cursor: str | None) -> Pa
 
 
 def _parse_at(value) -> datetime:
+    """A cursor's timestamp: aware and within years 1970–2999, as this API writes them (a
+    forged extreme one would overflow when the database converts it to UTC)."""
     try:
-        return datetime.fromisoformat(value)
+        at = datetime.fromisoformat(value)
     except (TypeError, ValueError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
+    if at.tzinfo is None or not 1970 <= at.year <= 2999:
+        raise BadCursor("cursor is not one this API returned")
+    return at
 
 
 def appointments_page(

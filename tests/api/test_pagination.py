@@ -1,6 +1,8 @@
 """Cursor pagination on every contact list (SPEC §3.9): default 20, at most 100 per page,
 opaque cursors, pages that neither overlap nor skip."""
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -61,8 +63,17 @@ def test_list_pages_default_20_clamp_at_100_and_cover_everything_once(api, crowd
     assert [len(page) for page in pages[:-1]] == [30] * (len(pages) - 1)
 
 
+def _forged(values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
+FORGED = [_forged(["0001-01-01T00:00:00+14:00", 1, 1]), _forged(["9999-12-31T23:59:59-14:00", 1]),
+          _forged(["0001-01-01T00:00:00+14:00", 1]), _forged(["2026-01-01T00:00:00", 1])]
+
+
 @pytest.mark.parametrize("suffix", list(LISTS))
-@pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WyJ4Il0", "eyJhIjogMX0", "%FF%FE"])
+@pytest.mark.parametrize("cursor", ["not-a-cursor", "W10", "WyJ4Il0", "eyJhIjogMX0", "%FF%FE",
+                                    *FORGED])
 def test_bad_cursor_is_400(api, location, package, suffix, cursor):
     credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
                   external_payment_id="p", actor=Actor())

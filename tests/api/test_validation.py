@@ -167,3 +167,18 @@ def test_errors_body_is_plain_lists_of_strings(api, location):
     response = api.post_json(POSTS["grants"], {"metadata": {"a": 1}})
     errors = response.json()["errors"]
     assert all(isinstance(m, str) for messages in errors.values() for m in messages)
+
+
+@pytest.mark.parametrize("post", ["grants", "deduct", "restore"])
+def test_request_ids_in_the_ghl_namespace_are_reserved(api, package, post):
+    body = (grant_body(package, request_id="ghl:appt:a1:deduct") if post == "grants"
+            else move_body(request_id="ghl:appt:a1:deduct"))
+    response = api.post_json(POSTS[post], body)
+    assert response.status_code == 400 and "request_id" in response.json()["errors"]
+
+
+def test_thousands_of_query_parameters_are_a_400_not_a_500(api, location):
+    noise = "&".join(f"p{i}=1" for i in range(1500))
+    response = api.get(read_url("m1", "/ledger") + "&" + noise)
+    assert response.status_code == 400
+    assert response.json()["reason_code"] == "VALIDATION_ERROR"

@@ -145,3 +145,24 @@ def test_signed_body_that_is_not_an_object_answers_400_and_stores_nothing(post_s
     response = post_stripe(["not", "an", "event"])
     assert response.status_code == 400
     assert not InboundEvent.objects.exists()
+
+
+def test_one_stripe_account_feeding_two_locations_is_processed_for_each(
+    post_stripe, merchant_location, stripe_location_b
+):
+    payload = checkout()
+    first = post_stripe(payload, location_id=merchant_location.location_id)
+    second = post_stripe(payload, location_id=stripe_location_b.location_id)
+    assert first.json()["reason_code"] == second.json()["reason_code"] == "received"
+    assert InboundEvent.objects.filter(provider=Provider.STRIPE_MERCHANT).count() == 2
+
+
+@pytest.fixture
+def stripe_location_b(workspace):
+    from kotally.lib.crypto import encrypt
+    from tests.factories import LocationFactory
+    from tests.ghl.signing import STRIPE_SECRET
+
+    return LocationFactory(workspace=workspace, location_id="loc_second",
+                           stripe_fallback_enabled=True,
+                           stripe_webhook_secret_enc=encrypt(STRIPE_SECRET))
