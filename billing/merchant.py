@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from entitlements.models import Contact, ProductConfig, Source
 from integrations_ghl.handlers import (
     NOT_PAID,
+    STRIPE_PAYMENT_PROVIDER,
     UNHANDLED_EVENT_TYPE,
     InvalidPayload,
     Purchase,
@@ -35,7 +36,6 @@ from locations.models import Location
 
 logger = logging.getLogger("kotally.webhooks")
 
-PAYMENT_PROVIDER = "stripe"
 CHECKOUT_PAID = ("checkout.session.completed", "checkout.session.async_payment_succeeded")
 INVOICE_PAID = "invoice.paid"
 STRIPE_KEY_MISSING = "STRIPE_KEY_MISSING"
@@ -224,7 +224,7 @@ def handle_merchant_event(event: InboundEvent) -> Result:
         return Result(EventStatus.IGNORED, UNHANDLED_EVENT_TYPE)
     email = str(email or "")[:254]
     purchase = Purchase(
-        provider=PAYMENT_PROVIDER,
+        provider=STRIPE_PAYMENT_PROVIDER,
         source=Source.STRIPE,
         event_type=event.event_type,
         contact_key=_contact_key(location, metadata, email),

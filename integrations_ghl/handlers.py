@@ -59,6 +59,10 @@ FINAL = (EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.FAILED)
 # suspended (an uninstall must always disconnect).
 NEVER_HELD = ("INSTALL", "UNINSTALL")
 FINGERPRINT_WINDOW = timedelta(minutes=15)
+# PaymentEvent.provider of the merchant Stripe fallback's payments (billing/merchant.py).
+STRIPE_PAYMENT_PROVIDER = "stripe"
+# Metadata key on a `duplicate` payment naming the granted payment it was matched to.
+TWIN_KEY = "duplicate_of"
 
 
 @dataclass(frozen=True)
@@ -342,23 +346,39 @@ def _advisory_xact_lock(name: str) -> None:
 
 def _twin(location, purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None:
     """A granted payment for the same purchase: same payment intent when both know one, else
-    the fingerprint (location, contact, product config, amount, paid within 15 minutes)."""
+    the fingerprint (location, contact, product config, amount, paid within 15 minutes).
+
+    A fingerprint twin already matched by an earlier duplicate is used up (two real purchases
+    of one pack must not both hide behind one grant), and payments whose known payment
+    intents differ are never the same purchase."""
     granted = PaymentEvent.objects.filter(
         location=location, outcome=PaymentOutcome.GRANTED
-    ).filter(purchase.twins)
+    ).filter(purchase.twins).order_by("pk")
     if line.payment_intent:
         same_intent = granted.filter(metadata__payment_intent=line.payment_intent).first()
         if same_intent is not None:
             return same_intent
     if line.amount_cents is None or line.paid_at is None:
         return None
-    return granted.filter(
+    used = set(
+        PaymentEvent.objects.filter(
+            location=location, outcome=PaymentOutcome.DUPLICATE, metadata__has_key=TWIN_KEY
+        ).values_list(f"metadata__{TWIN_KEY}", flat=True)
+    )
+    candidates = granted.filter(
         contact__external_id=purchase.contact_key,
         product_config=config,
         amount_cents=line.amount_cents,
         paid_at__gte=line.paid_at - FINGERPRINT_WINDOW,
         paid_at__lte=line.paid_at + FINGERPRINT_WINDOW,
-    ).first()
+    )
+    for candidate in candidates:
+        theirs = (candidate.metadata or {}).get("payment_intent")
+        if candidate.pk in used or (line.payment_intent and theirs
+                                    and theirs != line.payment_intent):
+            continue
+        return candidate
+    return None
 
 
 def _settle_line(event, purchase: Purchase, line: PurchaseLine) -> str:
@@ -399,6 +419,7 @@ def _settle_line(event, purchase: Purchase, line: PurchaseLine) -> str:
     config = line.configs[0]
     twin = _twin(location, purchase, line, config)
     if twin is not None:
+        metadata[TWIN_KEY] = twin.pk
         return record(
             PaymentOutcome.DUPLICATE,
             f"same purchase already granted as {twin.provider} payment {twin.external_payment_id}",
@@ -564,7 +585,9 @@ def _ghl_purchase(event, contact: dict, lines: list, *, twins: Q) -> Purchase:
         name=str(contact.get("name") or "")[:255],
         is_test=event.payload.get("liveMode") is False,
         lines=tuple(lines),
-        twins=Q(provider=Provider.GHL) & twins,
+        # The other GHL view of the purchase, or the merchant Stripe fallback's grant when
+        # Stripe's delivery happened to be processed first.
+        twins=(Q(provider=Provider.GHL) & twins) | Q(provider=STRIPE_PAYMENT_PROVIDER),
     )
 
 

@@ -166,3 +166,28 @@ def stripe_location_b(workspace):
     return LocationFactory(workspace=workspace, location_id="loc_second",
                            stripe_fallback_enabled=True,
                            stripe_webhook_secret_enc=encrypt(STRIPE_SECRET))
+
+
+def test_ghl_invoice_arriving_after_the_fallback_granted_it_is_suppressed(
+    post_ghl, post_stripe, merchant_location, stripe_pack, line_items
+):
+    post_stripe(checkout())
+    invoice = ghl_event("InvoicePaid")
+    invoice["updatedAt"] = timezone.now().isoformat()
+    post_ghl(invoice)
+    assert balance(merchant_location, AVA) == 10
+    assert PaymentEvent.objects.get(provider="ghl").outcome == PaymentOutcome.DUPLICATE
+
+
+def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, merchant_location,
+                                                      stripe_pack, line_items):
+    invoice = ghl_event("InvoicePaid")
+    invoice["updatedAt"] = timezone.now().isoformat()
+    post_ghl(invoice)
+    post_stripe(checkout())  # the same purchase, seen through Stripe: suppressed
+    line_items.get(LINE_ITEMS.replace("cs_live_a1B2c3D4e5F6", "cs_live_second"),
+                   json=fixture("stripe", "checkout.session.line_items"))
+    second = checkout(id="cs_live_second", payment_intent="pi_second_purchase")
+    second["id"] = "evt_second_purchase"
+    post_stripe(second)  # a second pack bought minutes later: granted
+    assert balance(merchant_location, AVA) == 20
