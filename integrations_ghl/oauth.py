@@ -91,18 +91,30 @@ def pending_install_save(token: dict) -> str:
     return key
 
 
-def pending_install_pop(key: str) -> dict | None:
-    """The stored token answer, once; None when expired, unknown or unreadable."""
-    if not key:
-        return None
-    stored = cache.get(f"ghl:pending:{key}")
-    cache.delete(f"ghl:pending:{key}")
+def pending_install_peek(key: str) -> dict | None:
+    """The stored token answer; None when expired, unknown or unreadable."""
+    stored = cache.get(f"ghl:pending:{key}") if key else None
     if not stored:
         return None
     try:
         return json.loads(decrypt(stored))
     except (InvalidToken, ValueError):
         return None
+
+
+def pending_install_pop(key: str) -> dict | None:
+    """The stored token answer, once; None when expired, unknown or unreadable."""
+    token = pending_install_peek(key)
+    if key:
+        cache.delete(f"ghl:pending:{key}")
+    return token
+
+
+def pending_locations(token: dict) -> list[str]:
+    """The GHL location ids an install would link, for the confirmation page."""
+    if token.get("locationId"):
+        return [str(token["locationId"])]
+    return [str(x) for x in token.get("approvedLocations") or []]
 
 
 # --- Linking -------------------------------------------------------------------------------

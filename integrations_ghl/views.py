@@ -60,13 +60,15 @@ def ghl_callback(request):
         return _problem(request, "GoHighLevel did not accept the install (the code may have "
                         "expired). Please install again.", 502)
 
-    if request.user.is_authenticated and _connecting_membership(request) is not None:
+    started_here = expected is not None  # our own Connect GoHighLevel, state checked above
+    if started_here and _connecting_membership(request) is not None:
         return _link(request, token)
-    # Park the install: signed out, or signed in without the role (switching to a workspace
-    # where they are owner/admin, or signing in as such a user, finishes it).
+    # Park the install. Without our state nothing proves this person started it (a link with
+    # someone else's code would otherwise add *their* GHL location to this workspace), so a
+    # signed-in owner/admin confirms with a POST; others sign in first.
     request.session[oauth.PENDING_SESSION_KEY] = oauth.pending_install_save(token)
     if request.user.is_authenticated:
-        return _not_allowed(request)
+        return redirect("ghl-finish")
     finish = reverse("ghl-finish")
     try:
         signup_url = reverse("signup") + "?" + urlencode({"next": finish})
@@ -78,17 +80,26 @@ def ghl_callback(request):
 
 
 def ghl_finish(request):
-    """Completes an install parked by the callback, once the person has signed in."""
+    """An install parked by the callback: GET asks the signed-in owner/admin to confirm the
+    workspace it joins, POST (CSRF-protected) links it."""
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if _connecting_membership(request) is None:
+    membership = _connecting_membership(request)
+    if membership is None:
         return _not_allowed(request)  # the parked install stays for an owner/admin session
-    key = request.session.pop(oauth.PENDING_SESSION_KEY, "")
-    token = oauth.pending_install_pop(key)
+    key = request.session.get(oauth.PENDING_SESSION_KEY, "")
+    token = oauth.pending_install_peek(key)
     if token is None:
         return _problem(request, "There is no GoHighLevel install waiting to be finished (it "
                         "may have expired after an hour). Install again from GoHighLevel or "
                         "use Connect GoHighLevel.", 404)
+    if request.method != "POST":
+        return render(request, "integrations_ghl/oauth_confirm.html", {
+            "workspace": membership.workspace,
+            "location_ids": oauth.pending_locations(token),
+        })
+    request.session.pop(oauth.PENDING_SESSION_KEY, None)
+    oauth.pending_install_pop(key)
     return _link(request, token)
 
 

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from integrations_ghl.models import Installation, UserType
+from integrations_ghl.oauth import STATE_SESSION_KEY
 from kotally.lib.crypto import encrypt
 from locations.models import LocationKind
 from tests.factories import LocationFactory
@@ -54,9 +55,17 @@ def ghl():
         yield mock
 
 
+# The callback of an install this browser started with Connect GoHighLevel (see `signed_in`).
+CALLBACK = "/oauth/ghl/callback?code=c&state=started-here"
+
+
 @pytest.fixture
 def signed_in(client, owner):
+    """The owner's browser, holding the state nonce of a Connect GoHighLevel it started."""
     client.force_login(owner)
+    session = client.session
+    session[STATE_SESSION_KEY] = "started-here"
+    session.save()
     return client
 
 

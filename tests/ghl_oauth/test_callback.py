@@ -2,6 +2,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
+from django.test import Client
 
 from accounts.models import BillingStatus
 from integrations_ghl.models import Installation, UserType
@@ -9,7 +10,7 @@ from locations.models import Location, LocationStatus
 from tests.conftest import PASSWORD
 from tests.factories import LocationFactory, WorkspaceFactory
 
-from .conftest import API, LOCATION_TOKEN_URL, TOKEN_URL, token_answer
+from .conftest import API, CALLBACK, LOCATION_TOKEN_URL, TOKEN_URL, token_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ def _form(call) -> dict:
 
 def test_callback_exchanges_code_and_links_the_location(signed_in, workspace, ghl):
     ghl.add(responses.POST, TOKEN_URL, json=token_answer())
-    response = signed_in.get("/oauth/ghl/callback?code=the-code")
+    response = signed_in.get(CALLBACK.replace("code=c&", "code=the-code&"))
     sent = _form(ghl.calls[0])
     assert response.status_code == 200
     assert sent == {
@@ -36,7 +37,7 @@ def test_callback_exchanges_code_and_links_the_location(signed_in, workspace, gh
 def test_linked_location_takes_its_ghl_business_name(signed_in, ghl):
     ghl.add(responses.POST, TOKEN_URL, json=token_answer())
     ghl.add(responses.GET, f"{API}/locations/ghl_loc_1", json={"location": {"name": "Zen Yoga"}})
-    signed_in.get("/oauth/ghl/callback?code=c")
+    signed_in.get(CALLBACK)
     assert Location.objects.get(location_id="ghl_loc_1").name == "Zen Yoga"
 
 
@@ -44,7 +45,7 @@ def test_first_install_replaces_the_signup_agency_reference(signed_in, workspace
     workspace.ghl_company_id = "signup-ref-123"
     workspace.save()
     ghl.add(responses.POST, TOKEN_URL, json=token_answer(companyId="real_company"))
-    signed_in.get("/oauth/ghl/callback?code=c")
+    signed_in.get(CALLBACK)
     workspace.refresh_from_db()
     assert workspace.ghl_company_id == "real_company"
 
@@ -53,7 +54,7 @@ def test_location_is_pending_until_billing_allows_service(signed_in, workspace, 
     workspace.billing_status = BillingStatus.NONE
     workspace.save()
     ghl.add(responses.POST, TOKEN_URL, json=token_answer())
-    signed_in.get("/oauth/ghl/callback?code=c")
+    signed_in.get(CALLBACK)
     assert Location.objects.get(location_id="ghl_loc_1").status == LocationStatus.PENDING
 
 
@@ -63,7 +64,7 @@ def test_company_token_mints_location_tokens_for_approved_locations(signed_in, w
         approvedLocations=["ghl_a", "ghl_b"]))
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-a"))
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-b"))
-    signed_in.get("/oauth/ghl/callback?code=c")
+    signed_in.get(CALLBACK)
     mint = ghl.calls[1].request
     assert (mint.headers["Authorization"], mint.headers["Version"]) == (
         "Bearer company-acc", "2021-07-28")
@@ -78,7 +79,7 @@ def test_location_linked_to_another_workspace_is_refused_and_unchanged(signed_in
     other = WorkspaceFactory(name="Other Agency")
     LocationFactory(workspace=other, location_id="ghl_loc_1", kind="ghl", status="active")
     ghl.add(responses.POST, TOKEN_URL, json=token_answer())
-    response = signed_in.get("/oauth/ghl/callback?code=c")
+    response = signed_in.get(CALLBACK)
     assert response.status_code == 409
     assert b"already connected to another Kotally workspace" in response.content
     assert Location.objects.get(location_id="ghl_loc_1").workspace == other
@@ -101,8 +102,28 @@ def test_install_started_in_ghl_resumes_after_sign_in(client, owner, workspace, 
         {"username": owner.email, "password": PASSWORD, "next": "/oauth/ghl/finish"},
         follow=True,
     )
-    assert response.status_code == 200
+    assert response.status_code == 200 and not Location.objects.exists()  # the confirm page
+    client.post("/oauth/ghl/finish")
     assert Location.objects.get(location_id="ghl_loc_1").workspace == workspace
+
+
+def test_install_without_our_state_is_linked_only_after_a_confirming_post(client, owner,
+                                                                          workspace, ghl):
+    ghl.add(responses.POST, TOKEN_URL, json=token_answer())
+    client.force_login(owner)  # e.g. lured to a callback URL carrying someone else's code
+    response = client.get("/oauth/ghl/callback?code=c", follow=True)
+    assert b"Link GoHighLevel to" in response.content and not Location.objects.exists()
+    client.post("/oauth/ghl/finish")
+    assert Location.objects.get(location_id="ghl_loc_1").workspace == workspace
+
+
+def test_confirming_the_install_needs_the_csrf_token(owner, ghl):
+    browser = Client(enforce_csrf_checks=True)
+    ghl.add(responses.POST, TOKEN_URL, json=token_answer())
+    browser.force_login(owner)
+    browser.get("/oauth/ghl/callback?code=c")
+    assert browser.post("/oauth/ghl/finish").status_code == 403
+    assert not Location.objects.exists()
 
 
 def test_finish_without_a_pending_install_explains(signed_in):

@@ -14,7 +14,7 @@ from kotally.lib.crypto import decrypt
 from locations.models import LocationStatus
 from tests.factories import WorkspaceFactory
 
-from .conftest import API, TOKEN_URL, make_installation, token_answer
+from .conftest import API, CALLBACK, TOKEN_URL, make_installation, token_answer
 
 CONTACT_URL = f"{API}/contacts/c_1"
 
@@ -30,7 +30,7 @@ def _raw_columns(pk) -> tuple[str, str]:
 def test_tokens_are_not_stored_in_plain_text(signed_in, ghl):
     ghl.add(responses.POST, TOKEN_URL, json=token_answer(access_token="plain-acc-XYZ",
                                                          refresh_token="plain-ref-XYZ"))
-    signed_in.get("/oauth/ghl/callback?code=c")
+    signed_in.get(CALLBACK)
     installation = Installation.objects.get()
     raw_access, raw_refresh = _raw_columns(installation.pk)
     assert "plain-acc-XYZ" not in raw_access and "plain-ref-XYZ" not in raw_refresh

@@ -54,7 +54,8 @@ def test_signup_with_a_pending_ghl_install_goes_to_finish_it(parked):
 
 
 def test_signup_then_finish_links_the_ghl_location_to_the_new_workspace(parked):
-    response = parked.post(reverse("signup"), SIGNUP, follow=True)
+    response = parked.post(reverse("signup"), SIGNUP, follow=True)  # → the confirm page
+    parked.post(reverse("ghl-finish"))
     location = Location.objects.get(location_id="ghl_loc_1")
     assert response.status_code == 200
     assert location.workspace.name == "Yoga Loft"
