@@ -212,6 +212,8 @@ def handle_merchant_event(event: InboundEvent) -> Result:
         email = (obj.get("customer_details") or {}).get("email") or obj.get("customer_email")
         name = (obj.get("customer_details") or {}).get("name") or ""
         metadata = obj.get("metadata") or {}
+        # A subscription checkout is followed by its first invoice.paid: one purchase.
+        other_view = "stripe:in_"
     elif event.event_type == INVOICE_PAID:
         paid_at = _epoch((obj.get("status_transitions") or {}).get("paid_at")) or _epoch(
             payload.get("created")
@@ -220,6 +222,7 @@ def handle_merchant_event(event: InboundEvent) -> Result:
         email, name = obj.get("customer_email"), obj.get("customer_name") or ""
         subscription = (obj.get("parent") or {}).get("subscription_details") or {}
         metadata = {**(subscription.get("metadata") or {}), **(obj.get("metadata") or {})}
+        other_view = "stripe:cs_"
     else:
         return Result(EventStatus.IGNORED, UNHANDLED_EVENT_TYPE)
     email = str(email or "")[:254]
@@ -232,6 +235,8 @@ def handle_merchant_event(event: InboundEvent) -> Result:
         name=str(name)[:255],
         is_test=payload.get("livemode") is False,
         lines=tuple(lines),
-        twins=Q(provider=Provider.GHL),
+        # GHL's grant of the same purchase, or Stripe's other view of it (checkout ↔ invoice).
+        twins=Q(provider=Provider.GHL)
+        | Q(provider=STRIPE_PAYMENT_PROVIDER, external_payment_id__startswith=other_view),
     )
     return settle_purchase(event, purchase)

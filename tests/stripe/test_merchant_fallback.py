@@ -191,3 +191,19 @@ def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, mer
     second["id"] = "evt_second_purchase"
     post_stripe(second)  # a second pack bought minutes later: granted
     assert balance(merchant_location, AVA) == 20
+
+
+def test_subscription_checkout_and_its_first_invoice_grant_once(post_stripe, merchant_location,
+                                                                line_items):
+    MembershipConfigFactory(location=merchant_location, stripe_price_id="price_1PzMonthly")
+    items = fixture("stripe", "checkout.session.line_items")
+    items["data"][0].update(amount_total=4900, price={"id": "price_1PzMonthly",
+                                                      "product": "prod_Monthly"})
+    line_items.replace(responses.GET, LINE_ITEMS, json=items)
+    post_stripe(checkout(mode="subscription", amount_total=4900, payment_intent=None))
+    invoice = fixture("stripe", "invoice.paid")
+    invoice["created"] = int(timezone.now().timestamp())
+    invoice["data"]["object"]["status_transitions"] = {"paid_at": invoice["created"]}
+    post_stripe(invoice)
+    assert balance(merchant_location, AVA) == 4
+    assert PaymentEvent.objects.filter(outcome=PaymentOutcome.DUPLICATE).count() == 1
