@@ -360,9 +360,11 @@ def _twin(location, purchase: Purchase, line: PurchaseLine, config) -> PaymentEv
             return same_intent
     if line.amount_cents is None or line.paid_at is None:
         return None
+    # Only this contact's duplicates can point at this contact's grants: a bounded read.
     used = set(
         PaymentEvent.objects.filter(
-            location=location, outcome=PaymentOutcome.DUPLICATE, metadata__has_key=TWIN_KEY
+            location=location, contact__external_id=purchase.contact_key,
+            outcome=PaymentOutcome.DUPLICATE, metadata__has_key=TWIN_KEY,
         ).values_list(f"metadata__{TWIN_KEY}", flat=True)
     )
     candidates = granted.filter(
@@ -387,7 +389,7 @@ def _settle_line(event, purchase: Purchase, line: PurchaseLine) -> str:
     if line.payment_intent:
         metadata["payment_intent"] = line.payment_intent
 
-    def record(outcome: str, explanation: str, config=None) -> str:
+    def record(outcome: str, explanation: str) -> str:
         services.payment_record(
             location=location,
             contact_key=purchase.contact_key,
