@@ -1,4 +1,5 @@
-"""Account writes: sign-up, workspace settings, members and roles."""
+"""Account writes: sign-up, workspace settings and billing status, members and roles. The only
+writer of User, Workspace and Membership rows (besides Django's own auth views)."""
 
 from django.db import IntegrityError, transaction
 
@@ -35,6 +36,40 @@ def workspace_settings_update(
     workspace.cancellation_window_hours = cancellation_window_hours
     workspace.restore_on_cancel = restore_on_cancel
     workspace.save(update_fields=["cancellation_window_hours", "restore_on_cancel"])
+
+
+def workspace_billing_update(*, workspace: Workspace, status: str, trial_ends_at=None) -> None:
+    """Record the workspace's billing status (and trial end, when given). Billing decides the
+    status (billing.services.billing_set_status); this only stores it."""
+    workspace.billing_status = status
+    if trial_ends_at is not None:
+        workspace.trial_ends_at = trial_ends_at
+    workspace.save(update_fields=["billing_status", "trial_ends_at"])
+
+
+def workspace_ghl_company_set(*, workspace: Workspace, company_id: str) -> None:
+    """Replace the temporary signup agency reference with the real GHL company id (the GHL
+    integration calls this on a workspace's first install)."""
+    workspace.ghl_company_id = company_id
+    workspace.save(update_fields=["ghl_company_id"])
+
+
+def workspace_owner_ensure(
+    *, workspace_name: str, email: str, password: str
+) -> tuple[Workspace, User]:
+    """Demo data (console's seed_demo): the oldest workspace named `workspace_name` (created when
+    missing) with `email` as an owner signing in with `password` (set again on every call)."""
+    with transaction.atomic():
+        workspace = Workspace.objects.filter(name=workspace_name).order_by("pk").first()
+        if workspace is None:
+            workspace = Workspace.objects.create(name=workspace_name)
+        user = User.objects.filter(email=email).first() or User(email=email)
+        user.set_password(password)
+        user.save()
+        Membership.objects.update_or_create(
+            user=user, workspace=workspace, defaults={"role": Role.OWNER}
+        )
+    return workspace, user
 
 
 def member_invite(*, workspace: Workspace, email: str, role: str) -> tuple[Membership, bool]:

@@ -44,7 +44,5 @@ urlpatterns = [
     path("settings/save/", views.settings_save, name="settings-save"),
     path("settings/members/invite/", views.member_invite, name="member-invite"),
     path("settings/members/<int:membership_id>/role/", views.member_role, name="member-role"),
-    path(
-        "settings/members/<int:membership_id>/remove/", views.member_remove, name="member-remove"
-    ),
+    path("settings/members/<int:membership_id>/remove/", views.member_remove, name="member-remove"),
 ]

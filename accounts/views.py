@@ -2,16 +2,12 @@ import logging
 import smtplib
 
 from django.contrib import messages
-from django.contrib.auth import REDIRECT_FIELD_NAME, login
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
-
-from integrations_ghl.oauth import PENDING_SESSION_KEY
-from locations.models import LocationStatus
 
 from . import services
 from .emails import send_invitation
@@ -25,6 +21,7 @@ from .forms import (
 )
 from .models import Membership, Role
 from .permissions import SESSION_KEY, has_role, member_view, memberships_of
+from .signin import after_sign_in, safe_next
 
 logger = logging.getLogger("kotally.accounts")
 
@@ -35,24 +32,6 @@ def home(request):
     return redirect("login")
 
 
-def _safe_next(request) -> str:
-    """The `next` the request carries (form field first, then query), when it stays on this
-    site; "" otherwise, so a crafted link cannot bounce a fresh sign-in to another host."""
-    wanted = request.POST.get(REDIRECT_FIELD_NAME) or request.GET.get(REDIRECT_FIELD_NAME, "")
-    allowed = url_has_allowed_host_and_scheme(
-        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return wanted if allowed else ""
-
-
-def _after_sign_in(request, default: str) -> str:
-    """Where a person goes once signed in or signed up. A GHL install parked by the OAuth
-    callback comes first: it expires after an hour and is lost if nobody finishes it."""
-    if request.session.get(PENDING_SESSION_KEY):
-        return reverse("ghl-finish")
-    return _safe_next(request) or default
-
-
 class SignInView(auth_views.LoginView):
     """Django's sign-in, which already honours a safe `next`, plus the pending GHL install."""
 
@@ -60,12 +39,12 @@ class SignInView(auth_views.LoginView):
     form_class = SignInForm
 
     def get_success_url(self):
-        return _after_sign_in(self.request, self.get_default_redirect_url())
+        return after_sign_in(self.request, self.get_default_redirect_url())
 
 
 def signup(request):
     if request.user.is_authenticated:
-        return redirect(_after_sign_in(request, reverse("getting-started")))
+        return redirect(after_sign_in(request, reverse("getting-started")))
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,11 +58,11 @@ def signup(request):
         else:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, "Welcome to Kotally: your workspace is ready.")
-            return redirect(_after_sign_in(request, reverse("getting-started")))
+            return redirect(after_sign_in(request, reverse("getting-started")))
     return render(
         request,
         "accounts/signup.html",
-        {"form": form, "next": _safe_next(request)},
+        {"form": form, "next": safe_next(request)},
         status=_status(form),
     )
 
@@ -127,9 +106,7 @@ def _render_settings(request, settings_form=None, invite_form=None, status=200):
             "members": members,
             "role_choices": Role.choices,
             "is_owner": has_role(request.membership, Role.OWNER),
-            "locations": workspace.locations.exclude(status=LocationStatus.REMOVED).order_by(
-                "created_at", "pk"
-            ),
+            "locations": workspace.locations.live().order_by("created_at", "pk"),
         },
         status=status,
     )
@@ -168,12 +145,14 @@ def member_invite(request):
                 )
             except (smtplib.SMTPException, OSError):
                 logger.exception("invitation email to member %s failed", membership.pk)
-                messages.warning(request, f"Added {membership.user.email} as {membership.role}, "
-                                 "but the invitation email could not be sent. They can set a "
-                                 "password with “Forgot password” on the sign-in page.")
+                messages.warning(
+                    request,
+                    f"Added {membership.user.email} as {membership.role}, "
+                    "but the invitation email could not be sent. They can set a "
+                    "password with “Forgot password” on the sign-in page.",
+                )
             else:
-                messages.success(request,
-                                 f"Invited {membership.user.email} as {membership.role}.")
+                messages.success(request, f"Invited {membership.user.email} as {membership.role}.")
             return redirect("settings")
     return _render_settings(request, invite_form=form, status=400)
 

@@ -10,7 +10,12 @@ from accounts.permissions import in_workspace, member_view
 
 from .forms import ApiClientForm
 from .models import ApiClient
-from .services import api_client_create, api_client_deactivate, api_client_rotate
+from .services import (
+    api_client_create,
+    api_client_deactivate,
+    api_client_rotate,
+    api_clients_allowed,
+)
 
 ONE_TIME_TOKEN = "kotally_one_time_token"
 
@@ -20,8 +25,7 @@ def _show_once(request, client: ApiClient, token: str) -> None:
 
 
 def _client(request, client_id) -> ApiClient:
-    return in_workspace(request, ApiClient.objects.select_related("location"),
-                        client_id=client_id)
+    return in_workspace(request, ApiClient.objects.select_related("location"), client_id=client_id)
 
 
 @never_cache
@@ -43,8 +47,8 @@ def _render_list(request, form=None, status=200):
             "clients": clients,
             "form": form or ApiClientForm(workspace=request.workspace),
             "one_time": request.session.pop(ONE_TIME_TOKEN, None),
-            "locations": request.workspace.locations.exclude(status="removed"),
-            "billing_ok": request.workspace.service_allowed,
+            "locations": request.workspace.locations.live(),
+            "billing_ok": api_clients_allowed(workspace=request.workspace),
         },
         status=status,
     )
@@ -53,7 +57,7 @@ def _render_list(request, form=None, status=200):
 @require_POST
 @member_view
 def client_new(request):
-    if not request.workspace.service_allowed:
+    if not api_clients_allowed(workspace=request.workspace):
         messages.error(request, "API clients need billing: start your free trial on Billing.")
         return redirect("api-clients")
     form = ApiClientForm(request.POST, workspace=request.workspace)

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.models import Workspace
 from locations.models import Location
 
 from .models import ApiClient
@@ -32,12 +33,19 @@ def _new_secret(client: ApiClient) -> str:
     return f"ktly_{client.client_id}_{secret}"
 
 
+def api_clients_allowed(*, workspace: Workspace) -> bool:
+    """API clients need billing (SPEC §4): new ones are minted only while billing allows
+    service (trialing, active, past due)."""
+    return workspace.service_allowed
+
+
 def api_client_create(
     *, location: Location, name: str, scopes: list[str], created_by=None
 ) -> tuple[ApiClient, str]:
     """Create a client; returns it with its raw token, which is never stored or shown again."""
-    client = ApiClient(location=location, name=name, scopes=sorted(set(scopes)),
-                       created_by=created_by)
+    client = ApiClient(
+        location=location, name=name, scopes=sorted(set(scopes)), created_by=created_by
+    )
     token = _new_secret(client)
     client.save()
     return client, token
@@ -55,6 +63,18 @@ def api_client_rotate(*, client: ApiClient) -> str:
 def api_client_deactivate(*, client: ApiClient) -> None:
     client.active = False
     client.save(update_fields=["active"])
+
+
+def api_clients_deactivate(*, location: Location) -> int:
+    """Deactivate every API client of the location, so their tokens stop working with this
+    commit. Returns how many were active."""
+    return ApiClient.objects.filter(location=location, active=True).update(active=False)
+
+
+def on_location_removed(sender, *, location: Location, **kwargs) -> None:
+    """Receiver of locations.signals.location_removed (connected in ApiConfig.ready): runs
+    inside the removal's transaction."""
+    api_clients_deactivate(location=location)
 
 
 def authenticate_token(raw: str) -> ApiClient | None:

@@ -1,4 +1,7 @@
-"""Workspace billing status. Locations follow it: pending until service is allowed."""
+"""Workspace billing status. Locations follow it: pending until service is allowed.
+
+Billing decides; the owners of the rows write them: accounts.services stores the status,
+locations.services activates pending locations, and the inbox replays held events."""
 
 from datetime import timedelta
 
@@ -7,21 +10,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import BillingStatus, Workspace
-from integrations_ghl.tasks import release_held_events
-from locations.models import LocationStatus
+from accounts.services import workspace_billing_update
+from inbox.tasks import release_held_events
+from locations.services import locations_activate_pending
 
 
 def billing_set_status(*, workspace: Workspace, status: str, trial_ends_at=None) -> None:
     """Record a new billing status; when service becomes allowed, pending locations go active."""
     with transaction.atomic():
-        workspace.billing_status = status
-        if trial_ends_at is not None:
-            workspace.trial_ends_at = trial_ends_at
-        workspace.save(update_fields=["billing_status", "trial_ends_at"])
+        workspace_billing_update(workspace=workspace, status=status, trial_ends_at=trial_ends_at)
         if workspace.service_allowed:
-            workspace.locations.filter(status=LocationStatus.PENDING).update(
-                status=LocationStatus.ACTIVE
-            )
+            locations_activate_pending(workspace=workspace)
         if not workspace.billing_suspended:
             # Webhooks held while billing was suspended are processed, in order, after commit.
             transaction.on_commit(lambda: release_held_events.delay(workspace.pk), robust=True)
@@ -32,8 +31,11 @@ def billing_start_trial(*, workspace: Workspace, now=None) -> bool:
     if workspace.billing_status != BillingStatus.NONE:
         return False
     now = now or timezone.now()
-    billing_set_status(workspace=workspace, status=BillingStatus.TRIALING,
-                       trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS))
+    billing_set_status(
+        workspace=workspace,
+        status=BillingStatus.TRIALING,
+        trial_ends_at=now + timedelta(days=settings.TRIAL_DAYS),
+    )
     return True
 
 

@@ -27,9 +27,7 @@ def billing_page(request):
             "active_locations": active,
             "price_cents": monthly_price_cents(active),
             "next_price_cents": monthly_price_cents(active + 1),
-            "pending_locations": workspace.locations.filter(
-                status=LocationStatus.PENDING
-            ).count(),
+            "pending_locations": workspace.locations.filter(status=LocationStatus.PENDING).count(),
             "stripe_configured": bool(settings.STRIPE_SECRET_KEY),
             "can_start_trial": workspace.billing_status == "none",
             "is_owner": has_role(request.membership, Role.OWNER),

@@ -137,15 +137,24 @@ class ManualAdjustmentForm(forms.Form):
         help_text="For grant, deduct and restore.",
     )
     entitlement = forms.ModelChoiceField(
-        label="Lot", queryset=None, to_field_name="public_id", required=False,
+        label="Lot",
+        queryset=None,
+        to_field_name="public_id",
+        required=False,
         help_text="For revoke.",
     )
     amount = forms.IntegerField(
-        label="Credits", min_value=1, max_value=1000, initial=1, required=False,
+        label="Credits",
+        min_value=1,
+        max_value=1000,
+        initial=1,
+        required=False,
         help_text="For deduct and restore.",
     )
     note = forms.CharField(
-        label="Note (required)", max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Note (required)",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why: it is saved on the ledger entry with your name.",
     )
 
@@ -158,8 +167,8 @@ class ManualAdjustmentForm(forms.Form):
             "product_config"
         )
         self.fields["entitlement"].queryset = lots.order_by("-pk")
-        self.fields["entitlement"].label_from_instance = (
-            lambda lot: f"{lot.product_config.name} · {lot.credits_remaining}/"
+        self.fields["entitlement"].label_from_instance = lambda lot: (
+            f"{lot.product_config.name} · {lot.credits_remaining}/"
             f"{lot.credits_granted} · {lot.public_id}"
         )
 
@@ -185,7 +194,10 @@ class ManualAdjustmentForm(forms.Form):
 class ContactSearchForm(forms.Form):
     q = forms.CharField(label="Search contacts", max_length=255, required=False)
     location = forms.ModelChoiceField(
-        label="Location", queryset=None, to_field_name="location_id", required=False,
+        label="Location",
+        queryset=None,
+        to_field_name="location_id",
+        required=False,
         empty_label="All locations",
     )
 

@@ -1,8 +1,6 @@
 """Product Configs and Contacts pages (SPEC §4). Every write calls a service; every lookup is
 scoped to the signed-in user's workspace."""
 
-import uuid
-
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
@@ -11,10 +9,11 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import in_workspace, member_view
-from locations.models import LocationKind, LocationStatus
+from locations.models import LocationKind
 
 from . import selectors
 from .forms import ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
+from .manual import credits_grant_manual
 from .models import Contact, Entitlement, ProductConfig, Source
 from .outcomes import Reason
 from .product_configs import (
@@ -26,7 +25,6 @@ from .product_configs import (
 from .services import (
     Actor,
     credits_deduct,
-    credits_grant,
     credits_restore,
     entitlement_pause,
     entitlement_resume,
@@ -45,8 +43,9 @@ NOTHING_TO_RESTORE_MESSAGE = (
 
 
 def _config(request, public_id) -> ProductConfig:
-    return in_workspace(request, ProductConfig.objects.select_related("location"),
-                        public_id=public_id)
+    return in_workspace(
+        request, ProductConfig.objects.select_related("location"), public_id=public_id
+    )
 
 
 @member_view
@@ -56,7 +55,7 @@ def config_list(request):
         .filter(location__workspace=request.workspace)
         .order_by("-active", "location__created_at", "priority", "name")
     )
-    has_locations = request.workspace.locations.exclude(status=LocationStatus.REMOVED).exists()
+    has_locations = request.workspace.locations.live().exists()
     return render(
         request,
         "entitlements/config_list.html",
@@ -145,9 +144,7 @@ def contact_list(request):
             )
         if form.cleaned_data["location"]:
             contacts = contacts.filter(location=form.cleaned_data["location"])
-    page = Paginator(contacts.order_by("-created_at", "-pk"), 50).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(contacts.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
     # Page links keep the search and location filter.
     params = request.GET.copy()
     params.pop("page", None)
@@ -218,22 +215,15 @@ def contact_adjust(request, pk):
         return redirect("contact", pk=contact.pk)
     config_id = data["product_config"].public_id
     if action == form.GRANT:
-        outcome = credits_grant(
-            **common,
-            product_config_id=config_id,
-            # A manual grant is its own payment: a unique id keeps the one-grant-per-payment rule.
-            external_payment_id=f"admin:{uuid.uuid4()}",
-            provider="admin",
-            event_type="manual_grant",
-        )
+        outcome = credits_grant_manual(**common, product_config_id=config_id)
     elif action == form.DEDUCT:
         outcome = credits_deduct(**common, product_config_id=config_id, amount=data["amount"])
     else:
         outcome = credits_restore(**common, product_config_id=config_id, amount=data["amount"])
     if outcome.ok:
         messages.success(
-            request, f"Done ({outcome.reason_code}). Balance for the config: "
-            f"{outcome.balance_after}."
+            request,
+            f"Done ({outcome.reason_code}). Balance for the config: {outcome.balance_after}.",
         )
     elif outcome.reason_code == Reason.NOTHING_TO_RESTORE:
         messages.error(request, f"Refused: {outcome.reason_code}. {NOTHING_TO_RESTORE_MESSAGE}")

@@ -9,15 +9,35 @@ from .models import Installation
 
 @admin.register(Installation)
 class InstallationAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "workspace", "user_type", "active", "expires_at", "refreshed_at",
-                    "refresh_failures", "last_error")
+    list_display = (
+        "__str__",
+        "workspace",
+        "user_type",
+        "active",
+        "expires_at",
+        "refreshed_at",
+        "refresh_failures",
+        "last_error",
+    )
     list_filter = ("active", "user_type")
     search_fields = ("company_id", "location__location_id", "workspace__name")
     list_select_related = ("workspace", "location")
     # The encrypted token columns are left out entirely: staff never need them.
-    fields = ("workspace", "user_type", "location", "company_id", "ghl_user_id", "scopes",
-              "active", "expires_at", "refreshed_at", "refresh_failures", "last_error",
-              "created_at", "updated_at")
+    fields = (
+        "workspace",
+        "user_type",
+        "location",
+        "company_id",
+        "ghl_user_id",
+        "scopes",
+        "active",
+        "expires_at",
+        "refreshed_at",
+        "refresh_failures",
+        "last_error",
+        "created_at",
+        "updated_at",
+    )
     readonly_fields = fields
     actions = ["refresh_now"]
 
@@ -28,7 +48,8 @@ class InstallationAdmin(admin.ModelAdmin):
     def refresh_now(self, request, queryset):
         for installation in queryset.filter(active=True):
             try:
-                oauth.refresh_installation(installation.pk,
-                                           stale_token=oauth.current_access_token(installation))
+                oauth.refresh_installation(
+                    installation.pk, stale_token=oauth.current_access_token(installation)
+                )
             except GhlError as exc:
                 self.message_user(request, f"{installation}: {exc}", messages.ERROR)

@@ -8,6 +8,9 @@ Writes about installations live here (views, webhook handlers and tasks call the
   for the locking trade-off); `token_source` hands the client a token that refreshes on 401.
 - `location_disconnect` / `company_disconnect` (UNINSTALL, revoked grants) keep all data.
 
+Installation rows are this module's own; Location rows and status are written only through
+locations.services, the workspace's GHL company id through accounts.services.
+
 Tokens are Fernet-encrypted at rest (kotally.lib.crypto); the plain values only live in memory.
 """
 
@@ -27,8 +30,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Workspace
+from accounts.services import workspace_ghl_company_set
+from accounts.signin import PENDING_INSTALL_SESSION_KEY
 from kotally.lib.crypto import InvalidToken, decrypt, encrypt
-from locations.models import Location, LocationKind, LocationStatus
+from locations import services as location_services
+from locations.models import Location
 
 from . import client
 from .client import GhlAuthError, GhlError
@@ -37,7 +43,8 @@ from .models import Installation, UserType
 logger = logging.getLogger("kotally.ghl")
 
 STATE_SESSION_KEY = "ghl_oauth_state"
-PENDING_SESSION_KEY = "ghl_pending_install"
+# Owned by accounts, which sends a person signing in or up back to finish the parked install.
+PENDING_SESSION_KEY = PENDING_INSTALL_SESSION_KEY
 PENDING_TTL_SECONDS = 3600  # time to sign in or sign up after consenting in GHL
 
 __all__ = ["GhlAuthError", "GhlError", "InstallRefused"]
@@ -63,20 +70,23 @@ def new_state() -> str:
 
 
 def authorize_url(state: str) -> str:
-    query = urlencode({
-        "response_type": "code",
-        "client_id": settings.GHL_CLIENT_ID,
-        "redirect_uri": redirect_uri(),
-        "scope": " ".join(settings.GHL_SCOPES),
-        "state": state,
-    })
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": settings.GHL_CLIENT_ID,
+            "redirect_uri": redirect_uri(),
+            "scope": " ".join(settings.GHL_SCOPES),
+            "state": state,
+        }
+    )
     return f"{settings.GHL_OAUTH_AUTHORIZE_URL}?{query}"
 
 
 def exchange_code(code: str) -> dict:
     """Trade the callback's code for tokens (a network call; never inside a transaction)."""
-    return client.exchange_code(code=code, user_type=settings.GHL_OAUTH_USER_TYPE,
-                                redirect_uri=redirect_uri())
+    return client.exchange_code(
+        code=code, user_type=settings.GHL_OAUTH_USER_TYPE, redirect_uri=redirect_uri()
+    )
 
 
 # --- Pending installs (consent given, nobody signed in yet) --------------------------------
@@ -137,11 +147,6 @@ def _store_tokens(installation: Installation, token: dict, now: datetime) -> Non
     installation.last_error = ""
 
 
-def _new_location_status(workspace: Workspace) -> str:
-    # Pending until billing allows service; billing_set_status activates pending ones later.
-    return LocationStatus.ACTIVE if workspace.service_allowed else LocationStatus.PENDING
-
-
 def _refuse_if_taken(workspace: Workspace, *, location_ids: list[str], company_id: str) -> None:
     """Refuse before anything changes when a location (or the agency) is another tenant's."""
     taken = sorted(
@@ -155,9 +160,12 @@ def _refuse_if_taken(workspace: Workspace, *, location_ids: list[str], company_i
             "Kotally workspace. Uninstall Kotally there (or ask its owner) first; nothing was "
             "changed here."
         )
-    if company_id and Installation.objects.filter(
-        user_type=UserType.COMPANY, company_id=company_id
-    ).exclude(workspace=workspace).exists():
+    if (
+        company_id
+        and Installation.objects.filter(user_type=UserType.COMPANY, company_id=company_id)
+        .exclude(workspace=workspace)
+        .exists()
+    ):
         raise InstallRefused(
             f"The GoHighLevel agency {company_id} is already connected to another Kotally "
             "workspace; nothing was changed here."
@@ -167,46 +175,37 @@ def _refuse_if_taken(workspace: Workspace, *, location_ids: list[str], company_i
 def _claim_company_reference(workspace: Workspace, company_id: str) -> None:
     """The first install replaces the temporary signup agency reference with the real id."""
     if company_id and not Installation.objects.filter(workspace=workspace).exists():
-        workspace.ghl_company_id = company_id
-        workspace.save(update_fields=["ghl_company_id"])
+        workspace_ghl_company_set(workspace=workspace, company_id=company_id)
 
 
-def _link_location(*, workspace: Workspace, location_id: str, token: dict,
-                   company_id: str) -> Location:
+def _link_location(
+    *, workspace: Workspace, location_id: str, token: dict, company_id: str
+) -> Location:
     """Create or reconnect one GHL location with its location token, in one transaction.
 
-    Locks the workspace row first so a concurrent billing change (which activates pending
-    locations) either sees this location or is seen by it.
+    locations.services.location_connect_ghl locks the workspace row first (so a concurrent
+    billing change either sees this location or is seen by it), then the location; the
+    installation row is locked last.
     """
     now = timezone.now()
     try:
         with transaction.atomic():
-            workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
-            location = Location.objects.select_for_update().filter(location_id=location_id).first()
-            if location is not None and location.workspace_id != workspace.pk:
-                raise InstallRefused(
-                    f"GoHighLevel location {location_id} is already connected to another "
-                    "Kotally workspace; nothing was changed here."
-                )
-            _claim_company_reference(workspace, company_id)
-            if location is None:
-                location = Location.objects.create(
-                    workspace=workspace, location_id=location_id, kind=LocationKind.GHL,
-                    name=location_id, status=_new_location_status(workspace),
-                )
-            elif location.status != LocationStatus.ACTIVE or location.kind != LocationKind.GHL:
-                # Reconnect (after uninstall, revoked tokens or removal) starts it again.
-                location.kind = LocationKind.GHL
-                location.status = _new_location_status(workspace)
-                location.save(update_fields=["kind", "status"])
-            installation = (
-                Installation.objects.select_for_update().filter(location=location).first()
-                or Installation(workspace=workspace, location=location)
+            location = location_services.location_connect_ghl(
+                workspace=workspace, location_id=location_id
             )
+            _claim_company_reference(workspace, company_id)
+            installation = Installation.objects.select_for_update().filter(
+                location=location
+            ).first() or Installation(workspace=workspace, location=location)
             installation.user_type = UserType.LOCATION
             installation.company_id = company_id
             _store_tokens(installation, token, now)
             installation.save()
+    except location_services.LocationTaken as exc:
+        raise InstallRefused(
+            f"GoHighLevel location {location_id} is already connected to another "
+            "Kotally workspace; nothing was changed here."
+        ) from exc
     except IntegrityError as exc:  # another workspace created the same location meanwhile
         raise InstallRefused(
             f"GoHighLevel location {location_id} was just connected elsewhere; nothing was "
@@ -222,11 +221,10 @@ def _store_company(*, workspace: Workspace, token: dict) -> Installation:
         # Same lock order as _link_location (workspace, then installation rows).
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
         _claim_company_reference(workspace, company_id)
-        installation = (
-            Installation.objects.select_for_update()
-            .filter(user_type=UserType.COMPANY, company_id=company_id)
-            .first()
-            or Installation(workspace=workspace, user_type=UserType.COMPANY, company_id=company_id)
+        installation = Installation.objects.select_for_update().filter(
+            user_type=UserType.COMPANY, company_id=company_id
+        ).first() or Installation(
+            workspace=workspace, user_type=UserType.COMPANY, company_id=company_id
         )
         _store_tokens(installation, token, now)
         installation.save()
@@ -237,8 +235,12 @@ def link_company_location(*, company: Installation, location_id: str) -> Locatio
     """Mint a location token from the agency installation and link the location to the
     agency's workspace. Network call first, then one short transaction."""
     minted = client.location_token(token_source_for(company), location_id=location_id)
-    return _link_location(workspace=company.workspace, location_id=location_id, token=minted,
-                          company_id=company.company_id)
+    return _link_location(
+        workspace=company.workspace,
+        location_id=location_id,
+        token=minted,
+        company_id=company.company_id,
+    )
 
 
 def _name_locations(locations: list[Location]) -> None:
@@ -253,8 +255,7 @@ def _name_locations(locations: list[Location]) -> None:
             logger.info("ghl location name unavailable for %s: %s", location.location_id, exc)
             continue
         if name:
-            Location.objects.filter(pk=location.pk).update(name=name)
-            location.name = name
+            location_services.location_rename(location=location, name=name)
 
 
 @dataclass(frozen=True)
@@ -285,8 +286,9 @@ def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
     if not location_id:
         raise InstallRefused("GoHighLevel did not say which location was installed.")
     _refuse_if_taken(workspace, location_ids=[location_id], company_id="")
-    location = _link_location(workspace=workspace, location_id=location_id, token=token,
-                              company_id=company_id)
+    location = _link_location(
+        workspace=workspace, location_id=location_id, token=token, company_id=company_id
+    )
     _name_locations([location])
     return LinkResult(locations=[location], company_id=company_id)
 
@@ -300,9 +302,7 @@ def _disconnect(installation: Installation, reason: str) -> None:
     installation.last_error = reason[:500]
     installation.save(update_fields=["active", "last_error", "refresh_failures", "updated_at"])
     if installation.location_id:
-        Location.objects.filter(pk=installation.location_id).exclude(
-            status=LocationStatus.REMOVED
-        ).update(status=LocationStatus.DISCONNECTED)
+        location_services.location_disconnect(location=installation.location)
 
 
 def location_disconnect(*, location: Location, reason: str) -> None:
@@ -313,9 +313,7 @@ def location_disconnect(*, location: Location, reason: str) -> None:
         if installation is not None:
             _disconnect(installation, reason)
         else:
-            Location.objects.filter(pk=location.pk).exclude(
-                status=LocationStatus.REMOVED
-            ).update(status=LocationStatus.DISCONNECTED)
+            location_services.location_disconnect(location=location)
 
 
 def company_disconnect(*, company_id: str, reason: str) -> int:
@@ -362,8 +360,10 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
         elif installation.expires_at > now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS):
             return installation
         try:
-            token = client.refresh(refresh_token=decrypt(installation.refresh_token_enc),
-                                   user_type=installation.user_type)
+            token = client.refresh(
+                refresh_token=decrypt(installation.refresh_token_enc),
+                user_type=installation.user_type,
+            )
         except GhlAuthError as exc:
             installation.refresh_failures += 1
             _disconnect(installation, f"token refresh refused: {exc}")
@@ -421,14 +421,12 @@ class InstallationTokens:
         return current_access_token(installation)
 
     def refreshed_token(self, stale: str) -> str:
-        return current_access_token(
-            refresh_installation(self.installation_id, stale_token=stale)
-        )
+        return current_access_token(refresh_installation(self.installation_id, stale_token=stale))
 
 
 def token_source_for(installation: Installation) -> InstallationTokens:
-    ghl_id = installation.location.location_id if installation.location_id else (
-        installation.company_id
+    ghl_id = (
+        installation.location.location_id if installation.location_id else (installation.company_id)
     )
     return InstallationTokens(installation_id=installation.pk, ghl_id=ghl_id)
 

@@ -22,8 +22,12 @@ def _product(auth, product: dict, with_prices: bool) -> dict:
         "id": product_id,
         "name": product.get("name", ""),
         "prices": [
-            {"id": p.get("_id") or p.get("id") or "", "name": p.get("name", ""),
-             "amount": p.get("amount"), "currency": p.get("currency", "")}
+            {
+                "id": p.get("_id") or p.get("id") or "",
+                "name": p.get("name", ""),
+                "amount": p.get("amount"),
+                "currency": p.get("currency", ""),
+            }
             for p in prices
         ],
     }

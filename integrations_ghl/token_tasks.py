@@ -8,8 +8,9 @@ from celery import shared_task
 from . import oauth
 
 
-@shared_task(name="integrations_ghl.refresh_expiring_tokens", acks_late=True,
-             reject_on_worker_lost=True)
+@shared_task(
+    name="integrations_ghl.refresh_expiring_tokens", acks_late=True, reject_on_worker_lost=True
+)
 def refresh_expiring_tokens() -> dict[str, int]:
     """Refresh every active installation whose access token expires within the margin."""
     return oauth.refresh_expiring()

@@ -33,8 +33,7 @@ def ghl_connect(request):
 
 
 def _problem(request, message: str, status: int):
-    return render(request, "integrations_ghl/oauth_error.html", {"message": message},
-                  status=status)
+    return render(request, "integrations_ghl/oauth_error.html", {"message": message}, status=status)
 
 
 def ghl_callback(request):
@@ -43,22 +42,32 @@ def ghl_callback(request):
         return render(request, "integrations_ghl/oauth_not_configured.html")
     code = request.GET.get("code", "")
     if not code:
-        reason = request.GET.get("error_description") or request.GET.get("error") or (
-            "GoHighLevel sent no authorization code."
+        reason = (
+            request.GET.get("error_description")
+            or request.GET.get("error")
+            or ("GoHighLevel sent no authorization code.")
         )
         return _problem(request, f"The install did not complete: {reason}", 400)
     expected = request.session.pop(oauth.STATE_SESSION_KEY, None)
     # Installs started from the Marketplace carry no state of ours: tolerated (SPEC §5.1).
     if expected is not None and request.GET.get("state") != expected:
-        return _problem(request, "This install link does not match the one Kotally started "
-                        "(expired, or opened in another browser). Start again from "
-                        "Connect GoHighLevel.", 400)
+        return _problem(
+            request,
+            "This install link does not match the one Kotally started "
+            "(expired, or opened in another browser). Start again from "
+            "Connect GoHighLevel.",
+            400,
+        )
     try:
         token = oauth.exchange_code(code)
     except GhlError as exc:
         logger.warning("ghl code exchange failed: %s", exc)
-        return _problem(request, "GoHighLevel did not accept the install (the code may have "
-                        "expired). Please install again.", 502)
+        return _problem(
+            request,
+            "GoHighLevel did not accept the install (the code may have "
+            "expired). Please install again.",
+            502,
+        )
 
     started_here = expected is not None  # our own Connect GoHighLevel, state checked above
     if started_here and _connecting_membership(request) is not None:
@@ -75,8 +84,11 @@ def ghl_callback(request):
     except NoReverseMatch:
         signup_url = ""
     login_url = reverse("login") + "?" + urlencode({"next": finish})
-    return render(request, "integrations_ghl/oauth_signin.html",
-                  {"login_url": login_url, "signup_url": signup_url})
+    return render(
+        request,
+        "integrations_ghl/oauth_signin.html",
+        {"login_url": login_url, "signup_url": signup_url},
+    )
 
 
 def ghl_finish(request):
@@ -90,14 +102,22 @@ def ghl_finish(request):
     key = request.session.get(oauth.PENDING_SESSION_KEY, "")
     token = oauth.pending_install_peek(key)
     if token is None:
-        return _problem(request, "There is no GoHighLevel install waiting to be finished (it "
-                        "may have expired after an hour). Install again from GoHighLevel or "
-                        "use Connect GoHighLevel.", 404)
+        return _problem(
+            request,
+            "There is no GoHighLevel install waiting to be finished (it "
+            "may have expired after an hour). Install again from GoHighLevel or "
+            "use Connect GoHighLevel.",
+            404,
+        )
     if request.method != "POST":
-        return render(request, "integrations_ghl/oauth_confirm.html", {
-            "workspace": membership.workspace,
-            "location_ids": oauth.pending_locations(token),
-        })
+        return render(
+            request,
+            "integrations_ghl/oauth_confirm.html",
+            {
+                "workspace": membership.workspace,
+                "location_ids": oauth.pending_locations(token),
+            },
+        )
     request.session.pop(oauth.PENDING_SESSION_KEY, None)
     oauth.pending_install_pop(key)
     return _link(request, token)
@@ -110,8 +130,12 @@ def _connecting_membership(request):
 
 
 def _not_allowed(request):
-    return _problem(request, "Only a workspace owner or admin can connect GoHighLevel. "
-                    "Ask one of them to install Kotally.", 403)
+    return _problem(
+        request,
+        "Only a workspace owner or admin can connect GoHighLevel. "
+        "Ask one of them to install Kotally.",
+        403,
+    )
 
 
 def _link(request, token: dict):
@@ -124,31 +148,54 @@ def _link(request, token: dict):
         return _problem(request, str(exc), 409)
     except GhlError as exc:
         logger.warning("ghl location token mint failed: %s", exc)
-        return _problem(request, "GoHighLevel did not hand out a location token. Please "
-                        "install again in a minute.", 502)
-    return render(request, "integrations_ghl/oauth_done.html",
-                  {"locations": result.locations, "workspace": membership.workspace})
+        return _problem(
+            request,
+            "GoHighLevel did not hand out a location token. Please install again in a minute.",
+            502,
+        )
+    return render(
+        request,
+        "integrations_ghl/oauth_done.html",
+        {"locations": result.locations, "workspace": membership.workspace},
+    )
 
 
 @member_view
 def ghl_pickers(request, location_id: str):
     """JSON for the Product Config form: the location's GHL products (with prices) and
     calendars. Errors use the API's envelope shape (ok/reason_code/message)."""
-    location = get_object_or_404(Location, workspace=request.workspace,
-                                 location_id=location_id, kind=LocationKind.GHL)
+    location = get_object_or_404(
+        Location, workspace=request.workspace, location_id=location_id, kind=LocationKind.GHL
+    )
     try:
         return JsonResponse({"ok": True, **pickers.picker_options(location)})
     except GhlRateLimited as exc:
-        response = JsonResponse({"ok": False, "reason_code": "GHL_RATE_LIMITED",
-                                 "message": "GoHighLevel is busy; type the ids or retry."},
-                                status=429)
+        response = JsonResponse(
+            {
+                "ok": False,
+                "reason_code": "GHL_RATE_LIMITED",
+                "message": "GoHighLevel is busy; type the ids or retry.",
+            },
+            status=429,
+        )
         response["Retry-After"] = str(int(exc.retry_after) + 1)
         return response
     except GhlAuthError:
-        return JsonResponse({"ok": False, "reason_code": "GHL_NOT_CONNECTED",
-                             "message": "This location is not connected to GoHighLevel; "
-                             "reconnect it or type the ids."}, status=409)
+        return JsonResponse(
+            {
+                "ok": False,
+                "reason_code": "GHL_NOT_CONNECTED",
+                "message": "This location is not connected to GoHighLevel; "
+                "reconnect it or type the ids.",
+            },
+            status=409,
+        )
     except GhlError:
-        return JsonResponse({"ok": False, "reason_code": "GHL_UNAVAILABLE",
-                             "message": "GoHighLevel could not be reached; type the ids."},
-                            status=502)
+        return JsonResponse(
+            {
+                "ok": False,
+                "reason_code": "GHL_UNAVAILABLE",
+                "message": "GoHighLevel could not be reached; type the ids.",
+            },
+            status=502,
+        )

@@ -2,8 +2,8 @@ import re
 
 from django import forms
 
-from .lifecycle import KEEP
 from .models import Location
+from .services import KEEP
 
 _NO_SPACES = re.compile(r"^\S+$")
 
@@ -25,15 +25,17 @@ class StripeFallbackForm(forms.Form):
     """Merchant Stripe fallback of one location (SPEC §4 Settings, §6.2). Secrets are typed to
     set or replace them; an empty input keeps what is stored; the clear boxes remove it."""
 
-    enabled = forms.BooleanField(label="Grant credits from this location's Stripe payments",
-                                 required=False)
+    enabled = forms.BooleanField(
+        label="Grant credits from this location's Stripe payments", required=False
+    )
     webhook_secret = _secret_field(
         "Webhook signing secret",
         "Starts with whsec_. Shown by Stripe when you add the endpoint. Leave empty to keep "
         "the stored one.",
     )
-    clear_webhook_secret = forms.BooleanField(label="Remove the stored signing secret",
-                                              required=False)
+    clear_webhook_secret = forms.BooleanField(
+        label="Remove the stored signing secret", required=False
+    )
     restricted_key = _secret_field(
         "Restricted API key",
         "Starts with rk_ (a restricted key with read access to Checkout Sessions is enough; "
@@ -56,8 +58,9 @@ class StripeFallbackForm(forms.Form):
         value = self.cleaned_data[name]
         if value and not (value.startswith(prefixes) and _NO_SPACES.match(value)):
             starts = " or ".join(prefixes)
-            raise forms.ValidationError(f"This does not look like a {what}: it starts with "
-                                        f"{starts} and has no spaces.")
+            raise forms.ValidationError(
+                f"This does not look like a {what}: it starts with {starts} and has no spaces."
+            )
         return value
 
     def clean_webhook_secret(self):
@@ -68,8 +71,10 @@ class StripeFallbackForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        for name, clear in (("webhook_secret", "clear_webhook_secret"),
-                            ("restricted_key", "clear_restricted_key")):
+        for name, clear in (
+            ("webhook_secret", "clear_webhook_secret"),
+            ("restricted_key", "clear_restricted_key"),
+        ):
             if cleaned.get(name) and cleaned.get(clear):
                 self.add_error(clear, "Either type a new value or remove the stored one.")
         secret = self.changes().get("webhook_secret", KEEP)
@@ -77,17 +82,20 @@ class StripeFallbackForm(forms.Form):
             secret is KEEP and bool(self.location.stripe_webhook_secret_enc)
         )
         if cleaned.get("enabled") and not will_have_secret and "webhook_secret" not in self.errors:
-            self.add_error("webhook_secret",
-                           "Turning the fallback on needs the webhook signing secret.")
+            self.add_error(
+                "webhook_secret", "Turning the fallback on needs the webhook signing secret."
+            )
         return cleaned
 
     def changes(self) -> dict:
-        """Arguments for lifecycle.stripe_fallback_update: only the secrets being replaced or
+        """Arguments for services.stripe_fallback_update: only the secrets being replaced or
         cleared, so an empty input keeps the stored value."""
         data = self.cleaned_data
         changes = {"enabled": bool(data.get("enabled"))}
-        for name, clear in (("webhook_secret", "clear_webhook_secret"),
-                            ("restricted_key", "clear_restricted_key")):
+        for name, clear in (
+            ("webhook_secret", "clear_webhook_secret"),
+            ("restricted_key", "clear_restricted_key"),
+        ):
             if data.get(clear):
                 changes[name] = ""
             elif data.get(name):

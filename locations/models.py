@@ -16,8 +16,17 @@ class LocationStatus(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
+class LocationQuerySet(models.QuerySet):
+    def live(self):
+        """Every location but removed ones (usable through `workspace.locations.live()`, so
+        lower apps need not know the status values)."""
+        return self.exclude(status=LocationStatus.REMOVED)
+
+
 class Location(models.Model):
-    """The billable unit. `location_id` is the GHL locationId or `loc_<random>` for API ones."""
+    """The billable unit. `location_id` is the GHL locationId or `loc_<random>` for API ones.
+
+    Rows and their status are written by `locations.services` only."""
 
     location_id = models.CharField(max_length=255, unique=True)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="locations")
@@ -33,6 +42,8 @@ class Location(models.Model):
     stripe_webhook_secret_enc = models.TextField(blank=True)
     stripe_restricted_key_enc = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = LocationQuerySet.as_manager()
 
     def __str__(self):
         return self.name or self.location_id

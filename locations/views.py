@@ -1,80 +1,44 @@
+"""Location actions of the admin UI: the API path, a new API location, remove, and the
+merchant Stripe fallback settings. The pages that show locations with other apps' data
+(Getting Started, the Locations list with GHL health) are in `console`."""
+
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import member_view
-from api.models import ApiClient
-from entitlements.models import ProductConfig
-from integrations_ghl.models import InboundEvent, Provider
 
 from .forms import StripeFallbackForm
-from .lifecycle import StripeSecretRequired, location_remove, stripe_fallback_update
-from .models import Location, LocationKind, LocationStatus
-from .services import BillingRequired, api_location_create
+from .models import Location
+from .services import (
+    BillingRequired,
+    StripeSecretRequired,
+    api_location_create,
+    api_location_ensure,
+    location_remove,
+    stripe_fallback_update,
+)
 
-
-def ghl_connect_url() -> str:
-    """The GHL install URL when the integration is installed and configured, else ""."""
-    if not (settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET):
-        return ""
-    try:
-        return reverse("ghl-connect")
-    except NoReverseMatch:
-        return ""
-
-
-def _live_locations(workspace):
-    return workspace.locations.exclude(status=LocationStatus.REMOVED).order_by("created_at", "pk")
-
-
-@member_view
-def getting_started(request):
-    workspace = request.workspace
-    locations = list(_live_locations(workspace))
-    steps = {
-        "billing": workspace.service_allowed,
-        "location": bool(locations),
-        "configs": ProductConfig.objects.filter(
-            location__workspace=workspace, active=True
-        ).exists(),
-        "client": ApiClient.objects.filter(location__workspace=workspace, active=True).exists(),
-    }
-    return render(
-        request,
-        "locations/getting_started.html",
-        {
-            "steps": steps,
-            "done_count": sum(steps.values()),
-            "locations": locations,
-            "ghl_connect_url": ghl_connect_url(),
-            "trial_days": settings.TRIAL_DAYS,
-        },
-    )
+API_PATH_NEEDS_BILLING = (
+    "The API path needs billing first: start your free trial on the Billing step, "
+    "then choose the API again."
+)
 
 
 @require_POST
 @member_view
 def use_api(request):
-    """Getting Started, "Use the Kotally API instead": reuses the workspace's API location when
-    it has one, so a double submit does not create (and bill) a second one."""
-    workspace = request.workspace
-    refusal = ("The API path needs billing first: start your free trial on the Billing step, "
-               "then choose the API again.")
-    if not workspace.service_allowed:
-        messages.error(request, refusal)
+    """Getting Started, "Use the Kotally API instead": the workspace's API location (created
+    once), then the API Clients page."""
+    try:
+        location, created = api_location_ensure(workspace=request.workspace)
+    except BillingRequired:
+        messages.error(request, API_PATH_NEEDS_BILLING)
         return redirect("getting-started")
-    location = _live_locations(workspace).filter(kind=LocationKind.API).first()
-    if location is None:
-        try:
-            location = api_location_create(workspace=workspace)
-        except BillingRequired:  # billing changed since the check above
-            messages.error(request, refusal)
-            return redirect("getting-started")
+    if created:
         messages.success(request, f"API location {location.location_id} created.")
     return redirect("api-clients")
 
@@ -90,62 +54,6 @@ def location_new_api(request):
         return redirect("locations")
     messages.success(request, f"API location {location.location_id} created.")
     return redirect("locations")
-
-
-def _with_ghl_health(locations):
-    """Locations with their installation and their newest GHL event, in one query: the
-    correlated subqueries each read one row through inbound_location_idx."""
-    newest = InboundEvent.objects.filter(
-        location=OuterRef("pk"), provider=Provider.GHL
-    ).order_by("-received_at", "-pk")
-    return locations.select_related("installation").annotate(
-        last_event_at=Subquery(newest.values("received_at")[:1]),
-        last_event_type=Subquery(newest.values("event_type")[:1]),
-        last_event_status=Subquery(newest.values("status")[:1]),
-    )
-
-
-def token_state(location: Location, now) -> tuple[str, str]:
-    """(badge class, words) for a GHL location's OAuth tokens on the Locations page."""
-    installation = getattr(location, "installation", None)
-    if installation is None:
-        return "disconnected", "no tokens"
-    if not installation.active:
-        return "disconnected", "revoked"
-    if installation.refresh_failures:
-        return "pending", f"refresh failing ({installation.refresh_failures}×)"
-    if installation.expires_at <= now:
-        return "pending", "expired, refresh due"
-    return "ok", "ok"
-
-
-def needs_reconnect(location: Location) -> bool:
-    """A GHL location whose app was uninstalled or whose tokens are gone or revoked."""
-    if location.kind != LocationKind.GHL or location.status == LocationStatus.REMOVED:
-        return False
-    installation = getattr(location, "installation", None)
-    return (
-        location.status == LocationStatus.DISCONNECTED
-        or installation is None
-        or not installation.active
-    )
-
-
-@member_view
-def location_list(request):
-    now = timezone.now()
-    locations = list(
-        _with_ghl_health(request.workspace.locations.order_by("status", "created_at", "pk"))
-    )
-    for location in locations:
-        if location.kind == LocationKind.GHL:
-            location.token_badge, location.token_words = token_state(location, now)
-            location.needs_reconnect = needs_reconnect(location)
-    return render(
-        request,
-        "locations/list.html",
-        {"locations": locations, "ghl_connect_url": ghl_connect_url()},
-    )
 
 
 def merchant_webhook_url(location: Location) -> str:

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from accounts.models import Membership, Role, User
 from entitlements.models import Contact
-from entitlements.services import Actor, credits_grant
+from entitlements.services import Actor, Payment, credits_grant
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -45,8 +45,12 @@ def _create_package(page):
 
 
 def _api(live_server, token, path, body):
-    response = requests.post(f"{live_server.url}/api/v2/{path}", json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {token}"})
+    response = requests.post(
+        f"{live_server.url}/api/v2/{path}",
+        json=body,
+        timeout=10,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     return response.json()
 
 
@@ -72,11 +76,25 @@ def test_new_admin_goes_from_sign_up_to_a_contact_with_credits(page, live_server
     config_id = _create_package(page)
     screenshot(page, "product-configs")
     common = {"location_id": location_id, "external_contact_id": "member-7"}
-    grant = _api(live_server, token, "grants", {
-        **common, "request_id": str(uuid.uuid4()), "external_payment_id": "pay-7",
-        "product_config_id": config_id, "email": "mia@example.com", "name": "Mia Park"})
-    deduct = _api(live_server, token, "entitlements/deduct", {
-        **common, "request_id": str(uuid.uuid4()), "calendar_id": "cal_group"})
+    grant = _api(
+        live_server,
+        token,
+        "grants",
+        {
+            **common,
+            "request_id": str(uuid.uuid4()),
+            "external_payment_id": "pay-7",
+            "product_config_id": config_id,
+            "email": "mia@example.com",
+            "name": "Mia Park",
+        },
+    )
+    deduct = _api(
+        live_server,
+        token,
+        "entitlements/deduct",
+        {**common, "request_id": str(uuid.uuid4()), "calendar_id": "cal_group"},
+    )
     assert (grant["reason_code"], deduct["reason_code"]) == ("grant_applied", "deducted")
 
     page.goto("/contacts/?q=mia")
@@ -98,14 +116,25 @@ def test_viewer_sees_no_adjustment_form_and_is_refused_posting_it(page, workspac
     expect(page.get_by_test_id("credits-total")).to_have_text("10")
     expect(page.locator("#adjust-form")).to_have_count(0)
     csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    response = page.request.post(f"/contacts/{member_contact.pk}/adjust/", form={
-        "csrfmiddlewaretoken": csrf, "action": "revoke", "note": "sneaky",
-        "entitlement": member_contact.entitlements.get().public_id})
+    response = page.request.post(
+        f"/contacts/{member_contact.pk}/adjust/",
+        form={
+            "csrfmiddlewaretoken": csrf,
+            "action": "revoke",
+            "note": "sneaky",
+            "entitlement": member_contact.entitlements.get().public_id,
+        },
+    )
     assert response.status == 403
 
 
 @pytest.fixture
 def member_contact(package):
-    credits_grant(location=package.location, contact_key="member-1",
-                  product_config_id=package.public_id, external_payment_id="p-1", actor=Actor())
+    credits_grant(
+        location=package.location,
+        contact_key="member-1",
+        product_config_id=package.public_id,
+        payment=Payment(external_payment_id="p-1"),
+        actor=Actor(),
+    )
     return Contact.objects.get(external_id="member-1")

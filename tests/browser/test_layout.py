@@ -5,8 +5,16 @@ import pytest
 from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-PAGES = ["/getting-started/", "/locations/", "/api-clients/", "/product-configs/",
-         "/product-configs/new/", "/contacts/", "/billing/", "/settings/"]
+PAGES = [
+    "/getting-started/",
+    "/locations/",
+    "/api-clients/",
+    "/product-configs/",
+    "/product-configs/new/",
+    "/contacts/",
+    "/billing/",
+    "/settings/",
+]
 # Controls a person fills in or picks; a control counts as labelled when it has a <label>,
 # an aria-label or aria-labelledby.
 UNLABELLED = """() => [...document.querySelectorAll('input, select, textarea')]
@@ -39,8 +47,7 @@ def test_pages_fit_a_phone_screen_without_sideways_scrolling(page, owner, packag
     overflow = {}
     for path in PAGES:
         page.goto(path)
-        overflow[path] = page.evaluate(
-            "document.documentElement.scrollWidth > window.innerWidth")
+        overflow[path] = page.evaluate("document.documentElement.scrollWidth > window.innerWidth")
     page.goto("/getting-started/")
     screenshot(page, "getting-started-phone")
     assert overflow == {path: False for path in PAGES}

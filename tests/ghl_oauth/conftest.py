@@ -69,12 +69,23 @@ def signed_in(client, owner):
     return client
 
 
-def make_installation(workspace, *, location_id="ghl_loc_1", access="acc-old",
-                      refresh="ref-old", expires_in=timedelta(hours=20), **fields):
-    location = LocationFactory(workspace=workspace, location_id=location_id,
-                               kind=LocationKind.GHL)
+def make_installation(
+    workspace,
+    *,
+    location_id="ghl_loc_1",
+    access="acc-old",
+    refresh="ref-old",
+    expires_in=timedelta(hours=20),
+    **fields,
+):
+    location = LocationFactory(workspace=workspace, location_id=location_id, kind=LocationKind.GHL)
     return Installation.objects.create(
-        workspace=workspace, user_type=UserType.LOCATION, location=location,
-        company_id="comp_1", access_token_enc=encrypt(access),
-        refresh_token_enc=encrypt(refresh), expires_at=timezone.now() + expires_in, **fields,
+        workspace=workspace,
+        user_type=UserType.LOCATION,
+        location=location,
+        company_id="comp_1",
+        access_token_enc=encrypt(access),
+        refresh_token_enc=encrypt(refresh),
+        expires_at=timezone.now() + expires_in,
+        **fields,
     )

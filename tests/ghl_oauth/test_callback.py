@@ -25,8 +25,11 @@ def test_callback_exchanges_code_and_links_the_location(signed_in, workspace, gh
     sent = _form(ghl.calls[0])
     assert response.status_code == 200
     assert sent == {
-        "client_id": "0123456789abcdef01234567-kotally", "client_secret": "test-client-secret",
-        "grant_type": "authorization_code", "code": "the-code", "user_type": "Location",
+        "client_id": "0123456789abcdef01234567-kotally",
+        "client_secret": "test-client-secret",
+        "grant_type": "authorization_code",
+        "code": "the-code",
+        "user_type": "Location",
         "redirect_uri": "https://kotally.test/oauth/ghl/callback",
     }
     location = Location.objects.get(location_id="ghl_loc_1")
@@ -59,20 +62,34 @@ def test_location_is_pending_until_billing_allows_service(signed_in, workspace, 
 
 
 def test_company_token_mints_location_tokens_for_approved_locations(signed_in, workspace, ghl):
-    ghl.add(responses.POST, TOKEN_URL, json=token_answer(
-        userType="Company", locationId=None, access_token="company-acc",
-        approvedLocations=["ghl_a", "ghl_b"]))
+    ghl.add(
+        responses.POST,
+        TOKEN_URL,
+        json=token_answer(
+            userType="Company",
+            locationId=None,
+            access_token="company-acc",
+            approvedLocations=["ghl_a", "ghl_b"],
+        ),
+    )
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-a"))
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-b"))
     signed_in.get(CALLBACK)
     mint = ghl.calls[1].request
     assert (mint.headers["Authorization"], mint.headers["Version"]) == (
-        "Bearer company-acc", "2021-07-28")
+        "Bearer company-acc",
+        "2021-07-28",
+    )
     assert _form(ghl.calls[1]) == {"companyId": "comp_1", "locationId": "ghl_a"}
-    assert set(Location.objects.filter(workspace=workspace).values_list(
-        "location_id", flat=True)) == {"ghl_a", "ghl_b"}
-    assert Installation.objects.filter(user_type=UserType.COMPANY, company_id="comp_1",
-                                       location=None).count() == 1
+    assert set(
+        Location.objects.filter(workspace=workspace).values_list("location_id", flat=True)
+    ) == {"ghl_a", "ghl_b"}
+    assert (
+        Installation.objects.filter(
+            user_type=UserType.COMPANY, company_id="comp_1", location=None
+        ).count()
+        == 1
+    )
 
 
 def test_location_linked_to_another_workspace_is_refused_and_unchanged(signed_in, ghl):
@@ -107,8 +124,9 @@ def test_install_started_in_ghl_resumes_after_sign_in(client, owner, workspace, 
     assert Location.objects.get(location_id="ghl_loc_1").workspace == workspace
 
 
-def test_install_without_our_state_is_linked_only_after_a_confirming_post(client, owner,
-                                                                          workspace, ghl):
+def test_install_without_our_state_is_linked_only_after_a_confirming_post(
+    client, owner, workspace, ghl
+):
     ghl.add(responses.POST, TOKEN_URL, json=token_answer())
     client.force_login(owner)  # e.g. lured to a callback URL carrying someone else's code
     response = client.get("/oauth/ghl/callback?code=c", follow=True)

@@ -23,8 +23,12 @@ def source(workspace):
 
 
 def test_429_waits_the_interval_ghl_announces_then_succeeds(source, ghl, waits):
-    ghl.add(responses.GET, CALENDARS_URL, status=429, headers={
-        "X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "3000"})
+    ghl.add(
+        responses.GET,
+        CALENDARS_URL,
+        status=429,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Interval-Milliseconds": "3000"},
+    )
     ghl.add(responses.GET, CALENDARS_URL, json={"calendars": [{"id": "cal_1"}]})
     assert client.list_calendars(source) == [{"id": "cal_1"}]
     assert waits == [3.0]
@@ -39,8 +43,7 @@ def test_429_retries_are_bounded(source, ghl, waits, settings):
 
 
 def test_429_with_daily_budget_spent_is_not_retried(source, ghl, waits):
-    ghl.add(responses.GET, CALENDARS_URL, status=429,
-            headers={"X-RateLimit-Daily-Remaining": "0"})
+    ghl.add(responses.GET, CALENDARS_URL, status=429, headers={"X-RateLimit-Daily-Remaining": "0"})
     with pytest.raises(GhlRateLimited):
         client.list_calendars(source)
     assert len(ghl.calls) == 1 and waits == []

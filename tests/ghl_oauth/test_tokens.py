@@ -21,15 +21,21 @@ CONTACT_URL = f"{API}/contacts/c_1"
 
 def _raw_columns(pk) -> tuple[str, str]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT access_token_enc, refresh_token_enc FROM "
-                       "integrations_ghl_installation WHERE id = %s", [pk])
+        cursor.execute(
+            "SELECT access_token_enc, refresh_token_enc FROM "
+            "integrations_ghl_installation WHERE id = %s",
+            [pk],
+        )
         return cursor.fetchone()
 
 
 @pytest.mark.django_db
 def test_tokens_are_not_stored_in_plain_text(signed_in, ghl):
-    ghl.add(responses.POST, TOKEN_URL, json=token_answer(access_token="plain-acc-XYZ",
-                                                         refresh_token="plain-ref-XYZ"))
+    ghl.add(
+        responses.POST,
+        TOKEN_URL,
+        json=token_answer(access_token="plain-acc-XYZ", refresh_token="plain-ref-XYZ"),
+    )
     signed_in.get(CALLBACK)
     installation = Installation.objects.get()
     raw_access, raw_refresh = _raw_columns(installation.pk)
@@ -42,8 +48,11 @@ def test_401_refreshes_the_token_once_and_retries(workspace, ghl):
     installation = make_installation(workspace)
     ghl.add(responses.GET, CONTACT_URL, status=401, json={"message": "Invalid JWT"})
     ghl.add(responses.GET, CONTACT_URL, json={"contact": {"id": "c_1", "email": "a@b.c"}})
-    ghl.add(responses.POST, TOKEN_URL, json=token_answer(access_token="acc-new",
-                                                         refresh_token="ref-new"))
+    ghl.add(
+        responses.POST,
+        TOKEN_URL,
+        json=token_answer(access_token="acc-new", refresh_token="ref-new"),
+    )
     contact = client.get_contact(oauth.token_source(installation.location), "c_1")
     assert contact["email"] == "a@b.c"
     assert parse_qs(ghl.calls[1].request.body)["refresh_token"] == ["ref-old"]
@@ -95,11 +104,16 @@ def test_concurrent_refreshes_call_ghl_once_and_both_get_the_new_token(postgres,
     def slow_refresh(request):
         calls.append(parse_qs(request.body)["refresh_token"][0])
         time.sleep(0.5)  # hold the row lock long enough for the other caller to queue on it
-        return 200, {}, '{"access_token": "acc-new", "refresh_token": "ref-new", ' \
-                        '"expires_in": 86399, "userType": "Location"}'
+        return (
+            200,
+            {},
+            '{"access_token": "acc-new", "refresh_token": "ref-new", '
+            '"expires_in": 86399, "userType": "Location"}',
+        )
 
-    ghl.add_callback(responses.POST, TOKEN_URL, callback=slow_refresh,
-                     content_type="application/json")
+    ghl.add_callback(
+        responses.POST, TOKEN_URL, callback=slow_refresh, content_type="application/json"
+    )
     source = oauth.token_source(installation.location)
     barrier = threading.Barrier(2)
     results = []

@@ -37,12 +37,23 @@ def test_rerun_reuses_workspace_and_location_but_mints_a_new_client():
 
 
 def test_options_set_workspace_location_billing_window_and_scopes():
-    result = seed("--workspace", "Yoga Loft", "--location-id", "loc_yoga",
-                  "--billing-status", "suspended", "--cancellation-window-hours", "6",
-                  "--scopes", "check,summary")
+    result = seed(
+        "--workspace",
+        "Yoga Loft",
+        "--location-id",
+        "loc_yoga",
+        "--billing-status",
+        "suspended",
+        "--cancellation-window-hours",
+        "6",
+        "--scopes",
+        "check,summary",
+    )
     location = Location.objects.select_related("workspace").get(location_id="loc_yoga")
-    assert (location.workspace.name, location.workspace.billing_status) == ("Yoga Loft",
-                                                                          "suspended")
+    assert (location.workspace.name, location.workspace.billing_status) == (
+        "Yoga Loft",
+        "suspended",
+    )
     assert location.workspace.cancellation_window_hours == 6
     assert ApiClient.objects.get(location=location).scopes == ["check", "summary"]
     assert result["workspace"] == "Yoga Loft"
@@ -54,11 +65,16 @@ def test_token_grants_and_deducts_over_the_api():
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {result['token']}")
     package = result["product_configs"]["package"]
     base = {"location_id": result["location_id"], "external_contact_id": "member-1"}
-    grant = api.post("/api/v2/grants", {**base, "request_id": "g", "external_payment_id": "p",
-                                        "product_config_id": package["id"]}, format="json")
-    deduct = api.post("/api/v2/entitlements/deduct", {**base, "request_id": "d",
-                                                      "calendar_id": package["calendar_id"]},
-                      format="json")
+    grant = api.post(
+        "/api/v2/grants",
+        {**base, "request_id": "g", "external_payment_id": "p", "product_config_id": package["id"]},
+        format="json",
+    )
+    deduct = api.post(
+        "/api/v2/entitlements/deduct",
+        {**base, "request_id": "d", "calendar_id": package["calendar_id"]},
+        format="json",
+    )
     assert grant.json()["credits_granted"] == 10
     assert deduct.json()["balance_after"] == 9
 

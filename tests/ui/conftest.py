@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from entitlements.models import Contact, Source
-from entitlements.services import Actor, credits_grant
+from entitlements.services import Actor, Payment, credits_grant
 from tests.factories import ProductConfigFactory
 
 
@@ -24,8 +24,12 @@ def login():
 def member(package):
     """Contact `member-1` of loc_main holding one 10-credit lot of the package."""
     credits_grant(
-        location=package.location, contact_key="member-1", product_config_id=package.public_id,
-        external_payment_id="pay-1", actor=Actor(source=Source.API), email="ann@example.com",
+        location=package.location,
+        contact_key="member-1",
+        product_config_id=package.public_id,
+        payment=Payment(external_payment_id="pay-1"),
+        actor=Actor(source=Source.API),
+        email="ann@example.com",
         name="Ann Member",
     )
     return Contact.objects.get(location=package.location, external_id="member-1")
@@ -35,7 +39,10 @@ def member(package):
 def stranger_member(stranger_location):
     config = ProductConfigFactory(location=stranger_location)
     credits_grant(
-        location=stranger_location, contact_key="their-member", product_config_id=config.public_id,
-        external_payment_id="their-pay", actor=Actor(source=Source.API),
+        location=stranger_location,
+        contact_key="their-member",
+        product_config_id=config.public_id,
+        payment=Payment(external_payment_id="their-pay"),
+        actor=Actor(source=Source.API),
     )
     return Contact.objects.get(location=stranger_location, external_id="their-member")

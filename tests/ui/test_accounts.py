@@ -11,8 +11,11 @@ from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 User = get_user_model()
-SIGNUP = {"email": "New@Example.com", "password": "a-long-unusual-passphrase",
-          "workspace_name": "Yoga Loft"}
+SIGNUP = {
+    "email": "New@Example.com",
+    "password": "a-long-unusual-passphrase",
+    "workspace_name": "Yoga Loft",
+}
 
 
 def test_signup_creates_an_owner_and_lands_on_getting_started(client):
@@ -23,13 +26,16 @@ def test_signup_creates_an_owner_and_lands_on_getting_started(client):
     assert membership.workspace.billing_status == "none"
 
 
-@pytest.mark.parametrize(("field", "value", "message"), [
-    ("password", "short", "too short"),
-    ("password", "password123", "too common"),
-    ("password", "84736291047", "entirely numeric"),
-    ("email", "not-an-email", "valid email"),
-    ("workspace_name", "   ", "required"),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("password", "short", "too short"),
+        ("password", "password123", "too common"),
+        ("password", "84736291047", "entirely numeric"),
+        ("email", "not-an-email", "valid email"),
+        ("workspace_name", "   ", "required"),
+    ],
+)
 def test_signup_shows_validation_errors(client, field, value, message):
     response = client.post(reverse("signup"), {**SIGNUP, field: value})
     assert response.status_code == 400
@@ -70,8 +76,10 @@ def test_password_reset_emails_a_working_link(client, owner):
     client.post(reverse("password_reset"), {"email": owner.email})
     link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/reset/" in line)
     form_page = client.get(link, follow=True)
-    client.post(form_page.redirect_chain[-1][0], {"new_password1": "another-long-phrase",
-                                                   "new_password2": "another-long-phrase"})
+    client.post(
+        form_page.redirect_chain[-1][0],
+        {"new_password1": "another-long-phrase", "new_password2": "another-long-phrase"},
+    )
     owner.refresh_from_db()
     assert owner.check_password("another-long-phrase")
 
@@ -104,20 +112,22 @@ def test_invited_user_sets_a_password_from_the_email(client, login, owner):
     login(owner).post(reverse("member-invite"), {"email": "coach@example.com", "role": "viewer"})
     link = next(x for x in mail.outbox[0].body.splitlines() if "/accounts/reset/" in x)
     page = client.get(link, follow=True)
-    client.post(page.redirect_chain[-1][0], {"new_password1": "coach-long-phrase-1",
-                                              "new_password2": "coach-long-phrase-1"})
+    client.post(
+        page.redirect_chain[-1][0],
+        {"new_password1": "coach-long-phrase-1", "new_password2": "coach-long-phrase-1"},
+    )
     assert client.login(email="coach@example.com", password="coach-long-phrase-1")
 
 
 def test_inviting_an_existing_member_is_a_form_error(login, owner, viewer):
-    response = login(owner).post(reverse("member-invite"),
-                                 {"email": viewer.email, "role": "admin"})
+    response = login(owner).post(reverse("member-invite"), {"email": viewer.email, "role": "admin"})
     assert response.status_code == 400
     assert "already a member" in response.content.decode()
 
 
-@pytest.mark.parametrize("data", [{"email": "x", "role": "admin"},
-                                  {"email": "x@example.com", "role": "king"}])
+@pytest.mark.parametrize(
+    "data", [{"email": "x", "role": "admin"}, {"email": "x@example.com", "role": "king"}]
+)
 def test_invite_rejects_bad_input(login, owner, data):
     response = login(owner).post(reverse("member-invite"), data)
     assert response.status_code == 400
@@ -133,8 +143,9 @@ def test_owner_changes_a_members_role(login, owner, viewer):
 
 def test_the_last_owner_cannot_be_demoted(login, owner):
     membership = owner.memberships.get()
-    response = login(owner).post(reverse("member-role", args=[membership.pk]),
-                                 {"role": "viewer"}, follow=True)
+    response = login(owner).post(
+        reverse("member-role", args=[membership.pk]), {"role": "viewer"}, follow=True
+    )
     membership.refresh_from_db()
     assert membership.role == Role.OWNER
     assert "at least one owner" in response.content.decode()
@@ -148,8 +159,7 @@ def test_the_last_owner_cannot_be_removed(login, owner):
 
 def test_an_owner_can_step_down_when_another_owner_exists(login, owner, admin_user):
     admin_user.memberships.update(role=Role.OWNER)
-    login(owner).post(reverse("member-role", args=[owner.memberships.get().pk]),
-                      {"role": "admin"})
+    login(owner).post(reverse("member-role", args=[owner.memberships.get().pk]), {"role": "admin"})
     assert owner.memberships.get().role == Role.ADMIN
 
 
@@ -167,8 +177,9 @@ def test_a_user_in_two_workspaces_switches_between_them(login, owner, stranger_w
 
 
 def test_switching_to_a_workspace_you_are_not_in_is_404(login, owner, stranger_workspace):
-    response = login(owner).post(reverse("switch-workspace"),
-                                 {"workspace": stranger_workspace.public_id})
+    response = login(owner).post(
+        reverse("switch-workspace"), {"workspace": stranger_workspace.public_id}
+    )
     assert response.status_code == 404
 
 
@@ -190,8 +201,9 @@ def test_invite_while_email_is_down_adds_the_member_and_says_the_email_failed(
     login, owner, workspace, settings
 ):
     settings.EMAIL_BACKEND = "tests.ui.test_accounts.DownSmtp"
-    response = login(owner).post(reverse("member-invite"),
-                                 {"email": "coach@example.com", "role": "viewer"}, follow=True)
+    response = login(owner).post(
+        reverse("member-invite"), {"email": "coach@example.com", "role": "viewer"}, follow=True
+    )
     assert response.status_code == 200
     assert "could not be sent" in response.content.decode()
     assert Membership.objects.filter(user__email="coach@example.com").exists()

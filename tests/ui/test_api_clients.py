@@ -12,7 +12,7 @@ NEW = {"location": "loc_main", "name": "Booking app", "scopes": ["deduct", "gran
 def _token_on(page) -> str:
     html = page.content.decode()
     start = html.index('id="one-time-token">') + len('id="one-time-token">')
-    return html[start:html.index("</code>", start)]
+    return html[start : html.index("</code>", start)]
 
 
 def test_new_client_shows_its_token_once(login, admin_user, location):
@@ -34,12 +34,15 @@ def test_token_page_is_not_cached(login, admin_user, location):
     assert "no-store" in response["Cache-Control"]
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"scopes": []}, "Pick at least one scope"),
-    ({"scopes": ["admin"]}, "not one of the available choices"),
-    ({"name": ""}, "required"),
-    ({"location": "loc_nowhere"}, "not one of the available choices"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"scopes": []}, "Pick at least one scope"),
+        ({"scopes": ["admin"]}, "not one of the available choices"),
+        ({"name": ""}, "required"),
+        ({"location": "loc_nowhere"}, "not one of the available choices"),
+    ],
+)
 def test_new_client_form_shows_validation_errors(login, admin_user, location, change, message):
     response = login(admin_user).post(reverse("api-client-new"), {**NEW, **change})
     assert response.status_code == 400
@@ -57,8 +60,9 @@ def test_new_client_needs_billing(login, admin_user, location, workspace):
 
 def test_rotate_shows_a_new_token_and_the_old_one_stops_working(login, admin_user, token):
     api_client = ApiClient.objects.get()
-    page = login(admin_user).post(reverse("api-client-rotate", args=[api_client.client_id]),
-                                  follow=True)
+    page = login(admin_user).post(
+        reverse("api-client-rotate", args=[api_client.client_id]), follow=True
+    )
     new_token = _token_on(page)
     assert authenticate_token(token) is None
     assert authenticate_token(new_token) == api_client

@@ -9,7 +9,7 @@ pytestmark = pytest.mark.django_db
 def _price(client):
     html = client.get(reverse("billing")).content.decode()
     start = html.index('data-testid="monthly-price">') + len('data-testid="monthly-price">')
-    return html[start:html.index("<", start)]
+    return html[start : html.index("<", start)]
 
 
 def test_price_preview_is_59_for_one_active_location(login, viewer, location):

@@ -29,13 +29,18 @@ def _adjust(client, member, **data):
     return client.post(reverse("contact-adjust", args=[member.pk]), {"note": "why", **data})
 
 
-def test_manual_grant_writes_an_admin_entry_with_the_acting_user(login, admin_user, member,
-                                                                   package):
+def test_manual_grant_writes_an_admin_entry_with_the_acting_user(
+    login, admin_user, member, package
+):
     _adjust(login(admin_user), member, action="grant", product_config=package.public_id)
     entry = LedgerEntry.objects.filter(contact=member).latest("pk")
     payment = PaymentEvent.objects.get(pk=entry.entitlement.payment_id)
-    assert (entry.kind, entry.amount, entry.source, entry.actor) == ("grant", 10, "admin",
-                                                                    admin_user)
+    assert (entry.kind, entry.amount, entry.source, entry.actor) == (
+        "grant",
+        10,
+        "admin",
+        admin_user,
+    )
     assert entry.note == "why"
     assert payment.provider == "admin" and payment.external_payment_id.startswith("admin:")
 
@@ -56,23 +61,24 @@ def test_manual_revoke_empties_the_lot(login, admin_user, member):
 
 def test_a_refused_adjustment_shows_the_reason(login, admin_user, member, package):
     client = login(admin_user)
-    response = _adjust(client, member, action="deduct", product_config=package.public_id,
-                       amount=11)
+    response = _adjust(client, member, action="deduct", product_config=package.public_id, amount=11)
     page = client.get(response.url)
     assert "INSUFFICIENT_CREDITS" in page.content.decode()
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"action": "grant", "product_config": "", "note": "x"}, "Choose a product config"),
-    ({"action": "revoke", "note": "x"}, "Choose the lot to revoke"),
-    ({"action": "deduct", "note": "   "}, "This field is required"),
-    ({"action": "deduct", "amount": "0"}, "greater than or equal to 1"),
-    ({"action": "deduct", "amount": "1001"}, "less than or equal to 1000"),
-    ({"action": "restore", "amount": ""}, "How many credits?"),
-    ({"action": "explode"}, "not one of the available choices"),
-])
-def test_adjustment_form_shows_validation_errors(login, admin_user, member, package, data,
-                                                 message):
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"action": "grant", "product_config": "", "note": "x"}, "Choose a product config"),
+        ({"action": "revoke", "note": "x"}, "Choose the lot to revoke"),
+        ({"action": "deduct", "note": "   "}, "This field is required"),
+        ({"action": "deduct", "amount": "0"}, "greater than or equal to 1"),
+        ({"action": "deduct", "amount": "1001"}, "less than or equal to 1000"),
+        ({"action": "restore", "amount": ""}, "How many credits?"),
+        ({"action": "explode"}, "not one of the available choices"),
+    ],
+)
+def test_adjustment_form_shows_validation_errors(login, admin_user, member, package, data, message):
     payload = {"product_config": package.public_id, "amount": "1", "note": "x", **data}
     response = login(admin_user).post(reverse("contact-adjust", args=[member.pk]), payload)
     assert response.status_code == 400
@@ -80,11 +86,11 @@ def test_adjustment_form_shows_validation_errors(login, admin_user, member, pack
     assert LedgerEntry.objects.filter(contact=member).count() == 1
 
 
-def test_adjustment_refuses_a_config_of_another_location(login, admin_user, member,
-                                                         stranger_member):
+def test_adjustment_refuses_a_config_of_another_location(
+    login, admin_user, member, stranger_member
+):
     foreign = stranger_member.entitlements.get().product_config
-    response = _adjust(login(admin_user), member, action="grant",
-                       product_config=foreign.public_id)
+    response = _adjust(login(admin_user), member, action="grant", product_config=foreign.public_id)
     assert response.status_code == 400
 
 
@@ -118,15 +124,15 @@ def test_contact_list_has_an_empty_state(login, viewer):
 
 def test_contact_pages_keep_the_search_in_their_links(login, viewer, location):
     Contact.objects.bulk_create(
-        [Contact(location=location, external_id=f"m-{i}", name="Pat") for i in range(51)])
+        [Contact(location=location, external_id=f"m-{i}", name="Pat") for i in range(51)]
+    )
     html = login(viewer).get(reverse("contacts"), {"q": "pat"}).content.decode()
     assert "?q=pat&amp;page=2" in html
 
 
 def test_restore_with_nothing_deducted_points_to_grant(login, admin_user, member, package):
     client = login(admin_user)
-    response = _adjust(client, member, action="restore", product_config=package.public_id,
-                       amount=1)
+    response = _adjust(client, member, action="restore", product_config=package.public_id, amount=1)
     html = client.get(response.url).content.decode()
     assert "NOTHING_TO_RESTORE" in html
     assert "no credits were deducted from this config" in html

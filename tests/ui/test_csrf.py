@@ -14,24 +14,35 @@ def forms(location, package, member, token, viewer):
     lot = member.entitlements.get()
     api_client = ApiClient.objects.get()
     return [
-        ("switch-workspace", []), ("use-api", []), ("location-new-api", []),
+        ("switch-workspace", []),
+        ("use-api", []),
+        ("location-new-api", []),
         ("location-remove", [location.location_id]),
-        ("location-stripe", [location.location_id]), ("api-client-new", []),
+        ("location-stripe", [location.location_id]),
+        ("api-client-new", []),
         ("api-client-rotate", [api_client.client_id]),
-        ("api-client-deactivate", [api_client.client_id]), ("product-config-new", []),
+        ("api-client-deactivate", [api_client.client_id]),
+        ("product-config-new", []),
         ("product-config-edit", [package.public_id]),
-        ("product-config-remove", [package.public_id]), ("contact-adjust", [member.pk]),
-        ("lot-pause", [lot.public_id]), ("lot-resume", [lot.public_id]),
-        ("billing-start-trial", []), ("settings-save", []), ("member-invite", []),
+        ("product-config-remove", [package.public_id]),
+        ("contact-adjust", [member.pk]),
+        ("lot-pause", [lot.public_id]),
+        ("lot-resume", [lot.public_id]),
+        ("billing-start-trial", []),
+        ("settings-save", []),
+        ("member-invite", []),
         ("member-role", [viewer.memberships.get().pk]),
-        ("member-remove", [viewer.memberships.get().pk]), ("logout", []),
+        ("member-remove", [viewer.memberships.get().pk]),
+        ("logout", []),
     ]
 
 
 def test_every_form_post_without_a_csrf_token_is_403(login, owner, forms):
     client = login(owner, enforce_csrf_checks=True)
-    statuses = {name: client.post(reverse(name, args=args), {"name": "x"}).status_code
-                for name, args in forms}
+    statuses = {
+        name: client.post(reverse(name, args=args), {"name": "x"}).status_code
+        for name, args in forms
+    }
     assert statuses == {name: 403 for name, _ in forms}
 
 
@@ -45,8 +56,9 @@ def test_a_post_with_the_token_passes_the_check(login, owner, location):
     client = login(owner, enforce_csrf_checks=True)
     client.get(reverse("settings"))
     token = client.cookies["csrftoken"].value
-    response = client.post(reverse("settings-save"), {
-        "cancellation_window_hours": "12", "csrfmiddlewaretoken": token})
+    response = client.post(
+        reverse("settings-save"), {"cancellation_window_hours": "12", "csrfmiddlewaretoken": token}
+    )
     assert response.status_code == 302
 
 

@@ -29,8 +29,9 @@ def test_start_trial_sets_trialing_for_14_days(login, owner, unbilled):
 
 
 def test_start_trial_returns_to_getting_started(login, owner, unbilled):
-    response = login(owner).post(reverse("billing-start-trial"),
-                                 {"next": reverse("getting-started")})
+    response = login(owner).post(
+        reverse("billing-start-trial"), {"next": reverse("getting-started")}
+    )
     assert response.url == reverse("getting-started")
 
 
@@ -96,8 +97,9 @@ def test_new_api_location_from_the_locations_page(login, admin_user, location):
     assert location.workspace.locations.filter(status="active").count() == 2
 
 
-def test_api_path_is_refused_when_billing_is_suspended_even_with_an_api_location(login, owner,
-                                                                              location):
+def test_api_path_is_refused_when_billing_is_suspended_even_with_an_api_location(
+    login, owner, location
+):
     location.workspace.billing_status = BillingStatus.SUSPENDED
     location.workspace.save()
     response = login(owner).post(reverse("use-api"), follow=True)

@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from integrations_ghl.models import InboundEvent, Provider
+from inbox.models import InboundEvent, Provider
 from locations.models import LocationStatus
 from tests.factories import LocationFactory
 from tests.ghl_oauth.conftest import make_installation
@@ -23,11 +23,24 @@ def _ghl_app(settings):
     settings.GHL_CLIENT_SECRET = "test-client-secret"
 
 
-def _event(location, n, *, provider=Provider.GHL, status="processed", event_type="ContactCreate",
-           ago=timedelta(minutes=5), **fields):
+def _event(
+    location,
+    n,
+    *,
+    provider=Provider.GHL,
+    status="processed",
+    event_type="ContactCreate",
+    ago=timedelta(minutes=5),
+    **fields,
+):
     return InboundEvent.objects.create(
-        provider=provider, event_id=f"evt-{location.location_id}-{n}", event_type=event_type,
-        location=location, payload={}, status=status, received_at=timezone.now() - ago,
+        provider=provider,
+        event_id=f"evt-{location.location_id}-{n}",
+        event_type=event_type,
+        location=location,
+        payload={},
+        status=status,
+        received_at=timezone.now() - ago,
         **fields,
     )
 
@@ -40,8 +53,13 @@ def test_ghl_location_shows_its_newest_ghl_event(login, owner, workspace):
     ghl = make_installation(workspace).location
     _event(ghl, 1, event_type="ContactCreate", ago=timedelta(hours=2))
     _event(ghl, 2, event_type="AppointmentCreate", status="failed")
-    _event(ghl, 3, provider=Provider.STRIPE_MERCHANT, event_type="invoice.paid",
-           ago=timedelta(minutes=1))
+    _event(
+        ghl,
+        3,
+        provider=Provider.STRIPE_MERCHANT,
+        event_type="invoice.paid",
+        ago=timedelta(minutes=1),
+    )
     html = _page(login(owner))
     assert "AppointmentCreate" in html and 'class="badge failed"' in html
     assert "invoice.paid" not in html
@@ -87,8 +105,9 @@ def test_viewers_see_health_but_no_actions(login, viewer, workspace):
     assert "Reconnect" not in html and "Remove ghl_loc_1" not in html
 
 
-def test_other_workspaces_locations_and_events_are_not_shown(login, owner, workspace,
-                                                              stranger_workspace):
+def test_other_workspaces_locations_and_events_are_not_shown(
+    login, owner, workspace, stranger_workspace
+):
     theirs = make_installation(stranger_workspace, location_id="ghl_theirs").location
     _event(theirs, 1, event_type="InvoicePaid")
     html = _page(login(owner))
@@ -116,14 +135,14 @@ def test_remove_still_works_from_the_page(login, admin_user, location):
 
 
 def test_ghl_location_without_tokens_offers_reconnect(login, owner, workspace):
-    LocationFactory(workspace=workspace, location_id="ghl_bare", kind="ghl",
-                    status=LocationStatus.PENDING)
+    LocationFactory(
+        workspace=workspace, location_id="ghl_bare", kind="ghl", status=LocationStatus.PENDING
+    )
     html = _page(login(owner))
     assert "no tokens" in html and "Reconnect ghl_bare" in html
 
 
-def test_reconnect_is_hidden_when_the_ghl_app_is_not_configured(login, owner, workspace,
-                                                                 settings):
+def test_reconnect_is_hidden_when_the_ghl_app_is_not_configured(login, owner, workspace, settings):
     settings.GHL_CLIENT_ID = ""
     make_installation(workspace, active=False)
     assert "Reconnect ghl_loc_1" not in _page(login(owner))

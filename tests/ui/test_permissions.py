@@ -7,8 +7,16 @@ from api.models import ApiClient
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["getting-started", "locations", "api-clients", "product-configs", "product-config-new",
-         "contacts", "billing", "settings"]
+PAGES = [
+    "getting-started",
+    "locations",
+    "api-clients",
+    "product-configs",
+    "product-config-new",
+    "contacts",
+    "billing",
+    "settings",
+]
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -49,12 +57,26 @@ def objects(location, package, member, token):
 
 
 WRITES = [
-    ("use-api", []), ("location-new-api", []), ("api-client-new", []),
-    ("product-config-new", []), ("settings-save", []), ("billing-start-trial", []),
+    ("use-api", []),
+    ("location-new-api", []),
+    ("api-client-new", []),
+    ("product-config-new", []),
+    ("settings-save", []),
+    ("billing-start-trial", []),
     ("member-invite", []),
-    *[(n, None) for n in ("product-config-edit", "product-config-remove", "contact-adjust",
-                          "lot-pause", "lot-resume", "api-client-rotate",
-                          "api-client-deactivate", "location-remove")],
+    *[
+        (n, None)
+        for n in (
+            "product-config-edit",
+            "product-config-remove",
+            "contact-adjust",
+            "lot-pause",
+            "lot-resume",
+            "api-client-rotate",
+            "api-client-deactivate",
+            "location-remove",
+        )
+    ],
 ]
 
 
@@ -74,7 +96,10 @@ def test_viewer_writes_change_nothing(login, viewer, objects, location, package,
     location.refresh_from_db()
     package.refresh_from_db()
     assert (location.status, package.active, location.workspace.locations.count()) == (
-        "active", True, 1)
+        "active",
+        True,
+        1,
+    )
 
 
 @pytest.mark.parametrize("name", ["billing-start-trial", "member-invite"])
@@ -89,10 +114,19 @@ def test_stranger_gets_404_reading_another_workspaces_objects(login, stranger, o
     assert response.status_code == 404
 
 
-@pytest.mark.parametrize("name", ["product-config-edit", "product-config-remove",
-                                  "contact-adjust", "lot-pause", "lot-resume",
-                                  "api-client-rotate", "api-client-deactivate",
-                                  "location-remove"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "product-config-edit",
+        "product-config-remove",
+        "contact-adjust",
+        "lot-pause",
+        "lot-resume",
+        "api-client-rotate",
+        "api-client-deactivate",
+        "location-remove",
+    ],
+)
 def test_stranger_gets_404_writing_another_workspaces_objects(login, stranger, objects, name):
     response = login(stranger).post(_url(objects, name, None), {"note": "x", "action": "grant"})
     assert response.status_code == 404
@@ -124,7 +158,9 @@ def test_stranger_cannot_remove_another_workspaces_member(login, stranger, admin
 def test_stranger_cannot_pick_another_workspaces_location_for_a_client(
     login, stranger, stranger_workspace, location
 ):
-    response = login(stranger).post(reverse("api-client-new"), {
-        "location": location.location_id, "name": "sneaky", "scopes": ["grant"]})
+    response = login(stranger).post(
+        reverse("api-client-new"),
+        {"location": location.location_id, "name": "sneaky", "scopes": ["grant"]},
+    )
     assert response.status_code == 400
     assert not ApiClient.objects.filter(name="sneaky").exists()

@@ -5,8 +5,14 @@ from entitlements.models import ProductConfig
 from tests.factories import LocationFactory, ProductConfigFactory
 
 pytestmark = pytest.mark.django_db
-PACKAGE = {"location": "loc_main", "name": "5-Class Pack", "kind": "package",
-           "credits_total": "5", "calendar_ids": "cal_yoga, cal_pilates", "priority": "100"}
+PACKAGE = {
+    "location": "loc_main",
+    "name": "5-Class Pack",
+    "kind": "package",
+    "credits_total": "5",
+    "calendar_ids": "cal_yoga, cal_pilates",
+    "priority": "100",
+}
 
 
 def test_admin_creates_a_package_config(login, admin_user, location):
@@ -17,26 +23,40 @@ def test_admin_creates_a_package_config(login, admin_user, location):
 
 
 def test_membership_config_keeps_its_renewal_policy(login, admin_user, location):
-    login(admin_user).post(reverse("product-config-new"), {
-        **PACKAGE, "kind": "membership", "credits_total": "", "monthly_credits": "4",
-        "renewal_policy": "reset", "expiry_days": "31"})
+    login(admin_user).post(
+        reverse("product-config-new"),
+        {
+            **PACKAGE,
+            "kind": "membership",
+            "credits_total": "",
+            "monthly_credits": "4",
+            "renewal_policy": "reset",
+            "expiry_days": "31",
+        },
+    )
     config = ProductConfig.objects.get()
     assert (config.monthly_credits, config.renewal_policy, config.credits_total) == (
-        4, "reset", None)
+        4,
+        "reset",
+        None,
+    )
 
 
-@pytest.mark.parametrize(("change", "field_message"), [
-    ({"credits_total": ""}, "needs its number of credits"),
-    ({"kind": "membership", "credits_total": ""}, "needs its credits per month"),
-    ({"credits_total": "0"}, "greater than or equal to 1"),
-    ({"calendar_ids": " , "}, "required"),
-    ({"name": ""}, "required"),
-    ({"priority": "-5"}, "greater than or equal to 0"),
-    ({"expiry_days": "0"}, "greater than or equal to 1"),
-    ({"ghl_price_id": "price_1"}, "needs its GHL product id"),
-    ({"kind": "bundle"}, "not one of the available choices"),
-    ({"location": "loc_stranger"}, "not one of the available choices"),
-])
+@pytest.mark.parametrize(
+    ("change", "field_message"),
+    [
+        ({"credits_total": ""}, "needs its number of credits"),
+        ({"kind": "membership", "credits_total": ""}, "needs its credits per month"),
+        ({"credits_total": "0"}, "greater than or equal to 1"),
+        ({"calendar_ids": " , "}, "required"),
+        ({"name": ""}, "required"),
+        ({"priority": "-5"}, "greater than or equal to 0"),
+        ({"expiry_days": "0"}, "greater than or equal to 1"),
+        ({"ghl_price_id": "price_1"}, "needs its GHL product id"),
+        ({"kind": "bundle"}, "not one of the available choices"),
+        ({"location": "loc_stranger"}, "not one of the available choices"),
+    ],
+)
 def test_config_form_shows_validation_errors(
     login, admin_user, location, stranger_location, change, field_message
 ):
@@ -48,30 +68,36 @@ def test_config_form_shows_validation_errors(
 
 def test_one_active_config_per_ghl_product_per_location(login, admin_user, location):
     ProductConfigFactory(location=location, name="Existing", ghl_product_id="prod_1")
-    response = login(admin_user).post(reverse("product-config-new"),
-                                      {**PACKAGE, "ghl_product_id": "prod_1"})
+    response = login(admin_user).post(
+        reverse("product-config-new"), {**PACKAGE, "ghl_product_id": "prod_1"}
+    )
     assert response.status_code == 400
     assert "one active config per GHL product per location" in response.content.decode()
 
 
 def test_same_ghl_product_with_a_price_id_is_allowed(login, admin_user, location):
     ProductConfigFactory(location=location, name="Existing", ghl_product_id="prod_1")
-    login(admin_user).post(reverse("product-config-new"),
-                           {**PACKAGE, "ghl_product_id": "prod_1", "ghl_price_id": "price_9"})
+    login(admin_user).post(
+        reverse("product-config-new"),
+        {**PACKAGE, "ghl_product_id": "prod_1", "ghl_price_id": "price_9"},
+    )
     assert ProductConfig.objects.filter(ghl_product_id="prod_1").count() == 2
 
 
 def test_a_removed_configs_ghl_product_can_be_mapped_again(login, admin_user, location):
     ProductConfigFactory(location=location, name="Old", ghl_product_id="prod_1", active=False)
-    response = login(admin_user).post(reverse("product-config-new"),
-                                      {**PACKAGE, "ghl_product_id": "prod_1"})
+    response = login(admin_user).post(
+        reverse("product-config-new"), {**PACKAGE, "ghl_product_id": "prod_1"}
+    )
     assert response.status_code == 302
 
 
 def test_editing_into_a_ghl_product_clash_is_a_form_error(login, admin_user, location, package):
     ProductConfigFactory(location=location, name="Other", ghl_product_id="prod_1")
-    response = login(admin_user).post(reverse("product-config-edit", args=[package.public_id]),
-                                      {**PACKAGE, "ghl_product_id": "prod_1"})
+    response = login(admin_user).post(
+        reverse("product-config-edit", args=[package.public_id]),
+        {**PACKAGE, "ghl_product_id": "prod_1"},
+    )
     assert response.status_code == 400
     assert "one active config per GHL product" in response.content.decode()
 
@@ -79,9 +105,16 @@ def test_editing_into_a_ghl_product_clash_is_a_form_error(login, admin_user, loc
 def test_edit_saves_changes_but_keeps_location_and_kind(
     login, admin_user, package, stranger_location
 ):
-    login(admin_user).post(reverse("product-config-edit", args=[package.public_id]), {
-        **PACKAGE, "name": "Renamed", "kind": "membership", "location": "loc_stranger",
-        "priority": "7"})
+    login(admin_user).post(
+        reverse("product-config-edit", args=[package.public_id]),
+        {
+            **PACKAGE,
+            "name": "Renamed",
+            "kind": "membership",
+            "location": "loc_stranger",
+            "priority": "7",
+        },
+    )
     package.refresh_from_db()
     assert (package.name, package.priority) == ("Renamed", 7)
     assert (package.kind, package.location.location_id) == ("package", "loc_main")
@@ -102,8 +135,9 @@ def test_remove_is_a_soft_delete(login, admin_user, package):
 def test_a_removed_config_cannot_be_edited(login, admin_user, package):
     package.active = False
     package.save()
-    response = login(admin_user).post(reverse("product-config-edit", args=[package.public_id]),
-                                      {**PACKAGE, "name": "Back"})
+    response = login(admin_user).post(
+        reverse("product-config-edit", args=[package.public_id]), {**PACKAGE, "name": "Back"}
+    )
     package.refresh_from_db()
     assert response.status_code == 302
     assert package.name != "Back"
@@ -123,8 +157,8 @@ def ghl_location(workspace, settings):
 
 def test_config_form_includes_the_ghl_pickers_inside_the_form(login, admin_user, ghl_location):
     html = login(admin_user).get(reverse("product-config-new")).content.decode()
-    form = html[html.index('<form method="post" class="card"'):]
-    form = form[:form.index("</form>")]
+    form = html[html.index('<form method="post" class="card"') :]
+    form = form[: form.index("</form>")]
     assert 'id="ghl-pickers"' in form
     assert 'data-url="/integrations/ghl/locations/__LOCATION__/pickers"' in form
 
@@ -134,17 +168,20 @@ def test_config_form_without_ghl_locations_has_no_pickers(login, admin_user, loc
     assert 'id="ghl-pickers"' not in html
 
 
-def test_config_form_tells_visitors_without_javascript_to_type_ids(login, admin_user,
-                                                                    ghl_location):
+def test_config_form_tells_visitors_without_javascript_to_type_ids(login, admin_user, ghl_location):
     html = login(admin_user).get(reverse("product-config-new")).content.decode()
     assert "<noscript>" in html and "type the ids exactly as GoHighLevel shows them" in html
 
 
 def test_typed_ghl_ids_create_a_config_without_javascript(login, admin_user, ghl_location):
-    response = login(admin_user).post(reverse("product-config-new"), {
-        **PACKAGE, "location": "ghl_loc_1", "ghl_product_id": "prod_1",
-        "ghl_price_id": "price_1"})
+    response = login(admin_user).post(
+        reverse("product-config-new"),
+        {**PACKAGE, "location": "ghl_loc_1", "ghl_product_id": "prod_1", "ghl_price_id": "price_1"},
+    )
     config = ProductConfig.objects.get()
     assert response.status_code == 302
     assert (config.location, config.ghl_product_id, config.ghl_price_id) == (
-        ghl_location, "prod_1", "price_1")
+        ghl_location,
+        "prod_1",
+        "price_1",
+    )

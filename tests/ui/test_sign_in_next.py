@@ -11,8 +11,11 @@ from tests.conftest import PASSWORD
 from tests.ghl_oauth.conftest import API, TOKEN_URL, token_answer
 
 pytestmark = pytest.mark.django_db
-SIGNUP = {"email": "new@example.com", "password": "a-long-unusual-passphrase",
-          "workspace_name": "Yoga Loft"}
+SIGNUP = {
+    "email": "new@example.com",
+    "password": "a-long-unusual-passphrase",
+    "workspace_name": "Yoga Loft",
+}
 
 
 @pytest.fixture
@@ -87,8 +90,9 @@ def test_signed_in_visitor_of_signup_is_sent_to_the_pending_install(parked, owne
 
 
 def test_sign_in_accepts_the_email_in_any_case(client, owner):
-    response = client.post(reverse("login"),
-                           {"username": owner.email.upper(), "password": PASSWORD})
+    response = client.post(
+        reverse("login"), {"username": owner.email.upper(), "password": PASSWORD}
+    )
     assert response.status_code == 302
 
 

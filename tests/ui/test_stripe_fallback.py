@@ -6,7 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from kotally.lib.crypto import decrypt, encrypt
-from locations.lifecycle import KEEP, StripeSecretRequired, stripe_fallback_update
+from locations.services import KEEP, StripeSecretRequired, stripe_fallback_update
 from tests.ghl.signing import stripe_header
 
 pytestmark = pytest.mark.django_db
@@ -25,26 +25,31 @@ def _save(client, location, **data):
 @pytest.fixture
 def configured(location):
     """loc_main with the fallback on and both secrets stored."""
-    return stripe_fallback_update(location=location, enabled=True, webhook_secret=SECRET,
-                                  restricted_key=KEY)
+    return stripe_fallback_update(
+        location=location, enabled=True, webhook_secret=SECRET, restricted_key=KEY
+    )
 
 
 @pytest.mark.parametrize("who", ["owner", "admin_user"])
-def test_owners_and_admins_turn_the_fallback_on_with_encrypted_secrets(request, login,
-                                                                       location, who):
+def test_owners_and_admins_turn_the_fallback_on_with_encrypted_secrets(
+    request, login, location, who
+):
     client = login(request.getfixturevalue(who))
     response = _save(client, location, enabled="on", webhook_secret=SECRET, restricted_key=KEY)
     location.refresh_from_db()
     assert response.status_code == 302 and location.stripe_fallback_enabled
     assert SECRET not in location.stripe_webhook_secret_enc
-    assert (decrypt(location.stripe_webhook_secret_enc),
-            decrypt(location.stripe_restricted_key_enc)) == (SECRET, KEY)
+    assert (
+        decrypt(location.stripe_webhook_secret_enc),
+        decrypt(location.stripe_restricted_key_enc),
+    ) == (SECRET, KEY)
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_viewers_can_neither_open_nor_change_the_fallback(login, viewer, location, method):
-    response = getattr(login(viewer), method)(_url(location), {"enabled": "on",
-                                                               "webhook_secret": SECRET})
+    response = getattr(login(viewer), method)(
+        _url(location), {"enabled": "on", "webhook_secret": SECRET}
+    )
     location.refresh_from_db()
     assert response.status_code == 403
     assert not location.stripe_fallback_enabled and not location.stripe_webhook_secret_enc
@@ -52,8 +57,9 @@ def test_viewers_can_neither_open_nor_change_the_fallback(login, viewer, locatio
 
 @pytest.mark.parametrize("method", ["get", "post"])
 def test_another_workspace_location_is_not_found(login, owner, stranger_location, method):
-    response = getattr(login(owner), method)(_url(stranger_location), {"enabled": "on",
-                                                                      "webhook_secret": SECRET})
+    response = getattr(login(owner), method)(
+        _url(stranger_location), {"enabled": "on", "webhook_secret": SECRET}
+    )
     stranger_location.refresh_from_db()
     assert response.status_code == 404
     assert not stranger_location.stripe_webhook_secret_enc
@@ -78,8 +84,13 @@ def test_stored_secrets_are_never_rendered(login, owner, configured):
 
 
 def test_a_rejected_form_does_not_echo_the_typed_secret(login, owner, location):
-    response = _save(login(owner), location, enabled="on", webhook_secret=SECRET,
-                     restricted_key="pk_live_publishable")
+    response = _save(
+        login(owner),
+        location,
+        enabled="on",
+        webhook_secret=SECRET,
+        restricted_key="pk_live_publishable",
+    )
     html = response.content.decode()
     assert response.status_code == 400
     assert SECRET not in html and "pk_live_publishable" not in html
@@ -91,14 +102,16 @@ def test_page_shows_the_webhook_url_to_paste_into_stripe(login, owner, location,
     assert "https://app.kotally.test/webhooks/stripe/loc_main" in html
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({"enabled": "on"}, "needs the webhook signing secret"),
-    ({"webhook_secret": "sk_test_wrongfield"}, "starts with whsec_"),
-    ({"webhook_secret": "whsec_ has spaces"}, "has no spaces"),
-    ({"restricted_key": "pk_test_publishable"}, "starts with rk_ or sk_"),
-])
-def test_invalid_settings_are_refused_and_nothing_is_saved(login, owner, location, data,
-                                                           message):
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"enabled": "on"}, "needs the webhook signing secret"),
+        ({"webhook_secret": "sk_test_wrongfield"}, "starts with whsec_"),
+        ({"webhook_secret": "whsec_ has spaces"}, "has no spaces"),
+        ({"restricted_key": "pk_test_publishable"}, "starts with rk_ or sk_"),
+    ],
+)
+def test_invalid_settings_are_refused_and_nothing_is_saved(login, owner, location, data, message):
     response = _save(login(owner), location, **data)
     location.refresh_from_db()
     assert response.status_code == 400
@@ -107,8 +120,13 @@ def test_invalid_settings_are_refused_and_nothing_is_saved(login, owner, locatio
 
 
 def test_typing_a_secret_and_removing_it_at_once_is_refused(login, owner, configured):
-    response = _save(login(owner), configured, enabled="on", webhook_secret="whsec_other",
-                     clear_webhook_secret="on")
+    response = _save(
+        login(owner),
+        configured,
+        enabled="on",
+        webhook_secret="whsec_other",
+        clear_webhook_secret="on",
+    )
     configured.refresh_from_db()
     assert response.status_code == 400 and "Either type a new value" in response.content.decode()
     assert decrypt(configured.stripe_webhook_secret_enc) == SECRET
@@ -127,8 +145,10 @@ def test_empty_inputs_keep_the_stored_secrets(login, owner, configured):
     _save(login(owner), configured, enabled="")
     configured.refresh_from_db()
     assert not configured.stripe_fallback_enabled
-    assert (decrypt(configured.stripe_webhook_secret_enc),
-            decrypt(configured.stripe_restricted_key_enc)) == (SECRET, KEY)
+    assert (
+        decrypt(configured.stripe_webhook_secret_enc),
+        decrypt(configured.stripe_restricted_key_enc),
+    ) == (SECRET, KEY)
 
 
 def test_a_typed_secret_replaces_the_stored_one(login, owner, configured):
@@ -175,7 +195,10 @@ def test_saved_secret_verifies_a_real_stripe_delivery(login, owner, location):
     """End to end: the secret typed in the page is the one the merchant endpoint checks."""
     _save(login(owner), location, enabled="on", webhook_secret=SECRET)
     body = b'{"id": "evt_ui_1", "type": "customer.created", "data": {"object": {}}}'
-    response = Client().post(f"/webhooks/stripe/{location.location_id}", body,
-                             content_type="application/json",
-                             HTTP_STRIPE_SIGNATURE=stripe_header(body, SECRET))
+    response = Client().post(
+        f"/webhooks/stripe/{location.location_id}",
+        body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe_header(body, SECRET),
+    )
     assert response.status_code == 200

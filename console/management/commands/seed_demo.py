@@ -8,21 +8,34 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.text import slugify
 
-from accounts.models import BillingStatus, Membership, Role, User, Workspace
+from accounts.models import BillingStatus
+from accounts.services import workspace_owner_ensure, workspace_settings_update
 from api.models import Scope
 from api.services import api_client_create
 from billing.services import billing_set_status
 from entitlements.models import ConfigKind, ProductConfig
-from locations.models import Location, LocationKind, LocationStatus
+from entitlements.product_configs import product_config_create
+from locations.models import Location
+from locations.services import api_location_create
 
 DEMO_PASSWORD = "kotally-demo-password"
 CONFIGS = {
-    "package": {"name": "10-Class Pack", "kind": ConfigKind.PACKAGE, "credits_total": 10,
-                "calendar": "cal_group_classes", "expiry_days": None,
-                "ghl_product_id": "prod_demo_class_pack"},
-    "membership": {"name": "Monthly Membership", "kind": ConfigKind.MEMBERSHIP,
-                   "monthly_credits": 4, "calendar": "cal_private_sessions", "expiry_days": 31,
-                   "ghl_product_id": "prod_demo_membership"},
+    "package": {
+        "name": "10-Class Pack",
+        "kind": ConfigKind.PACKAGE,
+        "credits_total": 10,
+        "calendar": "cal_group_classes",
+        "expiry_days": None,
+        "ghl_product_id": "prod_demo_class_pack",
+    },
+    "membership": {
+        "name": "Monthly Membership",
+        "kind": ConfigKind.MEMBERSHIP,
+        "monthly_credits": 4,
+        "calendar": "cal_private_sessions",
+        "expiry_days": 31,
+        "ghl_product_id": "prod_demo_membership",
+    },
 }
 
 
@@ -33,12 +46,17 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print one JSON object only")
         parser.add_argument("--workspace", default="Demo Studio")
         parser.add_argument("--location-id", default="loc_demo")
-        parser.add_argument("--billing-status", default=BillingStatus.TRIALING,
-                            choices=[BillingStatus.TRIALING, BillingStatus.ACTIVE,
-                                     BillingStatus.SUSPENDED])
+        parser.add_argument(
+            "--billing-status",
+            default=BillingStatus.TRIALING,
+            choices=[BillingStatus.TRIALING, BillingStatus.ACTIVE, BillingStatus.SUSPENDED],
+        )
         parser.add_argument("--cancellation-window-hours", type=int, default=None)
-        parser.add_argument("--scopes", default=",".join(Scope.values),
-                            help="comma list of grant,check,deduct,restore,summary")
+        parser.add_argument(
+            "--scopes",
+            default=",".join(Scope.values),
+            help="comma list of grant,check,deduct,restore,summary",
+        )
 
     def handle(self, *args, **opts):
         scopes = [x.strip() for x in opts["scopes"].split(",") if x.strip()]
@@ -49,53 +67,60 @@ class Command(BaseCommand):
         if window is not None and window < 0:
             raise CommandError("--cancellation-window-hours must be 0 or more")
         with transaction.atomic():
-            result = self._seed(opts["workspace"], opts["location_id"], opts["billing_status"],
-                                window, scopes)
+            result = self._seed(
+                opts["workspace"], opts["location_id"], opts["billing_status"], window, scopes
+            )
         if opts["json"]:
             self.stdout.write(json.dumps(result))
         else:
             self._explain(result)
 
     def _seed(self, name, location_id, billing_status, window, scopes):
-        workspace = Workspace.objects.filter(name=name).order_by("pk").first()
-        if workspace is None:
-            workspace = Workspace.objects.create(name=name)
         email = f"owner+{slugify(name) or 'demo'}@demo.kotally.local"
-        owner = User.objects.filter(email=email).first() or User(email=email)
-        owner.set_password(DEMO_PASSWORD)
-        owner.save()
-        Membership.objects.update_or_create(user=owner, workspace=workspace,
-                                            defaults={"role": Role.OWNER})
+        workspace, owner = workspace_owner_ensure(
+            workspace_name=name, email=email, password=DEMO_PASSWORD
+        )
         if window is not None:
-            workspace.cancellation_window_hours = window
-            workspace.save(update_fields=["cancellation_window_hours"])
+            workspace_settings_update(
+                workspace=workspace,
+                cancellation_window_hours=window,
+                restore_on_cancel=workspace.restore_on_cancel,
+            )
 
         location = Location.objects.filter(location_id=location_id).first()
         if location is not None and location.workspace_id != workspace.pk:
             raise CommandError(f"location {location_id} belongs to another workspace")
-        if location is None:
-            location = Location.objects.create(
-                workspace=workspace, location_id=location_id, kind=LocationKind.API,
-                name=f"{name} (API)", status=LocationStatus.PENDING,
-            )
+        # Billing first: a new location then starts active, or pending while suspended.
         billing_set_status(workspace=workspace, status=billing_status)
+        if location is None:
+            location = api_location_create(
+                workspace=workspace,
+                location_id=location_id,
+                name=f"{name} (API)",
+                pending_without_billing=True,
+            )
 
         configs = {}
         for key, spec in CONFIGS.items():
-            config = ProductConfig.objects.filter(location=location, name=spec["name"],
-                                                  active=True).first()
+            config = ProductConfig.objects.filter(
+                location=location, name=spec["name"], active=True
+            ).first()
             if config is None:
-                config = ProductConfig.objects.create(
-                    location=location, name=spec["name"], kind=spec["kind"],
+                config = product_config_create(
+                    location=location,
+                    name=spec["name"],
+                    kind=spec["kind"],
                     credits_total=spec.get("credits_total"),
                     monthly_credits=spec.get("monthly_credits"),
-                    expiry_days=spec["expiry_days"], calendar_ids=[spec["calendar"]],
+                    expiry_days=spec["expiry_days"],
+                    calendar_ids=[spec["calendar"]],
                     ghl_product_id=spec["ghl_product_id"],
                 )
             configs[key] = {"id": config.public_id, "calendar_id": config.calendar_ids[0]}
 
-        _, token = api_client_create(location=location, name="Demo client", scopes=scopes,
-                                     created_by=owner)
+        _, token = api_client_create(
+            location=location, name="Demo client", scopes=scopes, created_by=owner
+        )
         return {
             "workspace": workspace.name,
             "location_id": location.location_id,
@@ -108,11 +133,23 @@ class Command(BaseCommand):
         base = settings.KOTALLY_BASE_URL.rstrip("/")
         pkg = r["product_configs"]["package"]
         auth = f'-H "Authorization: Bearer {r["token"]}" -H "Content-Type: application/json"'
-        grant = json.dumps({"location_id": r["location_id"], "external_contact_id": "member-1",
-                            "product_config_id": pkg["id"], "request_id": "demo-grant-1",
-                            "external_payment_id": "demo-payment-1"})
-        deduct = json.dumps({"location_id": r["location_id"], "external_contact_id": "member-1",
-                             "calendar_id": pkg["calendar_id"], "request_id": "demo-deduct-1"})
+        grant = json.dumps(
+            {
+                "location_id": r["location_id"],
+                "external_contact_id": "member-1",
+                "product_config_id": pkg["id"],
+                "request_id": "demo-grant-1",
+                "external_payment_id": "demo-payment-1",
+            }
+        )
+        deduct = json.dumps(
+            {
+                "location_id": r["location_id"],
+                "external_contact_id": "member-1",
+                "calendar_id": pkg["calendar_id"],
+                "request_id": "demo-deduct-1",
+            }
+        )
         sim = "DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate"
         self.stdout.write(
             f"""

@@ -1,0 +1,105 @@
+"""Console pages: what a workspace member sees that combines several apps (SPEC §4) — the
+Getting Started checklist and the Locations list with its GoHighLevel connection health."""
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+
+from accounts.permissions import member_view
+from api.models import ApiClient
+from entitlements.models import ProductConfig
+from inbox.models import InboundEvent, Provider
+from locations.models import Location, LocationKind, LocationStatus
+
+
+def ghl_connect_url() -> str:
+    """The GHL install URL when the integration is installed and configured, else ""."""
+    if not (settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET):
+        return ""
+    try:
+        return reverse("ghl-connect")
+    except NoReverseMatch:
+        return ""
+
+
+@member_view
+def getting_started(request):
+    workspace = request.workspace
+    locations = list(workspace.locations.live().order_by("created_at", "pk"))
+    steps = {
+        "billing": workspace.service_allowed,
+        "location": bool(locations),
+        "configs": ProductConfig.objects.filter(
+            location__workspace=workspace, active=True
+        ).exists(),
+        "client": ApiClient.objects.filter(location__workspace=workspace, active=True).exists(),
+    }
+    return render(
+        request,
+        "console/getting_started.html",
+        {
+            "steps": steps,
+            "done_count": sum(steps.values()),
+            "locations": locations,
+            "ghl_connect_url": ghl_connect_url(),
+            "trial_days": settings.TRIAL_DAYS,
+        },
+    )
+
+
+def _with_ghl_health(locations):
+    """Locations with their installation and their newest GHL event, in one query: the
+    correlated subqueries each read one row through inbound_location_idx."""
+    newest = InboundEvent.objects.filter(location=OuterRef("pk"), provider=Provider.GHL).order_by(
+        "-received_at", "-pk"
+    )
+    return locations.select_related("installation").annotate(
+        last_event_at=Subquery(newest.values("received_at")[:1]),
+        last_event_type=Subquery(newest.values("event_type")[:1]),
+        last_event_status=Subquery(newest.values("status")[:1]),
+    )
+
+
+def token_state(location: Location, now) -> tuple[str, str]:
+    """(badge class, words) for a GHL location's OAuth tokens on the Locations page."""
+    installation = getattr(location, "installation", None)
+    if installation is None:
+        return "disconnected", "no tokens"
+    if not installation.active:
+        return "disconnected", "revoked"
+    if installation.refresh_failures:
+        return "pending", f"refresh failing ({installation.refresh_failures}×)"
+    if installation.expires_at <= now:
+        return "pending", "expired, refresh due"
+    return "ok", "ok"
+
+
+def needs_reconnect(location: Location) -> bool:
+    """A GHL location whose app was uninstalled or whose tokens are gone or revoked."""
+    if location.kind != LocationKind.GHL or location.status == LocationStatus.REMOVED:
+        return False
+    installation = getattr(location, "installation", None)
+    return (
+        location.status == LocationStatus.DISCONNECTED
+        or installation is None
+        or not installation.active
+    )
+
+
+@member_view
+def location_list(request):
+    now = timezone.now()
+    locations = list(
+        _with_ghl_health(request.workspace.locations.order_by("status", "created_at", "pk"))
+    )
+    for location in locations:
+        if location.kind == LocationKind.GHL:
+            location.token_badge, location.token_words = token_state(location, now)
+            location.needs_reconnect = needs_reconnect(location)
+    return render(
+        request,
+        "console/locations.html",
+        {"locations": locations, "ghl_connect_url": ghl_connect_url()},
+    )
