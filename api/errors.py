@@ -7,7 +7,7 @@ from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
 
-from kotally.middleware import current_correlation_id
+from kotally.lib.envelope import envelope as error_body
 
 logger = logging.getLogger("kotally.api")
 
@@ -38,9 +38,7 @@ _BY_CLASS = [
 
 
 def envelope(status: int, reason_code: str, message: str, **extra) -> Response:
-    body = {"ok": False, "reason_code": reason_code, "message": message,
-            "correlation_id": current_correlation_id(), **extra}
-    return Response(body, status=status)
+    return Response(error_body(reason_code, message, **extra), status=status)
 
 
 def exception_handler(exc, context):

@@ -12,7 +12,7 @@ from entitlements.idempotency import InProgress, Reused, run_once
 from entitlements.models import Source
 from entitlements.outcomes import Outcome
 from kotally.lib.timeutil import iso_z
-from kotally.middleware import api_error
+from kotally.lib.envelope import json_envelope
 
 from . import ratelimit
 from . import serializers as s
@@ -127,17 +127,19 @@ class GrantView(ApiView):
                 location=location,
                 contact_key=data["contact_key"],
                 product_config_id=data["product_config_id"],
-                external_payment_id=data["external_payment_id"],
+                payment=services.Payment(
+                    external_payment_id=data["external_payment_id"],
+                    provider=data["provider"],
+                    event_type=data["event_type"],
+                    amount_cents=data.get("amount_cents"),
+                    currency=data.get("currency", ""),
+                    paid_at=data.get("paid_at"),
+                    external_ref=data.get("external_ref", ""),
+                    metadata=data.get("metadata"),
+                ),
                 actor=self.actor(data),
-                provider=data["provider"],
-                event_type=data["event_type"],
-                amount_cents=data.get("amount_cents"),
-                currency=data.get("currency", ""),
-                paid_at=data.get("paid_at"),
                 email=data.get("email", ""),
                 name=data.get("name", ""),
-                external_ref=data.get("external_ref", ""),
-                metadata=data.get("metadata"),
             )
             return self.body(
                 outcome,
@@ -320,5 +322,4 @@ TimelineView = _read_view("contact_timeline", "timeline_loaded", s.TimelineLoade
 @csrf_exempt  # a POST to a wrong path must get the JSON 404, not Django's HTML CSRF page
 def route_not_found(request, *args, **kwargs):
     """Any unknown path under /api/: the JSON envelope, never an HTML page."""
-    return api_error(404, "ROUTE_NOT_FOUND", f"No API route at {request.path}.",
-                     request.correlation_id)
+    return json_envelope(404, "ROUTE_NOT_FOUND", f"No API route at {request.path}.")

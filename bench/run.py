@@ -314,7 +314,7 @@ class Scenarios:
 def drain(expected: int) -> dict:
     """Poll the events table until the worker has processed `expected` GHL events (bounded)."""
     pending_sql = ("SELECT count(*) FILTER (WHERE status IN ('received', 'processing')), "
-                   "count(*) FROM integrations_ghl_inboundevent WHERE provider = 'ghl'")
+                   "count(*) FROM inbox_inboundevent WHERE provider = 'ghl'")
     first = last = None
     deadline = time.time() + DRAIN_TIMEOUT
     with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
@@ -328,7 +328,7 @@ def drain(expected: int) -> dict:
                 break
             time.sleep(0.1)
         statuses = dict(conn.execute(
-            "SELECT status || ':' || reason_code, count(*) FROM integrations_ghl_inboundevent "
+            "SELECT status || ':' || reason_code, count(*) FROM inbox_inboundevent "
             "WHERE provider = 'ghl' GROUP BY 1").fetchall())
     done = expected - (pending if last is None else 0)
     seconds = (last or time.perf_counter()) - (first or time.perf_counter())

@@ -71,7 +71,7 @@ def run_once(
     """
     digest = fingerprint(payload)
     try:
-        with transaction.atomic(durable=True):
+        with transaction.atomic():
             if connection.vendor == "postgresql":
                 with connection.cursor() as cursor:
                     key = _advisory_key(location, request_id)

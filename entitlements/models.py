@@ -280,6 +280,14 @@ class PaymentEvent(models.Model):
         return f"{self.provider}:{self.external_payment_id} ({self.outcome})"
 
 
+class AppointmentStatus(models.TextChoices):
+    BOOKED = "booked", "Booked"
+    CANCELLED = "cancelled", "Cancelled"
+    SHOWED = "showed", "Showed"
+    NOSHOW = "noshow", "No-show"
+    COMPLETED = "completed", "Completed"
+
+
 class Appointment(models.Model):
     """A booking seen by Kotally (GHL event or API deduct with external_ref)."""
 
@@ -289,7 +297,9 @@ class Appointment(models.Model):
     external_id = models.CharField(max_length=255)
     calendar_id = models.CharField(max_length=255, blank=True)
     start_time = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, default="booked")
+    status = models.CharField(
+        max_length=20, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED
+    )
     source = models.CharField(max_length=10, choices=Source.choices)
     credits_deducted = models.IntegerField(default=0)
     entitlement = models.ForeignKey(

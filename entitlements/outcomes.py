@@ -68,5 +68,10 @@ class Outcome:
         return None if self.ok else MESSAGES.get(self.reason_code)
 
 
+class BillingSuspended(Exception):
+    """Billing got suspended while a multi-step write was under way: the caller rolls the
+    whole write back and holds the work for later (SPEC §5.3, held events)."""
+
+
 def refuse(reason: str, **fields) -> Outcome:
     return Outcome(ok=False, reason_code=reason, **fields)

@@ -22,6 +22,7 @@ from locations.models import Location, LocationStatus
 
 from .models import (
     Appointment,
+    AppointmentStatus,
     ConfigKind,
     Contact,
     Entitlement,
@@ -141,12 +142,22 @@ class _Choice:
     matching: tuple = ()
 
 
-def _require_target(product_config_id: str | None, calendar_id: str | None, amount: int) -> None:
-    """Programming errors, not refusals: the API validates these before calling."""
+def _preflight(
+    location: Location, product_config_id: str | None, calendar_id: str | None, amount: int
+) -> tuple[ProductConfig | None, Outcome | None]:
+    """What check, deduct and restore share: refusals 1–3 of SPEC §2.3, and the requested
+    config (None when only a calendar was named). A missing target or an amount below 1 are
+    programming errors, not refusals: the API validates them before calling."""
     if not product_config_id and not calendar_id:
         raise ValueError("a product_config_id or a calendar_id is required")
     if amount < 1:
         raise ValueError("amount must be a positive integer")
+    if refusal := _gate(location):
+        return None, refusal
+    config = _active_config(location, product_config_id)
+    if product_config_id and config is None:
+        return None, refuse(Reason.CONFIG_NOT_FOUND)
+    return config, None
 
 
 def _choose_lot(
@@ -227,24 +238,32 @@ def _move(
 # --- grant ------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Payment:
+    """The purchase a grant is for. (location, provider, external_payment_id) is unique: one
+    payment grants at most once (SPEC §2.1)."""
+
+    external_payment_id: str
+    provider: str = "automation"
+    event_type: str = "payment_confirmed"
+    amount_cents: int | None = None
+    currency: str = ""
+    paid_at: datetime | None = None
+    external_ref: str = ""
+    metadata: dict | None = None
+    is_test: bool = False
+
+
 def credits_grant(
     *,
     location: Location,
     contact_key: str,
     product_config_id: str,
-    external_payment_id: str,
+    payment: Payment,
     actor: Actor,
-    provider: str = "automation",
-    event_type: str = "payment_confirmed",
     quantity: int = 1,
-    amount_cents: int | None = None,
-    currency: str = "",
-    paid_at: datetime | None = None,
     email: str = "",
     name: str = "",
-    external_ref: str = "",
-    metadata: dict | None = None,
-    is_test: bool = False,
     now: datetime | None = None,
 ) -> Outcome:
     """Grant one lot of `quantity × credits` for one paid purchase (SPEC §2.1).
@@ -265,32 +284,19 @@ def credits_grant(
         contact = _lock_contact(location, contact_key)
         if contact is None:
             # A duplicate must change nothing, not even create the contact it names.
-            if (original := _settled_payment(location, provider, external_payment_id)) is not None:
+            if (original := _settled_payment(location, payment)) is not None:
                 return refuse(Reason.DUPLICATE_EVENT, entitlement_id=original or None,
                               contact_id=contact_key)
             contact = _lock_or_create_contact(location, contact_key)
-        payment = PaymentEvent(
-            location=location,
-            contact=contact,
-            provider=provider,
-            external_payment_id=external_payment_id,
-            event_type=event_type,
-            amount_cents=amount_cents,
-            currency=currency.upper(),
-            paid_at=paid_at or now,
-            product_config=config,
-            outcome=PaymentOutcome.GRANTED,
-            external_ref=external_ref,
-            is_test=is_test,
-            metadata=metadata or {},
-            created_at=now,
-        )
+        row = _payment_row(location, contact, payment, now, product_config=config,
+                           outcome=PaymentOutcome.GRANTED, created_at=now)
         # Insert-or-ignore, then read back: whoever's public_id is stored owns the payment.
-        PaymentEvent.objects.bulk_create([payment], ignore_conflicts=True)
+        PaymentEvent.objects.bulk_create([row], ignore_conflicts=True)
         stored = PaymentEvent.objects.select_related("entitlement").get(
-            location=location, provider=provider, external_payment_id=external_payment_id
+            location=location, provider=payment.provider,
+            external_payment_id=payment.external_payment_id,
         )
-        if stored.public_id != payment.public_id and not _claim(stored, payment):
+        if stored.public_id != row.public_id and not _claim(stored, row):
             # Read the lot afresh when absent: a concurrent claimer may just have funded it.
             original = (
                 stored.entitlement.public_id
@@ -315,7 +321,7 @@ def credits_grant(
                     _move(old, -old.credits_remaining, kind=LedgerKind.FORFEIT, actor=actor,
                           lots=lots, now=now)
         credits = config.credits_per_grant * quantity
-        granted_from = paid_at or now
+        granted_from = payment.paid_at or now
         lot = Entitlement.objects.create(
             location=location,
             contact=contact,
@@ -327,11 +333,11 @@ def credits_grant(
             if config.expiry_days
             else None,
             payment=stored,
-            value_cents=amount_cents,
+            value_cents=payment.amount_cents,
         )
         lots.append(lot)
         _move(lot, credits, kind=LedgerKind.GRANT, actor=actor, lots=lots, now=now,
-              external_ref=external_ref, applied=True)
+              external_ref=payment.external_ref, applied=True)
         PaymentEvent.objects.filter(pk=stored.pk).update(entitlement=lot)
     return Outcome(
         ok=True,
@@ -349,17 +355,35 @@ def credits_grant(
 _CLAIMABLE = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS, PaymentOutcome.HELD)
 
 
-def _settled_payment(location, provider, external_payment_id) -> str | None:
+def _settled_payment(location, payment: Payment) -> str | None:
     """The lot id ("" if none) of an already settled payment with this key, else None
     (unknown, or stored without a grant and still claimable)."""
     row = (
         PaymentEvent.objects.filter(
-            location=location, provider=provider, external_payment_id=external_payment_id
+            location=location, provider=payment.provider,
+            external_payment_id=payment.external_payment_id,
         )
         .exclude(entitlement__isnull=True, outcome__in=_CLAIMABLE)
         .values_list("entitlement__public_id", flat=True)[:1]
     )
     return (row[0] or "") if row else None
+
+
+def _payment_row(location, contact, payment: Payment, now, **fields) -> PaymentEvent:
+    return PaymentEvent(
+        location=location,
+        contact=contact,
+        provider=payment.provider,
+        external_payment_id=payment.external_payment_id,
+        event_type=payment.event_type,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency.upper(),
+        paid_at=payment.paid_at or now,
+        external_ref=payment.external_ref,
+        is_test=payment.is_test,
+        metadata=payment.metadata or {},
+        **fields,
+    )
 
 
 def _claim(stored: PaymentEvent, payment: PaymentEvent) -> bool:
@@ -394,45 +418,65 @@ def payment_record(
     *,
     location: Location,
     contact_key: str | None,
-    provider: str,
-    external_payment_id: str,
+    payment: Payment,
     outcome: str,
     explanation: str,
-    event_type: str = "payment_confirmed",
-    amount_cents: int | None = None,
-    currency: str = "",
-    paid_at: datetime | None = None,
     external_product_ref: str = "",
-    is_test: bool = False,
-    metadata: dict | None = None,
 ) -> PaymentEvent:
     """Keep a payment that granted nothing (unmatched, ambiguous, duplicate, held) for
     inspection. Idempotent on the payment key: a redelivery returns the stored row."""
     with transaction.atomic(savepoint=False):
         contact = _lock_or_create_contact(location, contact_key) if contact_key else None
-        PaymentEvent.objects.bulk_create(
-            [
-                PaymentEvent(
-                    location=location,
-                    contact=contact,
-                    provider=provider,
-                    external_payment_id=external_payment_id,
-                    event_type=event_type,
-                    amount_cents=amount_cents,
-                    currency=currency.upper(),
-                    paid_at=paid_at or timezone.now(),
-                    outcome=outcome,
-                    explanation=explanation[:500],
-                    external_product_ref=external_product_ref,
-                    is_test=is_test,
-                    metadata=metadata or {},
-                )
-            ],
-            ignore_conflicts=True,
-        )
+        row = _payment_row(location, contact, payment, timezone.now(), outcome=outcome,
+                           explanation=explanation[:500],
+                           external_product_ref=external_product_ref)
+        PaymentEvent.objects.bulk_create([row], ignore_conflicts=True)
         return PaymentEvent.objects.get(
-            location=location, provider=provider, external_payment_id=external_payment_id
+            location=location, provider=payment.provider,
+            external_payment_id=payment.external_payment_id,
         )
+
+
+# --- contacts and appointments reported by integrations ----------------------------------------
+
+
+def contact_upsert(*, location: Location, contact_key: str, email: str = "", name: str = "") -> bool:
+    """Create the contact, or keep its email and name current (blank values never erase).
+    Returns True when it was created."""
+    fields = {field: value for field, value in (("email", email[:254]), ("name", name[:255]))
+              if value}
+    with transaction.atomic(savepoint=False):
+        contact, created = Contact.objects.select_for_update().get_or_create(
+            location=location, external_id=contact_key[:255], defaults=fields
+        )
+        changed = {f: v for f, v in fields.items() if getattr(contact, f) != v}
+        if not created and changed:
+            Contact.objects.filter(pk=contact.pk).update(**changed, updated_at=timezone.now())
+    return created
+
+
+def appointment_update(
+    *, location: Location, external_id: str, start_time: datetime | None = None,
+    status: str | None = None,
+) -> bool:
+    """Keep a stored booking's start time and status current; credits are untouched (a
+    `noshow` keeps its deduction). Returns False when no such booking is stored."""
+    with transaction.atomic(savepoint=False):
+        stored = (
+            Appointment.objects.select_for_update()
+            .filter(location=location, external_id=external_id)
+            .first()
+        )
+        if stored is None:
+            return False
+        changes = {}
+        if start_time and start_time != stored.start_time:
+            changes["start_time"] = start_time
+        if status and stored.status != status:
+            changes["status"] = AppointmentStatus(status)
+        if changes:
+            Appointment.objects.filter(pk=stored.pk).update(**changes, updated_at=timezone.now())
+    return True
 
 
 # --- check and deduct -------------------------------------------------------------------------
@@ -448,13 +492,10 @@ def eligibility_check(
     now: datetime | None = None,
 ) -> Outcome:
     """Would a deduct of `amount` succeed now? No writes. Refusals: SPEC §2.3, with `balance`."""
-    _require_target(product_config_id, calendar_id, amount)
     now = now or timezone.now()
-    if refusal := _gate(location):
+    config, refusal = _preflight(location, product_config_id, calendar_id, amount)
+    if refusal:
         return refusal
-    config = _active_config(location, product_config_id)
-    if product_config_id and config is None:
-        return refuse(Reason.CONFIG_NOT_FOUND)
     contact = Contact.objects.filter(location=location, external_id=contact_key).first()
     lots = _lots(contact, live_only=True) if contact else []
     choice = _choose_with_history(contact, lots, config=config, calendar_id=calendar_id,
@@ -486,13 +527,10 @@ def credits_deduct(
     Refusals: SPEC §2.3. With `external_ref` the booking is recorded as an Appointment.
     `balance_after` is what remains available for that config/calendar.
     """
-    _require_target(product_config_id, calendar_id, amount)
     now = now or timezone.now()
-    if refusal := _gate(location):
+    config, refusal = _preflight(location, product_config_id, calendar_id, amount)
+    if refusal:
         return refusal
-    config = _active_config(location, product_config_id)
-    if product_config_id and config is None:
-        return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
         contact = _lock_contact(location, contact_key)
         lots = _lock_lots(contact, live_only=True) if contact else []
@@ -542,7 +580,7 @@ def _record_booking(contact, lot, external_ref, calendar_id, start_time, source,
         return None  # another member's booking reference: never touch their record
     appointment.credits_deducted += amount
     appointment.entitlement = lot
-    appointment.status = "booked"
+    appointment.status = AppointmentStatus.BOOKED
     appointment.calendar_id = calendar_id or appointment.calendar_id
     appointment.start_time = start_time or appointment.start_time
     appointment.save()
@@ -576,13 +614,10 @@ def credits_restore(
     A lot only ever gets back what was deducted from it and not yet restored, so it never
     exceeds `credits_granted`, and one `external_ref` never gets back more than it took.
     """
-    _require_target(product_config_id, calendar_id, amount)
     now = now or timezone.now()
-    if refusal := _gate(location):
+    config, refusal = _preflight(location, product_config_id, calendar_id, amount)
+    if refusal:
         return refusal
-    config = _active_config(location, product_config_id)
-    if product_config_id and config is None:
-        return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
         contact = _lock_contact(location, contact_key)
         lots = _lock_lots(contact) if contact else []
@@ -613,7 +648,7 @@ def credits_restore(
             return refuse(Reason.NOTHING_TO_RESTORE, entitlement_id=target.public_id)
         if appointment is not None:
             appointment.credits_deducted = max(0, appointment.credits_deducted - give)
-            appointment.status = "cancelled"
+            appointment.status = AppointmentStatus.CANCELLED
             appointment.save(update_fields=["credits_deducted", "status", "updated_at"])
         _move(target, give, kind=LedgerKind.RESTORE, actor=actor, lots=lots, now=now,
               external_ref=external_ref, appointment=appointment)

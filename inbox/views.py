@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,9 +14,8 @@ from accounts.models import Role
 from accounts.permissions import member_view
 from entitlements.models import PaymentEvent, PaymentOutcome
 
-from .handlers import retry_failed
 from .models import EventStatus, InboundEvent, Provider
-from .webhooks import enqueue
+from .processing import retry_failed
 
 FILTERS = {"provider": "provider", "type": "event_type", "status": "status",
            "reason": "reason_code"}
@@ -59,7 +57,7 @@ def event_list(request):
         .select_related("location", "contact")
         .order_by("-created_at", "-pk")[:50]
     )
-    return render(request, "integrations_ghl/events.html", {
+    return render(request, "inbox/events.html", {
         "page": page,
         "chosen": chosen,
         "query": urlencode(chosen),
@@ -75,7 +73,7 @@ def event_list(request):
 @member_view
 def event_detail(request, pk: int):
     event = get_object_or_404(_events(request), pk=pk)
-    return render(request, "integrations_ghl/event_detail.html", {
+    return render(request, "inbox/event_detail.html", {
         "event": event,
         "payload": json.dumps(event.payload, indent=2, sort_keys=True),
         "can_change": request.membership.can_change,
@@ -86,11 +84,7 @@ def event_detail(request, pk: int):
 @member_view(change=Role.ADMIN)
 def event_retry(request, pk: int):
     event = get_object_or_404(_events(request), pk=pk)
-    with transaction.atomic():
-        retried = retry_failed(event)
-        if retried:
-            transaction.on_commit(lambda: enqueue(event.pk))
-    if retried:
+    if retry_failed(event):
         messages.success(request, f"Event {event.pk} queued for another attempt.")
     else:
         messages.error(request, "Only failed events can be retried.")

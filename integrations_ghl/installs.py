@@ -1,28 +1,17 @@
 """GHL app `INSTALL` / `UNINSTALL` webhooks (SPEC §5.1).
 
-Called by the webhook processing task with the stored InboundEvent; each returns
-`(status, reason_code)` for the event row. Both are idempotent: a redelivery finds the work
-done and says so. Tokens never arrive in these webhooks: they come from the OAuth callback
+Registered with the inbox (IntegrationsGhlConfig.ready) as non-atomic handlers: minting a
+location token is a network call, which never runs inside a transaction. Both are
+idempotent on their own keys: a redelivery or a re-run finds the work done and says so. Tokens never arrive in these webhooks: they come from the OAuth callback
 (integrations_ghl.oauth), or are minted from an agency (company) installation.
 """
 
+from inbox.models import EventReason, EventStatus, InboundEvent
+from inbox.processing import Result
 from locations.models import Location, LocationKind, LocationStatus
 
 from . import oauth
-from .models import EventStatus, InboundEvent, Installation, UserType
-
-# Success codes lower snake case, refusals upper snake case, as everywhere in Kotally.
-LOCATION_LINKED = "location_linked"
-ALREADY_LINKED = "already_linked"
-COMPANY_INSTALLED = "company_installed"
-LOCATION_DISCONNECTED = "location_disconnected"
-COMPANY_DISCONNECTED = "company_disconnected"
-ALREADY_DISCONNECTED = "ALREADY_DISCONNECTED"
-UNKNOWN_COMPANY = "UNKNOWN_COMPANY"
-UNKNOWN_LOCATION = "UNKNOWN_LOCATION"
-LOCATION_LINKED_ELSEWHERE = "LOCATION_LINKED_ELSEWHERE"
-MISSING_IDS = "MISSING_IDS"
-COMPANY_TOKEN_REVOKED = "COMPANY_TOKEN_REVOKED"
+from .models import Installation, UserType
 
 
 def _company_installation(company_id: str) -> Installation | None:
@@ -35,7 +24,7 @@ def _company_installation(company_id: str) -> Installation | None:
     )
 
 
-def handle_install(event: InboundEvent) -> tuple[str, str]:
+def handle_install(event: InboundEvent) -> Result:
     """Ensure the installed location exists in the workspace that owns the install.
 
     - location already linked with live tokens → processed / already_linked;
@@ -51,30 +40,30 @@ def handle_install(event: InboundEvent) -> tuple[str, str]:
     location_id = payload.get("locationId") or ""
     company_id = payload.get("companyId") or ""
     if not (location_id or company_id):
-        return EventStatus.IGNORED, MISSING_IDS
+        return Result(EventStatus.IGNORED, EventReason.MISSING_IDS)
 
     company = _company_installation(company_id)
     if location_id:
         existing = Location.objects.filter(location_id=location_id).first()
         installation = Installation.objects.filter(location__location_id=location_id).first()
         if existing and installation and installation.active:
-            return EventStatus.PROCESSED, ALREADY_LINKED
+            return Result(EventStatus.PROCESSED, EventReason.ALREADY_LINKED)
         if company is None:
-            return EventStatus.IGNORED, UNKNOWN_COMPANY
+            return Result(EventStatus.IGNORED, EventReason.UNKNOWN_COMPANY)
         if existing and existing.workspace_id != company.workspace_id:
-            return EventStatus.IGNORED, LOCATION_LINKED_ELSEWHERE
+            return Result(EventStatus.IGNORED, EventReason.LOCATION_LINKED_ELSEWHERE)
         try:
             oauth.link_company_location(company=company, location_id=location_id)
         except oauth.GhlAuthError:
-            return EventStatus.IGNORED, COMPANY_TOKEN_REVOKED
-        return EventStatus.PROCESSED, LOCATION_LINKED
+            return Result(EventStatus.IGNORED, EventReason.COMPANY_TOKEN_REVOKED)
+        return Result(EventStatus.PROCESSED, EventReason.LOCATION_LINKED)
 
     if company is None:
-        return EventStatus.IGNORED, UNKNOWN_COMPANY
-    return EventStatus.PROCESSED, COMPANY_INSTALLED
+        return Result(EventStatus.IGNORED, EventReason.UNKNOWN_COMPANY)
+    return Result(EventStatus.PROCESSED, EventReason.COMPANY_INSTALLED)
 
 
-def handle_uninstall(event: InboundEvent) -> tuple[str, str]:
+def handle_uninstall(event: InboundEvent) -> Result:
     """Mark the location (or every location of an agency) `disconnected`; keep all data.
 
     The installation goes inactive (its tokens are dead at GHL). A `removed` location stays
@@ -86,15 +75,15 @@ def handle_uninstall(event: InboundEvent) -> tuple[str, str]:
     if location_id:
         location = Location.objects.filter(location_id=location_id, kind=LocationKind.GHL).first()
         if location is None:
-            return EventStatus.IGNORED, UNKNOWN_LOCATION
+            return Result(EventStatus.IGNORED, EventReason.UNKNOWN_LOCATION)
         if location.status in (LocationStatus.DISCONNECTED, LocationStatus.REMOVED):
-            return EventStatus.IGNORED, ALREADY_DISCONNECTED
+            return Result(EventStatus.IGNORED, EventReason.ALREADY_DISCONNECTED)
         oauth.location_disconnect(location=location, reason="GHL app uninstalled")
-        return EventStatus.PROCESSED, LOCATION_DISCONNECTED
+        return Result(EventStatus.PROCESSED, EventReason.LOCATION_DISCONNECTED)
 
     if not company_id:
-        return EventStatus.IGNORED, MISSING_IDS
+        return Result(EventStatus.IGNORED, EventReason.MISSING_IDS)
     touched = oauth.company_disconnect(company_id=company_id, reason="GHL app uninstalled")
     if not touched:
-        return EventStatus.IGNORED, UNKNOWN_COMPANY
-    return EventStatus.PROCESSED, COMPANY_DISCONNECTED
+        return Result(EventStatus.IGNORED, EventReason.UNKNOWN_COMPANY)
+    return Result(EventStatus.PROCESSED, EventReason.COMPANY_DISCONNECTED)

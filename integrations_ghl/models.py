@@ -1,4 +1,4 @@
-"""GHL installations (OAuth tokens) and every inbound webhook, stored raw before processing."""
+"""GHL installations: the OAuth tokens of a location or of an agency (company)."""
 
 from django.db import models
 from django.db.models import Q
@@ -54,56 +54,3 @@ class Installation(models.Model):
     def __str__(self):
         target = self.location.location_id if self.location else self.company_id
         return f"{self.user_type} installation {target}"
-
-
-class Provider(models.TextChoices):
-    GHL = "ghl", "GoHighLevel"
-    STRIPE_MERCHANT = "stripe_merchant", "Merchant Stripe"
-    STRIPE_BILLING = "stripe_billing", "Kotally billing Stripe"
-
-
-class EventStatus(models.TextChoices):
-    RECEIVED = "received", "Received"
-    PROCESSING = "processing", "Processing"
-    PROCESSED = "processed", "Processed"
-    IGNORED = "ignored", "Ignored"
-    FAILED = "failed", "Failed"
-    HELD = "held", "Held (billing suspended)"
-
-
-class InboundEvent(models.Model):
-    """Every webhook received, stored raw before processing; the row holds the state."""
-
-    provider = models.CharField(max_length=20, choices=Provider.choices)
-    event_id = models.CharField(max_length=255)
-    event_type = models.CharField(max_length=64, blank=True)
-    location = models.ForeignKey(
-        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_events"
-    )
-    location_ref = models.CharField(max_length=255, blank=True)
-    payload = models.JSONField()
-    signature_scheme = models.CharField(max_length=20, blank=True)
-    status = models.CharField(
-        max_length=12, choices=EventStatus.choices, default=EventStatus.RECEIVED
-    )
-    reason_code = models.CharField(max_length=64, blank=True)
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    process_after = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField(default=timezone.now)
-    processed_at = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["provider", "event_id"], name="inbound_event_unique")
-        ]
-        indexes = [
-            # The sweeper and the held-event release: events by status and age.
-            models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
-            # The Events page: a location's events newest first.
-            models.Index(fields=["location", "-received_at"], name="inbound_location_idx"),
-        ]
-
-    def __str__(self):
-        return f"{self.provider}:{self.event_type or '?'}:{self.event_id}"

@@ -1,5 +1,6 @@
-"""Webhook intake: verify the signature on the raw body → store the raw event under a unique
-id → answer at once → process in a Celery task enqueued after commit (SPEC §5.2).
+"""`POST /webhooks/ghl`: verify the signature on the raw body, then the inbox's one intake
+pattern — store the raw event under a unique id → answer at once → process in a Celery task
+enqueued after commit (SPEC §5.2).
 
 GHL retries a delivery only when it gets HTTP 429, so every failure to store answers 429,
 never 5xx. Answers are always small JSON bodies, never HTML error pages.
@@ -11,76 +12,18 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
-from django.http import JsonResponse
+from django.db import DatabaseError
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from inbox.intake import answer, store_event
+from inbox.models import Provider
 from kotally.lib.timeutil import parse_aware
-from locations.models import Location
 
 from . import signatures
-from .models import InboundEvent, Provider
+from .handlers import INVOICE_OTHER, INVOICE_PAID
 
 logger = logging.getLogger("kotally.webhooks")
-
-INVOICE_PAID = "InvoicePaid"
-INVOICE_OTHER = "Invoice"
-
-
-def answer(status: int, reason_code: str, message: str = "") -> JsonResponse:
-    body = {"ok": status == 200, "reason_code": reason_code}
-    if message:
-        body["message"] = message
-    return JsonResponse(body, status=status)
-
-
-def enqueue(event_pk: int, countdown: float | None = None) -> None:
-    """Send the processing task; a broker outage only logs, the sweeper re-enqueues later."""
-    from .tasks import process_inbound_event  # tasks import handlers, which import this module
-
-    try:
-        process_inbound_event.apply_async((event_pk,), countdown=countdown)
-    except Exception:  # the event is stored: never fail the delivery because of the broker
-        logger.exception("could not enqueue inbound event %s; the sweeper will retry", event_pk)
-
-
-def store_event(
-    *,
-    provider: str,
-    event_id: str,
-    event_type: str,
-    location_ref: str,
-    payload: dict,
-    signature_scheme: str,
-    process_after: datetime | None = None,
-) -> tuple[InboundEvent | None, bool]:
-    """Insert the raw event once per (provider, event id) and enqueue it after commit.
-
-    Returns (event, created); a duplicate delivery returns (None, False) and changes nothing.
-    Raises DatabaseError when the row cannot be stored.
-    """
-    location = Location.objects.filter(location_id=location_ref).first() if location_ref else None
-    try:
-        with transaction.atomic():
-            event = InboundEvent.objects.create(
-                provider=provider,
-                event_id=event_id[:255],
-                event_type=event_type[:64],
-                location=location,
-                location_ref=location_ref[:255],
-                payload=payload,
-                signature_scheme=signature_scheme,
-                process_after=process_after,
-            )
-            countdown = (process_after - timezone.now()).total_seconds() if process_after else None
-            transaction.on_commit(lambda: enqueue(event.pk, countdown))
-    except IntegrityError:
-        return None, False
-    return event, True
-
-
-# --- GHL ------------------------------------------------------------------------------------
 
 
 def is_invoice(payload: dict) -> bool:

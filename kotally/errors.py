@@ -4,7 +4,7 @@ DEBUG=False, e.g. for a request with a disallowed Host header, which fails befor
 
 from django.views import defaults
 
-from .middleware import api_error, current_correlation_id
+from kotally.lib.envelope import json_envelope
 
 _MACHINE_PATHS = ("/api/", "/webhooks/")
 
@@ -15,12 +15,11 @@ def _machine(request) -> bool:
 
 def bad_request(request, exception):
     if _machine(request):
-        return api_error(400, "VALIDATION_ERROR", "Bad request.", current_correlation_id())
+        return json_envelope(400, "VALIDATION_ERROR", "Bad request.")
     return defaults.bad_request(request, exception)
 
 
 def server_error(request):
     if _machine(request):
-        return api_error(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.",
-                         current_correlation_id())
+        return json_envelope(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.")
     return defaults.server_error(request)

@@ -1,21 +1,13 @@
 """Correlation ids on every request and JSON errors for anything under /api/."""
 
-import contextvars
 import logging
 import re
 import uuid
 
-from django.http import JsonResponse
+from kotally.lib.envelope import correlation_id_var, json_envelope
 
-correlation_id_var: contextvars.ContextVar[str] = contextvars.ContextVar(
-    "correlation_id", default="-"
-)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 logger = logging.getLogger("kotally.api")
-
-
-def current_correlation_id() -> str:
-    return correlation_id_var.get()
 
 
 class CorrelationIdLogFilter(logging.Filter):
@@ -43,14 +35,6 @@ class CorrelationIdMiddleware:
         return response
 
 
-def api_error(status: int, reason_code: str, message: str, correlation_id: str, **extra):
-    body = {"ok": False, "reason_code": reason_code, "message": message,
-            "correlation_id": correlation_id, **extra}
-    response = JsonResponse(body, status=status)
-    response["X-Correlation-Id"] = correlation_id
-    return response
-
-
 class ApiErrorMiddleware:
     """Backstop: an exception escaping a view under /api/ becomes the JSON 500 envelope."""
 
@@ -64,8 +48,7 @@ class ApiErrorMiddleware:
         if not request.path.startswith("/api/"):
             return None
         logger.exception("unhandled error on %s", request.path)
-        return api_error(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.",
-                         getattr(request, "correlation_id", current_correlation_id()))
+        return json_envelope(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.")
 
 
 class FrameAncestorsMiddleware:

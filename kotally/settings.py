@@ -68,9 +68,12 @@ INSTALLED_APPS = [
     "accounts",
     "locations",
     "entitlements",
-    "api",
-    "billing",
+    "inbox",
     "integrations_ghl",
+    "integrations_stripe",
+    "billing",
+    "api",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -177,8 +180,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     "end-expired-trials": {"task": "billing.tasks.end_expired_trials", "schedule": 3600.0},
     "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
-    "sweep-stuck-events": {"task": "integrations_ghl.sweep_stuck_events", "schedule": 60.0},
-    "release-held-events": {"task": "integrations_ghl.release_held_events", "schedule": 300.0},
+    "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},
+    "release-held-events": {"task": "inbox.release_held_events", "schedule": 300.0},
 }
 
 # --- Kotally --------------------------------------------------------------------------------

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from api.views import route_not_found
-from billing.merchant import merchant_stripe_webhook
 from integrations_ghl.webhooks import ghl_webhook
+from integrations_stripe.webhooks import merchant_stripe_webhook
 
 from .health import healthz
 
@@ -15,6 +15,7 @@ urlpatterns = [
     # Admin web UI (SPEC §4).
     path("", include("accounts.urls")),
     path("", include("locations.urls")),
+    path("", include("console.urls")),
     path("", include("entitlements.urls")),
     path("api-clients/", include("api.page_urls")),
     path("billing/", include("billing.urls")),
@@ -24,7 +25,7 @@ urlpatterns = [
     path("webhooks/ghl", ghl_webhook, name="webhook-ghl"),
     re_path(r"^webhooks/stripe/(?P<location_id>(?!billing$)[^/]+)$", merchant_stripe_webhook,
             name="webhook-stripe-merchant"),
-    path("events/", include("integrations_ghl.urls_events")),
+    path("events/", include("inbox.urls")),
 ]
 
 handler400 = "kotally.errors.bad_request"

@@ -3,7 +3,7 @@
 import pytest
 
 from entitlements.models import Entitlement, IdempotencyRecord, LedgerEntry
-from entitlements.services import Actor, credits_grant
+from entitlements.services import Actor, Payment, credits_grant
 from tests.factories import ProductConfigFactory
 
 from .conftest import POSTS, grant_body, move_body
@@ -77,7 +77,7 @@ def test_request_id_of_a_grant_cannot_be_reused_for_deduct(api, member):
 def test_request_id_is_scoped_to_the_location(api, member, stranger_location, stranger_token):
     config = ProductConfigFactory(location=stranger_location)
     credits_grant(location=stranger_location, contact_key="m1", product_config_id=config.public_id,
-                  external_payment_id="x", actor=Actor())
+                  payment=Payment(external_payment_id="x"), actor=Actor())
     api.post_json(POSTS["deduct"], move_body(request_id="shared-id"))
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {stranger_token}")
     response = api.post_json(POSTS["deduct"], move_body(request_id="shared-id",

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from entitlements.models import Appointment, Contact, Source
-from entitlements.services import Actor, credits_grant
+from entitlements.services import Actor, Payment, credits_grant
 
 from .conftest import LISTS, read_url
 
@@ -22,7 +22,7 @@ def crowded(location, package):
     sharing a start time (ties are broken by id)."""
     for n in range(ITEMS):
         credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                      external_payment_id=f"pay-{n}", actor=Actor(request_id=f"g-{n}"))
+                      payment=Payment(external_payment_id=f"pay-{n}"), actor=Actor(request_id=f"g-{n}"))
     contact = Contact.objects.get(external_id="m1")
     now = timezone.now()
     Appointment.objects.bulk_create([
@@ -76,7 +76,7 @@ FORGED = [_forged(["0001-01-01T00:00:00+14:00", 1, 1]), _forged(["9999-12-31T23:
                                     *FORGED])
 def test_bad_cursor_is_400(api, location, package, suffix, cursor):
     credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                  external_payment_id="p", actor=Actor())
+                  payment=Payment(external_payment_id="p"), actor=Actor())
     response = api.get(read_url("m1", suffix, cursor=cursor))
     assert response.status_code == 400
     assert "cursor" in response.json()["errors"]

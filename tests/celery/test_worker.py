@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from entitlements import services
 from entitlements.models import Contact, LedgerEntry
-from integrations_ghl.models import EventStatus, InboundEvent
-from integrations_ghl.tasks import sweep_stuck_events
+from inbox.models import EventStatus, InboundEvent
+from inbox.tasks import sweep_stuck_events
 from tests.celery.conftest import wait_for
 from tests.ghl.signing import balance, ghl_event
 
@@ -42,7 +42,7 @@ def test_worker_killed_mid_processing_leaves_the_booking_deducted_exactly_once(
     live_server, ghl_signer, workers, location, pack, settings
 ):
     services.credits_grant(location=location, contact_key=AVA, product_config_id=pack.public_id,
-                           external_payment_id="seed", actor=services.SYSTEM)
+                           payment=services.Payment(external_payment_id="seed"), actor=services.SYSTEM)
     booking = ghl_event("AppointmentCreate")
     booking["appointment"]["startTime"] = (timezone.now() + timedelta(days=3)).isoformat()
     first = workers()

@@ -1,5 +1,6 @@
 """Engine test helpers: a fixed clock, short service calls, and the ledger invariant check."""
 
+import dataclasses
 import itertools
 import threading
 import time
@@ -20,11 +21,17 @@ def hours(n: float) -> timedelta:
     return timedelta(hours=n)
 
 
+_PAYMENT_FIELDS = {field.name for field in dataclasses.fields(services.Payment)}
+
+
 def grant(location, config, contact="m1", payment=None, **kw):
+    """credits_grant with a fresh payment id; payment fields (provider, paid_at, ...) may be
+    passed as keywords beside the service's own."""
     kw.setdefault("now", T0)
+    paid = {key: kw.pop(key) for key in list(kw) if key in _PAYMENT_FIELDS}
     return services.credits_grant(
         location=location, contact_key=contact, product_config_id=config.public_id,
-        external_payment_id=payment or f"pay-{next(_payments)}",
+        payment=services.Payment(payment or f"pay-{next(_payments)}", **paid),
         actor=ACTOR, **kw,
     )
 

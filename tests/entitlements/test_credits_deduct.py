@@ -124,9 +124,9 @@ def test_unknown_contact_has_no_entitlement(location, package):
 
 
 def test_contact_without_any_lot_has_no_entitlement(location, package):
-    services.payment_record(location=location, contact_key="m1", provider="ghl",
-                            external_payment_id="x", outcome=PaymentOutcome.UNMATCHED,
-                            explanation="no config")
+    services.payment_record(location=location, contact_key="m1",
+                            payment=services.Payment("x", provider="ghl"),
+                            outcome=PaymentOutcome.UNMATCHED, explanation="no config")
     assert deduct(location, calendar_id="cal_pack").reason_code == "NO_ENTITLEMENT"
 
 

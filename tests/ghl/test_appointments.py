@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from entitlements.models import Appointment
-from integrations_ghl.models import EventStatus, InboundEvent
+from inbox.models import EventStatus, InboundEvent
 from tests.ghl.signing import balance, entries, ghl_event
 
 pytestmark = pytest.mark.django_db

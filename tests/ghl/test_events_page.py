@@ -2,7 +2,7 @@
 
 import pytest
 
-from integrations_ghl.models import EventStatus, InboundEvent, Provider
+from inbox.models import EventStatus, InboundEvent, Provider
 from tests.conftest import PASSWORD
 from tests.ghl.signing import balance, ghl_event
 

@@ -8,9 +8,9 @@ from django.utils import timezone
 from accounts.models import BillingStatus
 from billing.services import billing_set_status
 from entitlements.models import Contact
-from integrations_ghl import handlers
-from integrations_ghl.models import EventStatus, InboundEvent
-from integrations_ghl.tasks import sweep_stuck_events
+from inbox import processing
+from inbox.models import EventStatus, InboundEvent
+from inbox.tasks import sweep_stuck_events
 from tests.ghl.signing import balance, ghl_event
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,7 @@ def test_new_event_waits_behind_earlier_held_events(post_ghl, location, pack, su
 
 def test_release_skips_workspaces_still_suspended(post_ghl, location, pack, suspended):
     post_ghl(ghl_event("InvoicePaid"))
-    assert handlers.release_held() == 0
+    assert processing.release_held() == 0
     assert InboundEvent.objects.get().status == EventStatus.HELD
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from entitlements.models import PaymentEvent, PaymentOutcome
-from integrations_ghl.models import EventStatus, InboundEvent
+from inbox.models import EventStatus, InboundEvent
 from tests.factories import ProductConfigFactory
 from tests.ghl.signing import balance, entries, ghl_event
 

@@ -4,7 +4,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from entitlements.models import Appointment
-from integrations_ghl.models import InboundEvent
+from inbox.models import InboundEvent
 from tests.ghl.signing import balance
 
 pytestmark = pytest.mark.django_db(transaction=True)

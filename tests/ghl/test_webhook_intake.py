@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives import serialization
 from django.db import OperationalError
 
 from integrations_ghl.management.commands.ghl_simulate import DEV_ONLY_PRIVATE_KEY
-from integrations_ghl.models import EventStatus, InboundEvent
+from inbox.models import EventStatus, InboundEvent
 from tests.ghl.signing import ghl_event
 
 pytestmark = pytest.mark.django_db

@@ -96,7 +96,7 @@ class Stack:
         ids = [payload["webhookId"] for payload in payloads]
         rows = dict(
             self.sql(
-                "SELECT event_id, status FROM integrations_ghl_inboundevent "
+                "SELECT event_id, status FROM inbox_inboundevent "
                 "WHERE event_id = ANY(%s)",
                 ids,
             )
@@ -107,7 +107,7 @@ class Stack:
         """What Celery beat does every minute: send the sweeper task to the worker."""
         sender = Celery(broker=self.broker)
         try:
-            sender.send_task("integrations_ghl.sweep_stuck_events")
+            sender.send_task("inbox.sweep_stuck_events")
         finally:
             sender.close()
 

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 
 from api.parsers import MAX_BODY_BYTES, MAX_DEPTH
 from entitlements.models import Contact, Entitlement, IdempotencyRecord, LedgerEntry, PaymentEvent
-from entitlements.services import Actor, credits_grant
+from entitlements.services import Actor, Payment, credits_grant
 
 V2 = "/api/v2"
 READS = ["", "/summary", "/credits", "/entitlements", "/appointments/upcoming",
@@ -22,7 +22,8 @@ READS = ["", "/summary", "/credits", "/entitlements", "/appointments/upcoming",
 @pytest.fixture
 def member(location, package):
     credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                  external_payment_id="hostile-pay-1", actor=Actor(request_id="hostile-g1"))
+                  payment=Payment(external_payment_id="hostile-pay-1"),
+                  actor=Actor(request_id="hostile-g1"))
 
 
 def posts(package) -> dict:

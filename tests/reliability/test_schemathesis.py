@@ -22,7 +22,7 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from entitlements.services import Actor, credits_grant
+from entitlements.services import Actor, Payment, credits_grant
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -46,7 +46,7 @@ def api_schema(db, settings):
 def member(location, package):
     """Contact `m1` with a 10-credit lot, so reads and deducts have something to find."""
     credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                  external_payment_id="fuzz-pay-1", actor=Actor(request_id="fuzz-grant-1"))
+                  payment=Payment(external_payment_id="fuzz-pay-1"), actor=Actor(request_id="fuzz-grant-1"))
 
 
 def _pin_location(case) -> None:

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from entitlements import services
 from entitlements.models import Appointment, Entitlement, LedgerEntry
-from integrations_ghl.models import EventStatus, InboundEvent
-from integrations_ghl.tasks import sweep_stuck_events
+from inbox.models import EventStatus, InboundEvent
+from inbox.tasks import sweep_stuck_events
 from tests.ghl.signing import balance, ghl_event
 
 AVA = "ghl_contact_ava"
@@ -39,7 +39,7 @@ def ava_has_a_pack(location, pack):
         location=location,
         contact_key=AVA,
         product_config_id=pack.public_id,
-        external_payment_id="ordering-seed",
+        payment=services.Payment(external_payment_id="ordering-seed"),
         actor=services.SYSTEM,
     )
     assert balance(location, AVA) == GRANTED

@@ -7,8 +7,8 @@ import responses
 from django.utils import timezone
 
 from entitlements.models import Contact, PaymentEvent, PaymentOutcome
-from integrations_ghl.models import EventStatus, InboundEvent, Provider
-from integrations_ghl.tasks import sweep_stuck_events
+from inbox.models import EventStatus, InboundEvent, Provider
+from inbox.tasks import sweep_stuck_events
 from tests.factories import MembershipConfigFactory
 from tests.ghl.signing import STRIPE_KEY, balance, fixture, ghl_event, stripe_header
 

@@ -1,0 +1,230 @@
+"""One purchase grants once, whoever reports it (SPEC §1 invariant 5, §5.3, §6.2).
+
+GoHighLevel reports a sale as an invoice and/or an order; a merchant's own Stripe reports it
+as a Checkout Session and/or an invoice. Integrations turn their payloads into a `Purchase`
+of `PurchaseLine`s and call `purchase_settle`, which grants each line through the engine or
+records why it did not (unmatched, ambiguous, duplicate of a twin).
+
+Twins — the same purchase seen through another view — are matched here and only here: the
+same payment intent when both views know one, else the purchase fingerprint (location,
+contact, product config, amount, paid within 15 minutes).
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import connection, transaction
+from django.db.models import Q
+
+from locations.models import Location
+
+from . import services
+from .models import PaymentEvent, PaymentOutcome
+from .outcomes import BillingSuspended, Reason
+
+FINGERPRINT_WINDOW = timedelta(minutes=15)
+# Metadata key on a `duplicate` payment naming the granted payment it was matched to.
+TWIN_KEY = "duplicate_of"
+# Metadata key naming the inbound event whose processing recorded the payment.
+ORIGIN_KEY = "inbound_event"
+
+
+class PaymentProvider:
+    """PaymentEvent.provider of the integrations' payments (API grants name their own)."""
+
+    GHL = "ghl"
+    STRIPE = "stripe"
+
+
+# The other views of one purchase, by the prefix of a line's external payment id: a GHL
+# invoice and the order of the same sale; a Stripe Checkout Session and its first invoice;
+# and any GHL sale that the merchant Stripe fallback reports too (whichever came first).
+_TWIN_VIEWS = {
+    "ghl:invoice:": Q(provider=PaymentProvider.GHL, external_payment_id__startswith="ghl:order:")
+    | Q(provider=PaymentProvider.STRIPE),
+    "ghl:order:": Q(provider=PaymentProvider.GHL, external_payment_id__startswith="ghl:invoice:")
+    | Q(provider=PaymentProvider.STRIPE),
+    "stripe:cs_": Q(provider=PaymentProvider.GHL)
+    | Q(provider=PaymentProvider.STRIPE, external_payment_id__startswith="stripe:in_"),
+    "stripe:in_": Q(provider=PaymentProvider.GHL)
+    | Q(provider=PaymentProvider.STRIPE, external_payment_id__startswith="stripe:cs_"),
+}
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    """One paid line of an invoice/order/checkout, ready to be matched and granted."""
+
+    external_payment_id: str
+    product_ref: str  # how the line names its product, for explanations
+    configs: tuple  # the active product configs it matches
+    quantity: int
+    amount_cents: int | None
+    currency: str
+    paid_at: datetime | None
+    payment_intent: str = ""
+
+
+@dataclass(frozen=True)
+class Purchase:
+    location: Location
+    provider: str  # the PaymentEvent provider: PaymentProvider.GHL or .STRIPE
+    source: str  # the ledger source
+    event_type: str
+    contact_key: str | None
+    email: str
+    name: str
+    is_test: bool
+    lines: tuple
+    origin_event: int | None = None  # the inbound event reporting it
+    correlation_id: str = ""
+
+
+def advisory_xact_lock(name: str) -> None:
+    """Block until this transaction holds the PostgreSQL advisory lock named `name`.
+    SQLite serializes writers anyway."""
+    if connection.vendor != "postgresql":
+        return
+    digest = hashlib.sha256(name.encode()).digest()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [int.from_bytes(digest[:8], "big", signed=True)]
+        )
+
+
+def _twins_of(line: PurchaseLine) -> Q:
+    for prefix, twins in _TWIN_VIEWS.items():
+        if line.external_payment_id.startswith(prefix):
+            return twins
+    return Q(pk__in=[])
+
+
+def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None:
+    """A granted payment for the same purchase: same payment intent when both know one, else
+    the fingerprint (location, contact, product config, amount, paid within 15 minutes).
+
+    A fingerprint twin already matched by an earlier duplicate is used up (two real purchases
+    of one pack must not both hide behind one grant), and payments whose known payment
+    intents differ are never the same purchase."""
+    granted = (
+        PaymentEvent.objects.filter(location=purchase.location, outcome=PaymentOutcome.GRANTED)
+        .filter(_twins_of(line))
+        .order_by("pk")
+    )
+    if line.payment_intent:
+        same_intent = granted.filter(metadata__payment_intent=line.payment_intent).first()
+        if same_intent is not None:
+            return same_intent
+    if line.amount_cents is None or line.paid_at is None:
+        return None
+    # Only this contact's duplicates can point at this contact's grants: a bounded read.
+    used = set(
+        PaymentEvent.objects.filter(
+            location=purchase.location, contact__external_id=purchase.contact_key,
+            outcome=PaymentOutcome.DUPLICATE, metadata__has_key=TWIN_KEY,
+        ).values_list(f"metadata__{TWIN_KEY}", flat=True)
+    )
+    candidates = granted.filter(
+        contact__external_id=purchase.contact_key,
+        product_config=config,
+        amount_cents=line.amount_cents,
+        paid_at__gte=line.paid_at - FINGERPRINT_WINDOW,
+        paid_at__lte=line.paid_at + FINGERPRINT_WINDOW,
+    )
+    for candidate in candidates:
+        theirs = (candidate.metadata or {}).get("payment_intent")
+        if candidate.pk in used or (line.payment_intent and theirs
+                                    and theirs != line.payment_intent):
+            continue
+        return candidate
+    return None
+
+
+def _settle_line(purchase: Purchase, line: PurchaseLine) -> str:
+    metadata = {}
+    if purchase.origin_event is not None:
+        metadata[ORIGIN_KEY] = purchase.origin_event
+    if line.payment_intent:
+        metadata["payment_intent"] = line.payment_intent
+    payment = services.Payment(
+        provider=purchase.provider,
+        external_payment_id=line.external_payment_id,
+        event_type=purchase.event_type,
+        amount_cents=line.amount_cents,
+        currency=line.currency,
+        paid_at=line.paid_at,
+        is_test=purchase.is_test,
+        metadata=metadata,
+    )
+
+    def record(outcome: str, explanation: str) -> str:
+        services.payment_record(
+            location=purchase.location,
+            contact_key=purchase.contact_key,
+            payment=payment,
+            outcome=outcome,
+            explanation=explanation,
+            external_product_ref=line.product_ref[:255],
+        )
+        return outcome
+
+    if not purchase.contact_key:
+        return record(PaymentOutcome.UNMATCHED, "no contact in this location for this payment")
+    if not line.configs:
+        return record(PaymentOutcome.UNMATCHED, f"no active product config for {line.product_ref}")
+    if len(line.configs) > 1:
+        names = ", ".join(config.name for config in line.configs)
+        return record(
+            PaymentOutcome.AMBIGUOUS,
+            f"{len(line.configs)} active product configs match {line.product_ref} ({names}); "
+            "keep exactly one active",
+        )
+    config = line.configs[0]
+    twin = _twin(purchase, line, config)
+    if twin is not None:
+        metadata[TWIN_KEY] = twin.pk
+        return record(
+            PaymentOutcome.DUPLICATE,
+            f"same purchase already granted as {twin.provider} payment {twin.external_payment_id}",
+        )
+    outcome = services.credits_grant(
+        location=purchase.location,
+        contact_key=purchase.contact_key,
+        product_config_id=config.public_id,
+        payment=payment,
+        actor=services.Actor(source=purchase.source, correlation_id=purchase.correlation_id),
+        quantity=line.quantity,
+        email=purchase.email,
+        name=purchase.name,
+    )
+    if outcome.reason_code == Reason.BILLING_SUSPENDED:
+        raise BillingSuspended()
+    if outcome.reason_code == Reason.DUPLICATE_EVENT and _granted_by(purchase, line):
+        return Reason.GRANT_APPLIED  # a re-run of the event that granted it
+    return outcome.reason_code
+
+
+def _granted_by(purchase: Purchase, line: PurchaseLine) -> bool:
+    if purchase.origin_event is None:
+        return False
+    return PaymentEvent.objects.filter(
+        location=purchase.location,
+        external_payment_id=line.external_payment_id,
+        **{f"metadata__{ORIGIN_KEY}": purchase.origin_event},
+    ).exists()
+
+
+def purchase_settle(purchase: Purchase) -> str:
+    """Grant (or record why not) every line, in one transaction. Returns the first line's
+    refusal/outcome that is not a grant, else `grant_applied`.
+
+    Raises BillingSuspended, rolling back every line, when billing got suspended meanwhile.
+    """
+    with transaction.atomic():
+        if purchase.contact_key:
+            # Serialize grant decisions for one contact, so an order and its invoice processed
+            # at the same moment cannot both miss each other's fingerprint.
+            advisory_xact_lock(f"purchase:{purchase.location.pk}:{purchase.contact_key}")
+        reasons = [_settle_line(purchase, line) for line in purchase.lines]
+    return next((r for r in reasons if r != Reason.GRANT_APPLIED), Reason.GRANT_APPLIED)

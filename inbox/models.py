@@ -1,0 +1,106 @@
+"""Every webhook received — GHL, a merchant's Stripe, Kotally's own billing Stripe — stored raw
+before processing; the row holds the state (SPEC §1, "Inbound event")."""
+
+from django.db import models
+from django.utils import timezone
+
+from locations.models import Location
+
+
+class Provider(models.TextChoices):
+    GHL = "ghl", "GoHighLevel"
+    STRIPE_MERCHANT = "stripe_merchant", "Merchant Stripe"
+    STRIPE_BILLING = "stripe_billing", "Kotally billing Stripe"
+
+
+class EventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSING = "processing", "Processing"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored"
+    FAILED = "failed", "Failed"
+    HELD = "held", "Held (billing suspended)"
+
+
+FINAL = (EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.FAILED)
+
+
+class EventReason(models.TextChoices):
+    """Why an event ended as it did, beyond the engine's own codes (entitlements.outcomes.Reason,
+    which events also carry: `deducted`, `INSUFFICIENT_CREDITS`, ...). Success codes are lower
+    snake case, refusals UPPER_SNAKE_CASE, as everywhere in Kotally."""
+
+    # any provider
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION", "The event names no location Kotally knows."
+    UNHANDLED_EVENT_TYPE = "UNHANDLED_EVENT_TYPE", "Kotally does not act on this event type."
+    INVALID_PAYLOAD = "INVALID_PAYLOAD", "The payload lacks what its type needs."
+    PROCESSING_ERROR = "PROCESSING_ERROR", "Processing failed unexpectedly; see the error."
+    NOT_PAID = "NOT_PAID", "Not paid (yet): nothing to grant."
+    NO_LINE_ITEMS = "NO_LINE_ITEMS", "The purchase has no line items."
+    # contacts and appointments
+    CONTACT_SAVED = "contact_saved", "Contact saved."
+    APPOINTMENT_UPDATED = "appointment_updated", "Appointment updated."
+    APPOINTMENT_NOT_FOUND = "APPOINTMENT_NOT_FOUND", "No booking Kotally knows of to update."
+    CALENDAR_NOT_CONFIGURED = (
+        "CALENDAR_NOT_CONFIGURED", "No product config lists this calendar.",
+    )
+    RESTORE_ON_CANCEL_OFF = (
+        "RESTORE_ON_CANCEL_OFF", "Restore on cancel is off in Settings.",
+    )
+    # GHL app install / uninstall
+    LOCATION_LINKED = "location_linked", "Location linked."
+    ALREADY_LINKED = "already_linked", "Location was already linked."
+    COMPANY_INSTALLED = "company_installed", "Agency install recorded."
+    LOCATION_DISCONNECTED = "location_disconnected", "Location disconnected."
+    COMPANY_DISCONNECTED = "company_disconnected", "Agency locations disconnected."
+    ALREADY_DISCONNECTED = "ALREADY_DISCONNECTED", "Location was already disconnected."
+    UNKNOWN_COMPANY = "UNKNOWN_COMPANY", "No workspace has installed this agency yet."
+    LOCATION_LINKED_ELSEWHERE = (
+        "LOCATION_LINKED_ELSEWHERE", "The location belongs to another workspace.",
+    )
+    MISSING_IDS = "MISSING_IDS", "The event names neither a location nor an agency."
+    COMPANY_TOKEN_REVOKED = (
+        "COMPANY_TOKEN_REVOKED", "The agency's GHL token was refused; reconnect GoHighLevel.",
+    )
+    # merchant Stripe
+    STRIPE_KEY_MISSING = (
+        "STRIPE_KEY_MISSING", "Set the restricted key to read Checkout line items.",
+    )
+
+
+class InboundEvent(models.Model):
+    """Every webhook received, stored raw before processing; the row holds the state."""
+
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    event_id = models.CharField(max_length=255)
+    event_type = models.CharField(max_length=64, blank=True)
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_events"
+    )
+    location_ref = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField()
+    signature_scheme = models.CharField(max_length=20, blank=True)
+    status = models.CharField(
+        max_length=12, choices=EventStatus.choices, default=EventStatus.RECEIVED
+    )
+    reason_code = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    process_after = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="inbound_event_unique")
+        ]
+        indexes = [
+            # The sweeper and the held-event release: events by status and age.
+            models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
+            # The Events page: a location's events newest first.
+            models.Index(fields=["location", "-received_at"], name="inbound_location_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.provider}:{self.event_type or '?'}:{self.event_id}"

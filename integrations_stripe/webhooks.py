@@ -1,0 +1,68 @@
+"""`POST /webhooks/stripe/<location id>`: a location's own Stripe account reports purchases
+that GHL may not (SPEC §6.2). Verify with stripe-python → the inbox's one intake pattern.
+
+GHL-native grants win: events are processed only after MERCHANT_STRIPE_DELAY_SECONDS (and then
+recorded as `duplicate` when a GHL grant already covers the purchase, entitlements.purchases).
+"""
+
+import json
+import logging
+from datetime import timedelta
+
+import stripe
+from django.conf import settings
+from django.db import DatabaseError
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from inbox.intake import answer, store_event
+from inbox.models import Provider
+from locations.models import Location
+
+from .secrets import location_secret
+
+logger = logging.getLogger("kotally.webhooks")
+
+
+@csrf_exempt
+def merchant_stripe_webhook(request, location_id: str):
+    if request.method != "POST":
+        return answer(405, "METHOD_NOT_ALLOWED", "POST only.")
+    location = Location.objects.filter(
+        location_id=location_id, stripe_fallback_enabled=True
+    ).first()
+    secret = location_secret(location, "stripe_webhook_secret_enc")
+    if not secret:
+        return answer(404, "NOT_CONFIGURED", "No merchant Stripe fallback for this location.")
+    try:
+        # stripe-python's signature check (HMAC-SHA256 over "<t>.<body>", 5-minute tolerance);
+        # the body is parsed here so a signed non-object can't crash Stripe's event builder.
+        stripe.WebhookSignature.verify_header(
+            request.body.decode("utf-8"), request.headers.get("Stripe-Signature", ""), secret,
+            stripe.Webhook.DEFAULT_TOLERANCE,
+        )
+    except (stripe.SignatureVerificationError, UnicodeDecodeError):
+        return answer(400, "INVALID_SIGNATURE", "Missing or invalid Stripe-Signature.")
+    try:
+        payload = json.loads(request.body)
+    except (ValueError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):
+        return answer(400, "INVALID_JSON", "The body is not a JSON object.")
+    try:
+        _, created = store_event(
+            provider=Provider.STRIPE_MERCHANT,
+            # One Stripe account may feed several locations: the same evt_ id is a distinct
+            # delivery per location.
+            event_id=f"{location.location_id}:{payload.get('id') or ''}",
+            event_type=str(payload.get("type") or ""),
+            location_ref=location.location_id,
+            payload=payload,
+            signature_scheme="stripe",
+            process_after=timezone.now()
+            + timedelta(seconds=settings.MERCHANT_STRIPE_DELAY_SECONDS),
+        )
+    except DatabaseError:
+        logger.exception("could not store merchant Stripe event for %s", location_id)
+        return answer(503, "TRY_AGAIN", "The event could not be stored; Stripe will retry.")
+    return answer(200, "received" if created else "duplicate")
