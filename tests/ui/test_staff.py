@@ -191,3 +191,13 @@ def test_remove_action_removes_the_location_and_stops_its_tokens(login, superuse
     location.refresh_from_db()
     assert location.status == LocationStatus.REMOVED
     assert not ApiClient.objects.filter(location=location, active=True).exists()
+
+
+def test_api_client_active_flag_is_read_only_and_deactivate_is_an_action(login, superuser, token):
+    client = ApiClient.objects.get()
+    staff = login(superuser)
+    url = reverse("admin:api_apiclient_change", args=[client.pk])
+    assert 'name="active"' not in staff.get(url).content.decode()
+    _action(staff, "api/apiclient", "deactivate", client)
+    client.refresh_from_db()
+    assert client.active is False
