@@ -36,6 +36,8 @@ class ProductConfig(models.Model):
     stripe_price_id = models.CharField(max_length=255, blank=True)
     stripe_product_id = models.CharField(max_length=255, blank=True)
     priority = models.IntegerField(default=100)
+    # credits.low is announced when a deduct leaves this many credits or fewer (null: off).
+    low_credits_threshold = models.PositiveIntegerField(null=True, blank=True)
     renewal_policy = models.CharField(
         max_length=12, choices=RenewalPolicy.choices, default=RenewalPolicy.ACCUMULATE
     )
@@ -121,6 +123,8 @@ class Entitlement(models.Model):
         "PaymentEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     value_cents = models.PositiveIntegerField(null=True, blank=True)
+    # When credits.expiring was announced for this lot (once per lot).
+    expiry_announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -322,6 +326,26 @@ class Appointment(models.Model):
 
     def __str__(self):
         return f"{self.external_id} ({self.status})"
+
+
+class ContactActivity(models.Model):
+    """What Kotally told the outside world about a member (outbound webhooks, the GoHighLevel
+    write-back), shown on the contact's timeline. Written through
+    services.contact_activity_record by the apps that do the telling."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activity")
+    message = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The contact timeline, newest first.
+            models.Index(fields=["contact", "-created_at"], name="activity_contact_idx"),
+        ]
+
+    def __str__(self):
+        return self.message
 
 
 class IdempotencyRecord(models.Model):

@@ -19,7 +19,7 @@ from django.db.models import Q
 
 from locations.models import Location
 
-from . import services
+from . import events, services
 from .models import PaymentEvent, PaymentOutcome
 from .outcomes import BillingSuspended, Reason
 
@@ -163,7 +163,7 @@ def _settle_line(purchase: Purchase, line: PurchaseLine) -> str:
     )
 
     def record(outcome: str, explanation: str) -> str:
-        services.payment_record(
+        row = services.payment_record(
             location=purchase.location,
             contact_key=purchase.contact_key,
             payment=payment,
@@ -171,6 +171,8 @@ def _settle_line(purchase: Purchase, line: PurchaseLine) -> str:
             explanation=explanation,
             external_product_ref=line.product_ref[:255],
         )
+        if row.outcome in _NEEDS_ADMIN:
+            _announce_unmatched(row, purchase.contact_key)
         return outcome
 
     if not purchase.contact_key:
@@ -207,6 +209,25 @@ def _settle_line(purchase: Purchase, line: PurchaseLine) -> str:
     if outcome.reason_code == Reason.DUPLICATE_EVENT and _granted_by(purchase, line):
         return Reason.GRANT_APPLIED  # a re-run of the event that granted it
     return outcome.reason_code
+
+
+# Payments an admin has to fix (a product config to map or to deactivate) are announced.
+_NEEDS_ADMIN = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS)
+
+
+def _announce_unmatched(row: PaymentEvent, contact_key: str | None) -> None:
+    """payment.unmatched; keyed on the payment, so a redelivered purchase announces once."""
+    events.publish(events.PAYMENT_UNMATCHED, row.location_id, {
+        "payment_id": row.public_id,
+        "outcome": row.outcome,
+        "explanation": row.explanation,
+        "provider": row.provider,
+        "external_payment_id": row.external_payment_id,
+        "product": row.external_product_ref,
+        "amount_cents": row.amount_cents,
+        "currency": row.currency,
+        "contact_id": contact_key or "",
+    }, key=f"payment.unmatched:{row.public_id}", contact_pk=row.contact_id)
 
 
 def _granted_by(purchase: Purchase, line: PurchaseLine) -> bool:

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q
 
-from entitlements import services
+from entitlements import events, services
 from entitlements.idempotency import run_once
 from entitlements.models import Appointment, AppointmentStatus, ProductConfig, Source
 from entitlements.outcomes import BillingSuspended, Reason, refuse
@@ -296,6 +296,17 @@ def _deduct(event, appointment, request_id):
     )
     if outcome.ok:
         _replay_early_cancels(event.location, appointment_id)
+    elif outcome.reason_code != Reason.BILLING_SUSPENDED:  # that one is held, not refused
+        events.announce_booking_refused(
+            location_pk=event.location.pk,
+            request_id=request_id,
+            contact_key=str(appointment["contactId"]),
+            reason_code=outcome.reason_code,
+            source=Source.GHL,
+            calendar_id=str(appointment["calendarId"]),
+            external_ref=appointment_id,
+            appointment_time=_time(appointment.get("startTime")),
+        )
     return outcome
 
 

@@ -174,6 +174,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_IMPORTS = ["integrations_ghl.token_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "expire-lots": {"task": "entitlements.tasks.expire_lots", "schedule": 300.0},
+    "announce-expiring-lots": {
+        "task": "entitlements.tasks.announce_expiring_lots", "schedule": 86400.0,
+    },
     "purge-idempotency-records": {
         "task": "entitlements.tasks.purge_idempotency_records",
         "schedule": 3600.0,
@@ -190,6 +193,8 @@ API_RATE_LIMIT_PER_SECOND = env.float("API_RATE_LIMIT_PER_SECOND", default=20.0)
 API_RATE_LIMIT_BURST = env.int("API_RATE_LIMIT_BURST", default=100)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
+# credits.expiring is announced this many days before a lot expires (once per lot).
+CREDITS_EXPIRING_DAYS = env.int("CREDITS_EXPIRING_DAYS", default=7)
 
 GHL_CLIENT_ID = env("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env("GHL_CLIENT_SECRET", default="")
