@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "integrations_stripe",
     "billing",
     "api",
+    "outbound",
     "console",
 ]
 
@@ -185,6 +186,7 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
     "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},
     "release-held-events": {"task": "inbox.release_held_events", "schedule": 300.0},
+    "deliver-due-webhooks": {"task": "outbound.deliver_due", "schedule": 30.0},
 }
 
 # --- Kotally --------------------------------------------------------------------------------
@@ -193,6 +195,8 @@ API_RATE_LIMIT_PER_SECOND = env.float("API_RATE_LIMIT_PER_SECOND", default=20.0)
 API_RATE_LIMIT_BURST = env.int("API_RATE_LIMIT_BURST", default=100)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
+# Outbound webhooks may go to http:// and private/loopback hosts only while debugging.
+OUTBOUND_ALLOW_PRIVATE_URLS = DEBUG
 # credits.expiring is announced this many days before a lot expires (once per lot).
 CREDITS_EXPIRING_DAYS = env.int("CREDITS_EXPIRING_DAYS", default=7)
 
