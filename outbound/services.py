@@ -19,7 +19,6 @@ import time
 from datetime import datetime, timedelta
 
 import requests
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -51,7 +50,9 @@ def retry_delay(attempts: int) -> timedelta:
 # --- endpoints --------------------------------------------------------------------------------
 
 
-def endpoint_create(*, location: Location, url: str, event_types: list[str]) -> tuple[Endpoint, str]:
+def endpoint_create(
+    *, location: Location, url: str, event_types: list[str]
+) -> tuple[Endpoint, str]:
     """A new active endpoint and its signing secret (returned once, stored encrypted).
     Raises UnsafeUrl for a URL webhooks may not go to."""
     check_url(url)

@@ -11,8 +11,8 @@ import pytest
 from django.utils import timezone
 
 from entitlements.events import DomainEvent
-from kotally.celery import app as celery_app
 from outbound import services
+from tests.ghl.signing import celery_eager, ghl_signer, post_ghl  # noqa: F401 (fixtures)
 
 
 def verify(secret: str, header: str, body: bytes) -> bool:
@@ -66,15 +66,6 @@ def receiver(settings):
     yield receiver
     receiver.server.shutdown()
     receiver.server.server_close()
-
-
-@pytest.fixture
-def eager_celery():
-    """Tasks run in-process even when REDIS_URL is set for the run."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = previous
 
 
 @pytest.fixture

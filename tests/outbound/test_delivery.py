@@ -92,7 +92,7 @@ def test_one_members_events_arrive_in_order_when_the_first_is_retried(
 
 
 def test_an_endpoint_failing_for_three_days_is_disabled_and_owners_emailed(
-    location, endpoint, receiver, owner, eager_celery, django_capture_on_commit_callbacks
+    location, endpoint, receiver, owner, celery_eager, django_capture_on_commit_callbacks
 ):
     MembershipFactory(workspace=location.workspace, role="admin",
                       user=UserFactory(email="admin@example.com"))
