@@ -11,6 +11,7 @@ from accounts.permissions import member_view
 from api.models import ApiClient
 from entitlements.models import ProductConfig
 from inbox.models import InboundEvent, Provider
+from integrations_ghl.writeback import missing_scopes
 from locations.models import Location, LocationKind, LocationStatus
 
 
@@ -98,6 +99,9 @@ def location_list(request):
         if location.kind == LocationKind.GHL:
             location.token_badge, location.token_words = token_state(location, now)
             location.needs_reconnect = needs_reconnect(location)
+            installation = getattr(location, "installation", None)
+            # Installed before the write-back scopes were asked for: reconnect to grant them.
+            location.writeback_missing = missing_scopes(installation) if installation else []
     return render(
         request,
         "console/locations.html",

@@ -5,10 +5,13 @@ class IntegrationsGhlConfig(AppConfig):
     name = "integrations_ghl"
 
     def ready(self):
+        from entitlements import events
         from inbox.models import Provider
         from inbox.processing import Needs, register
 
-        from . import handlers, installs
+        from . import handlers, installs, writeback
+
+        events.subscribe(writeback.on_event)
 
         ghl = Provider.GHL
         # App lifecycle: never held (an uninstall must always disconnect); minting a location

@@ -123,7 +123,7 @@ def _error_code(response: requests.Response) -> str:
 
 def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
           token: str | None = None, params: dict | None = None,
-          data: dict | None = None) -> dict[str, Any]:
+          data: dict | None = None, json: dict | None = None) -> dict[str, Any]:
     """One GHL call with the limiter and 429 backoff; returns the JSON body."""
     headers = {"Version": version}
     if token:
@@ -134,7 +134,7 @@ def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
             _take_slot(rate_key)
         try:
             response = _http().request(method, _url(path), headers=headers, params=params,
-                                       data=data, timeout=_timeout())
+                                       data=data, json=json, timeout=_timeout())
         except requests.RequestException as exc:
             raise GhlError(f"GHL unreachable: {type(exc).__name__}", retryable=True) from exc
         if response.status_code != 429:
@@ -161,16 +161,17 @@ def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
 
 
 def _authed(auth: TokenSource, method: str, path: str, *, version: str = V_DEFAULT,
-            params: dict | None = None, data: dict | None = None) -> dict[str, Any]:
+            params: dict | None = None, data: dict | None = None,
+            json: dict | None = None) -> dict[str, Any]:
     """A call with the installation's token; a 401 refreshes the token once and retries."""
     token = auth.access_token()
     try:
         return _send(method, path, version=version, rate_key=auth.ghl_id, token=token,
-                     params=params, data=data)
+                     params=params, data=data, json=json)
     except GhlAuthError:
         fresh = auth.refreshed_token(token)
     return _send(method, path, version=version, rate_key=auth.ghl_id, token=fresh,
-                 params=params, data=data)
+                 params=params, data=data, json=json)
 
 
 # --- OAuth ---------------------------------------------------------------------------------
@@ -265,3 +266,47 @@ def list_orders(auth: TokenSource, **filters: Any) -> list[dict[str, Any]]:
 def get_location(auth: TokenSource) -> dict[str, Any]:
     """https://marketplace.gohighlevel.com/docs/ghl/locations/get-location"""
     return _authed(auth, "GET", f"/locations/{auth.ghl_id}").get("location", {})
+
+
+# --- Writes with a location token (the write-back, integrations_ghl.writeback) --------------
+# Endpoints and bodies: GoHighLevel/highlevel-api-docs apps/contacts.json and
+# apps/locations.json (docs/outbound.md lists the facts used).
+
+
+def list_custom_fields(auth: TokenSource) -> list[dict[str, Any]]:
+    """Contact custom fields of the location (scope locations/customFields.readonly).
+
+    https://marketplace.gohighlevel.com/docs/ghl/locations/get-custom-fields
+    """
+    body = _authed(auth, "GET", f"/locations/{auth.ghl_id}/customFields",
+                   params={"model": "contact"})
+    return body.get("customFields", [])
+
+
+def create_custom_field(auth: TokenSource, *, name: str, data_type: str) -> dict[str, Any]:
+    """A contact custom field (scope locations/customFields.write); answers `customField`.
+
+    https://marketplace.gohighlevel.com/docs/ghl/locations/create-custom-field
+    """
+    body = _authed(auth, "POST", f"/locations/{auth.ghl_id}/customFields",
+                   json={"name": name, "dataType": data_type, "model": "contact"})
+    return body.get("customField", {})
+
+
+def set_contact_field(auth: TokenSource, contact_id: str, *, field_id: str, value) -> None:
+    """Set one custom field of a contact (scope contacts.write); other fields are untouched.
+
+    https://marketplace.gohighlevel.com/docs/ghl/contacts/update-contact
+    """
+    _authed(auth, "PUT", f"/contacts/{contact_id}",
+            json={"customFields": [{"id": field_id, "field_value": value}]})
+
+
+def add_contact_tags(auth: TokenSource, contact_id: str, tags: list[str]) -> None:
+    """https://marketplace.gohighlevel.com/docs/ghl/contacts/add-tags"""
+    _authed(auth, "POST", f"/contacts/{contact_id}/tags", json={"tags": tags})
+
+
+def remove_contact_tags(auth: TokenSource, contact_id: str, tags: list[str]) -> None:
+    """https://marketplace.gohighlevel.com/docs/ghl/contacts/remove-tags"""
+    _authed(auth, "DELETE", f"/contacts/{contact_id}/tags", json={"tags": tags})

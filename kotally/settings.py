@@ -172,7 +172,7 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Task modules autodiscovery (`<app>.tasks`) would miss.
-CELERY_IMPORTS = ["integrations_ghl.token_tasks"]
+CELERY_IMPORTS = ["integrations_ghl.token_tasks", "integrations_ghl.writeback_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "expire-lots": {"task": "entitlements.tasks.expire_lots", "schedule": 300.0},
     "announce-expiring-lots": {
@@ -215,6 +215,8 @@ GHL_SCOPES = env.list("GHL_SCOPES", default=[
     "products.readonly", "products/prices.readonly", "invoices.readonly",
     "payments/orders.readonly", "payments/transactions.readonly", "locations.readonly",
     "users.readonly",
+    # the write-back (integrations_ghl.writeback.SCOPES): the credits field and the tags
+    "contacts.write", "locations/customFields.readonly", "locations/customFields.write",
 ])
 GHL_CONNECT_TIMEOUT = env.float("GHL_CONNECT_TIMEOUT", default=5.0)
 GHL_READ_TIMEOUT = env.float("GHL_READ_TIMEOUT", default=20.0)
@@ -225,6 +227,8 @@ GHL_MAX_BACKOFF_SECONDS = env.float("GHL_MAX_BACKOFF_SECONDS", default=10.0)
 # Refresh tokens this long before they expire (the beat task runs every 15 minutes).
 GHL_REFRESH_MARGIN_SECONDS = env.int("GHL_REFRESH_MARGIN_SECONDS", default=2 * 3600)
 GHL_PICKER_CACHE_SECONDS = env.int("GHL_PICKER_CACHE_SECONDS", default=60)
+# The write-back waits this long after a member's first credit event, so a burst is one sync.
+GHL_WRITEBACK_DEBOUNCE_SECONDS = env.int("GHL_WRITEBACK_DEBOUNCE_SECONDS", default=10)
 # GHL webhook signature keys (PEM). Ed25519 default: GHL's published key (INTEGRATIONS.md).
 # The legacy RSA key is not in our docs: empty means X-WH-Signature cannot verify until set.
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = env(
