@@ -20,6 +20,7 @@ from kotally.lib.timeutil import iso_z
 from .models import (
     Appointment,
     Contact,
+    ContactActivity,
     Entitlement,
     LedgerEntry,
     LotStatus,
@@ -235,14 +236,23 @@ _TIMELINE = (
 )
 
 
-def timeline_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+# The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated);
+# the API's timeline keeps SPEC §3.9's three types.
+_ACTIVITY = ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
+             lambda row: {"message": row.message})
+
+
+def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
+                  activity: bool = False) -> Page:
     after = decode_cursor(cursor, 3)
     if after is not None:
         c_at, c_rank, c_pk = _parse_at(after[0]), after[1], after[2]
         if not isinstance(c_rank, int) or not isinstance(c_pk, int):
             raise BadCursor("cursor is not one this API returned")
     merged = []
-    for rank, (kind, field, queryset, item) in enumerate(_TIMELINE):
+    for rank, (kind, field, queryset, item) in enumerate(
+        (*_TIMELINE, _ACTIVITY) if activity else _TIMELINE
+    ):
         qs = queryset(contact)
         if after is not None:
             before = Q(**{f"{field}__lt": c_at})

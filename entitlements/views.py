@@ -168,7 +168,8 @@ def contact_detail(request, pk):
 def _render_contact(request, contact, form, status=200):
     try:
         ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
-        timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"))
+        timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"),
+                                           activity=True)
     except selectors.BadCursor as exc:
         raise BadRequest(str(exc)) from exc
     total, per_config = selectors.credits_by_config(contact)
