@@ -90,7 +90,8 @@ def endpoint_action(request, location_id, endpoint_id, action):
     endpoint = _endpoint(request, location_id, endpoint_id)
     if action == "disable":
         endpoint_disable(endpoint=endpoint, reason=f"disabled by {request.user.email}")
-        messages.success(request, "Endpoint disabled; events are kept for it until enabled.")
+        messages.success(request, "Endpoint disabled: nothing is sent to it until you enable "
+                         "it; deliveries already pending wait.")
     elif action == "enable":
         endpoint_enable(endpoint=endpoint)
         messages.success(request, "Endpoint enabled; pending deliveries are being sent.")
