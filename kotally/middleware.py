@@ -52,15 +52,15 @@ class ApiErrorMiddleware:
 
 
 class FrameAncestorsMiddleware:
-    """Admin pages must never be framed: `Content-Security-Policy: frame-ancestors 'none'`
-    (SPEC §5.4). A response that already sets its own CSP (the embed) or that opted out of
-    X-Frame-Options with @xframe_options_exempt is left alone."""
+    """No page may be framed unless it says so: `Content-Security-Policy: frame-ancestors
+    'none'` on every response without a CSP of its own (SPEC §5.4). The embed pages set theirs,
+    limited to GoHighLevel (embed.views.embed_page); X-Frame-Options: DENY comes from Django's
+    XFrameOptionsMiddleware, which they opt out of."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
-        if not getattr(response, "xframe_options_exempt", False):
-            response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
         return response

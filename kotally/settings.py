@@ -1,5 +1,6 @@
 """Kotally settings: everything comes from the environment (see .env.example / README)."""
 
+import re
 from pathlib import Path
 
 import environ
@@ -73,6 +74,7 @@ INSTALLED_APPS = [
     "integrations_stripe",
     "billing",
     "api",
+    "embed",
     "console",
 ]
 
@@ -193,7 +195,16 @@ TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
 
 GHL_CLIENT_ID = env("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env("GHL_CLIENT_SECRET", default="")
+# The embed (SPEC §5.4): SSO shared secret (unset → GHL sign-in off), the sandbox launcher's
+# token (unset → no launcher) and origins allowed to frame it besides GHL's own app domains.
 GHL_SHARED_SECRET = env("GHL_SHARED_SECRET", default="")
+EMBED_SANDBOX_TOKEN = env("EMBED_SANDBOX_TOKEN", default="")
+EMBED_FRAME_ANCESTORS = env.list("EMBED_FRAME_ANCESTORS", default=[])
+_ORIGIN = re.compile(r"https?://[\w.*-]+(:\d+)?")
+if _bad := [o for o in EMBED_FRAME_ANCESTORS if not _ORIGIN.fullmatch(o)]:
+    raise ImproperlyConfigured(
+        f"EMBED_FRAME_ANCESTORS takes origins like https://app.example.com, not: {_bad}"
+    )
 # GHL Marketplace OAuth and API (INTEGRATIONS.md); the authorize host differs for white-label.
 GHL_OAUTH_AUTHORIZE_URL = env(
     "GHL_OAUTH_AUTHORIZE_URL", default="https://marketplace.gohighlevel.com/oauth/chooselocation"
