@@ -44,9 +44,9 @@ def members(location: Location, *, query: str, now: datetime) -> tuple[list[Cont
     a usable lot, even a spent one), lowest balance first; with one: matching contacts by name.
     """
     # The same test as Entitlement.usable_at, in SQL.
-    usable = Q(
-        entitlements__status=LotStatus.ACTIVE, entitlements__product_config__active=True
-    ) & (Q(entitlements__expires_at__isnull=True) | Q(entitlements__expires_at__gt=now))
+    usable = Q(entitlements__status=LotStatus.ACTIVE, entitlements__product_config__active=True) & (
+        Q(entitlements__expires_at__isnull=True) | Q(entitlements__expires_at__gt=now)
+    )
     contacts = Contact.objects.filter(location=location).annotate(
         balance=Coalesce(Sum("entitlements__credits_remaining", filter=usable), 0),
         usable_lots=Count("entitlements", filter=usable),
@@ -87,9 +87,9 @@ def _refusals(location: Location, now: datetime) -> QuerySet:
             provider=Provider.GHL,
             reason_code__in=REFUSALS,
             received_at__gte=now - timedelta(days=REFUSAL_DAYS),
+            payload__appointment__contactId__isnull=False,
         )
         .annotate(contact_ref=KT("payload__appointment__contactId"))
-        .filter(contact_ref__isnull=False)
         .order_by("-received_at", "-pk")
     )
 
@@ -139,7 +139,7 @@ def recent_activity(location: Location, now: datetime) -> list[dict]:
 def contact_refusals(contact: Contact, now: datetime, limit: int = 5) -> list[dict]:
     rows = (
         _refusals(contact.location, now)
-        .filter(contact_ref=contact.external_id)
+        .filter(payload__appointment__contactId=contact.external_id)
         .values("received_at", "event_type", "reason_code", "contact_ref")[:limit]
     )
     return [_refusal_item(row) for row in rows]

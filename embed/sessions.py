@@ -22,19 +22,23 @@ class Denial(models.TextChoices):
     """Why an embed page shows the "Open Kotally" page instead of data (docs/embed.md)."""
 
     NOT_CONFIGURED = "not_configured", "Kotally's GoHighLevel sign-in is not set up yet."
-    NO_CONTEXT = "no_context", (
-        "Kotally did not receive your GoHighLevel sign-in. Open this page from GoHighLevel."
+    NO_CONTEXT = (
+        "no_context",
+        ("Kotally did not receive your GoHighLevel sign-in. Open this page from GoHighLevel."),
     )
     BAD_CONTEXT = "bad_context", "Kotally could not verify your GoHighLevel sign-in."
-    NO_LOCATION = "no_location", (
-        "Open Kotally inside a sub-account: the agency view has no location to show."
+    NO_LOCATION = (
+        "no_location",
+        ("Open Kotally inside a sub-account: the agency view has no location to show."),
     )
     NOT_CONNECTED = "not_connected", "This location is not connected to Kotally."
-    BILLING_SUSPENDED = "billing_suspended", (
-        "This studio's Kotally subscription is suspended. Its data is kept."
+    BILLING_SUSPENDED = (
+        "billing_suspended",
+        ("This studio's Kotally subscription is suspended. Its data is kept."),
     )
-    SESSION_ENDED = "session_ended", (
-        "Your Kotally session has ended. Reload the page in GoHighLevel to sign in again."
+    SESSION_ENDED = (
+        "session_ended",
+        ("Your Kotally session has ended. Reload the page in GoHighLevel to sign in again."),
     )
     SANDBOX_TOKEN = "sandbox_token", "The sandbox token is missing or wrong."
 
@@ -75,7 +79,12 @@ def location_denial(location: Location | None, *, from_ghl: bool = False) -> Den
 def session_open(response, *, location: Location, user_id: str, user_name: str) -> None:
     value = signing.dumps({"l": location.pk, "u": user_id, "n": user_name}, salt=_SALT)
     response.set_cookie(
-        COOKIE, value, max_age=MAX_AGE, path="/embed/", secure=True, httponly=True,
+        COOKIE,
+        value,
+        max_age=MAX_AGE,
+        path="/embed/",
+        secure=True,
+        httponly=True,
         samesite="None",
     )
 

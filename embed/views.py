@@ -108,6 +108,8 @@ def auth(request):
             raise ValueError("not JSON")
         payload = json.loads(request.body)["payload"]
     except (ValueError, KeyError, TypeError):
+        payload = None
+    if not payload or not isinstance(payload, str):
         return _denied(request, Denial.NO_CONTEXT)
     try:
         context = sso.user_context(payload, settings.GHL_SHARED_SECRET)
@@ -120,11 +122,10 @@ def auth(request):
     if denial := location_denial(location, from_ghl=True):
         return _denied(request, denial)
     response = HttpResponse(status=204)
-    session_open(
-        response, location=location, user_id=context.user_id, user_name=context.user_name
+    session_open(response, location=location, user_id=context.user_id, user_name=context.user_name)
+    logger.info(
+        "embed session opened: location=%s ghl_user=%s", location.location_id, context.user_id
     )
-    logger.info("embed session opened: location=%s ghl_user=%s", location.location_id,
-                context.user_id)
     return response
 
 
@@ -192,15 +193,20 @@ def panel(request):
         return _denied(request, denial)
     if contact is None:
         search = reverse("contacts") + (f"?{urlencode({'q': contact_id})}" if contact_id else "")
-        context = {"location": location, "session": session, "contact_id": contact_id,
-                   "admin_search_url": search}
+        context = {
+            "location": location,
+            "session": session,
+            "contact_id": contact_id,
+            "admin_search_url": search,
+        }
         return render(request, "embed/panel_not_found.html", context, status=404)
     now = timezone.now()
     lots = credit_selectors.contact_lots(contact)
     total, per_config = credit_selectors.credits_of_lots(lots, now)
     items = [credit_selectors.entitlement_item(lot, now) for lot in lots]
     in_use = [
-        item for item in items
+        item
+        for item in items
         if item["status"] in (LotStatus.ACTIVE, LotStatus.PAUSED) and item["credits_remaining"]
     ]
     payments = credit_selectors.payments_page(contact, limit=PANEL_SHOWN, cursor=None)

@@ -1,0 +1,50 @@
+"""/embed/sandbox-launch: the embed without GHL, only with EMBED_SANDBOX_TOKEN."""
+
+import pytest
+
+from accounts.models import BillingStatus
+from locations.models import LocationKind
+
+pytestmark = pytest.mark.django_db
+TOKEN = "sandbox-token-for-tests"
+LAUNCH = "/embed/sandbox-launch"
+
+
+@pytest.fixture
+def sandbox(settings):
+    settings.EMBED_SANDBOX_TOKEN = TOKEN
+
+
+def test_does_not_exist_without_a_token_setting(client, location):
+    response = client.get(LAUNCH, {"location_id": "loc_main", "token": ""})
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("token", ["", "wrong", TOKEN + "x", TOKEN.upper()])
+def test_refuses_a_wrong_or_missing_token(client, sandbox, location, token):
+    response = client.get(LAUNCH, {"location_id": "loc_main", "token": token})
+    assert response.status_code == 401 and "kotally_embed" not in response.cookies
+
+
+def test_opens_the_dashboard_of_the_named_location(client, sandbox, studio):
+    response = client.get(
+        LAUNCH,
+        {"location_id": "loc_main", "user_id": "u_demo", "agency_id": "a_demo", "token": TOKEN},
+    )
+    assert response.status_code == 302 and response.url == "/embed/dashboard"
+    body = client.get(response.url).content.decode()
+    assert "Ann Member" in body and "u_demo (sandbox)" in body
+
+
+def test_also_opens_an_api_location_like_make_runs_demo(client, sandbox, location):
+    location.kind = LocationKind.API
+    location.save()
+    response = client.get(LAUNCH, {"location_id": "loc_main", "token": TOKEN})
+    assert response.status_code == 302
+
+
+def test_keeps_the_billing_and_location_rules(client, sandbox, location, workspace):
+    assert client.get(LAUNCH, {"location_id": "loc_x", "token": TOKEN}).status_code == 403
+    workspace.billing_status = BillingStatus.SUSPENDED
+    workspace.save()
+    assert client.get(LAUNCH, {"location_id": "loc_main", "token": TOKEN}).status_code == 403
