@@ -1,12 +1,13 @@
 """The embed session and who may open one (SPEC §5.4).
 
 The session is a signed cookie of its own (`kotally_embed`, path /embed/, 8 hours,
-`SameSite=None; Secure` so it travels inside GHL's cross-site iframe). It names one location and
+`SameSite=None; Secure; Partitioned` so it travels inside GHL's cross-site iframe). It names one location and
 one GHL user; the admin session and CSRF cookies are never read or written here. Every embed
 request re-checks the location, so a disconnect or a suspension takes effect at once.
 """
 
 from dataclasses import dataclass
+from http.cookies import Morsel
 
 from django.core import signing
 from django.db import models
@@ -76,6 +77,15 @@ def location_denial(location: Location | None, *, from_ghl: bool = False) -> Den
     return None
 
 
+class _PartitionedMorsel(Morsel):
+    """A cookie with the `Partitioned` attribute (CHIPS), which Python's Morsel learns only in
+    3.14. Browsers that block third-party cookies (Chromium in this repo's browser tests,
+    Chrome's incognito) still keep a partitioned one: stored per top-level site, here GHL's."""
+
+    def OutputString(self, attrs=None):
+        return f"{super().OutputString(attrs)}; Partitioned"
+
+
 def session_open(response, *, location: Location, user_id: str, user_name: str) -> None:
     value = signing.dumps({"l": location.pk, "u": user_id, "n": user_name}, salt=_SALT)
     response.set_cookie(
@@ -87,6 +97,10 @@ def session_open(response, *, location: Location, user_id: str, user_name: str) 
         httponly=True,
         samesite="None",
     )
+    cookie = _PartitionedMorsel()
+    cookie.set(COOKIE, value, response.cookies[COOKIE].coded_value)
+    cookie.update(response.cookies[COOKIE])
+    response.cookies[COOKIE] = cookie
 
 
 def session_read(request) -> EmbedSession | None:

@@ -2,7 +2,8 @@
 locations here (the embed only opens for those), and
 
 - `studio`: members of loc_main — Ann (`member-1`, 9 of 10 pack credits, one upcoming
-  booking), Bob (`member-2`, 1 membership credit expiring in 4 days, one refused booking);
+  booking), Bob (`member-2`, 1 membership credit expiring in 4 days, a booking tomorrow, one
+  refused booking);
 - `stranger_studio`: the stranger's `member-1` ("Stranger Sam", 7 credits) and `their-member`;
 - `embed_client`: a test client holding an embed session for loc_main, opened through
   /embed/auth with a payload encrypted the CryptoJS way.
@@ -106,8 +107,8 @@ def studio(location, package, membership):
         "Bob Member",
         now=now - timedelta(days=27),
     )
-    for n in range(3):
-        deduct(location, "member-2", "cal_member", f"appt_bob_{n}", now - timedelta(days=n + 1))
+    for n in range(3):  # yesterday, today, tomorrow
+        deduct(location, "member-2", "cal_member", f"appt_bob_{n}", now + timedelta(days=n - 1))
     refused_booking(location, "member-2")
     return location
 

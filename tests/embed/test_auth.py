@@ -26,6 +26,7 @@ def test_a_valid_context_opens_an_embed_session_cookie(client, location):
     cookie = response.cookies["kotally_embed"]
     assert (cookie["samesite"], cookie["secure"], cookie["httponly"]) == ("None", True, True)
     assert (cookie["max-age"], cookie["path"]) == (8 * 3600, "/embed/")
+    assert cookie.output().endswith("; Partitioned")
 
 
 def test_the_admin_session_and_csrf_cookies_are_untouched(client, owner, location):

@@ -1,6 +1,11 @@
 """/embed/sandbox-launch: the embed without GHL, only with EMBED_SANDBOX_TOKEN."""
 
+import io
+import re
+from urllib.parse import urlsplit
+
 import pytest
+from django.core.management import call_command
 
 from accounts.models import BillingStatus
 from locations.models import LocationKind
@@ -48,3 +53,19 @@ def test_keeps_the_billing_and_location_rules(client, sandbox, location, workspa
     workspace.billing_status = BillingStatus.SUSPENDED
     workspace.save()
     assert client.get(LAUNCH, {"location_id": "loc_main", "token": TOKEN}).status_code == 403
+
+
+def test_seed_demo_prints_a_sandbox_url_that_opens_the_demo(client, sandbox):
+    """What `make run` shows: the launch URL for the demo location, ready to open."""
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    url = re.search(r"http://\S+/embed/sandbox-launch\?\S+", out.getvalue()).group()
+    response = client.get(urlsplit(url).path + "?" + urlsplit(url).query)
+    assert response.status_code == 302
+    assert client.get(response.url).status_code == 200
+
+
+def test_seed_demo_prints_no_sandbox_url_without_a_token(db):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "sandbox-launch" not in out.getvalue()
