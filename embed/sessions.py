@@ -1,9 +1,10 @@
 """The embed session and who may open one (SPEC §5.4).
 
 The session is a signed cookie of its own (`kotally_embed`, path /embed/, 8 hours,
-`SameSite=None; Secure; Partitioned` so it travels inside GHL's cross-site iframe). It names one location and
-one GHL user; the admin session and CSRF cookies are never read or written here. Every embed
-request re-checks the location, so a disconnect or a suspension takes effect at once.
+`SameSite=None; Secure; Partitioned` so it travels inside GHL's cross-site iframe). It names
+one location and one GHL user; the admin session and CSRF cookies are never read or written
+here. Every embed request re-checks the location, so a disconnect or a suspension takes effect
+at once.
 """
 
 from dataclasses import dataclass

@@ -169,7 +169,7 @@ def dashboard(request):
             "query": query,
             "members": members,
             "more_members": more,
-            "low": [m for m in members if m.usable_lots and m.balance <= selectors.LOW_BALANCE],
+            "low": [m for m in members if m.balance <= selectors.LOW_BALANCE],
             "low_balance": selectors.LOW_BALANCE,
             "expiring": selectors.expiring_lots(location, now),
             "expiring_days": selectors.EXPIRING_DAYS,

@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.test_layout import UNLABELLED
 from tests.embed.conftest import location, studio  # noqa: F401 (fixtures: a GHL location)
 from tests.embed.cryptojs import SECRET, ghl_payload
 
@@ -119,10 +120,13 @@ def test_pages_fit_widths_from_360_to_1200_px(page, settings, studio, screenshot
     settings.EMBED_SANDBOX_TOKEN = SANDBOX_TOKEN
     page.goto(f"/embed/sandbox-launch?location_id=loc_main&user_id=jane&token={SANDBOX_TOKEN}")
     expect(page.get_by_role("heading", name="Low balance")).to_be_visible()
-    overflow = {}
-    for name, path in (("dashboard", "/embed/dashboard"),
-                       ("panel", "/embed/panel?contact_id=member-2")):
+    overflow, unlabelled = {}, {}
+    for name, path in (
+        ("dashboard", "/embed/dashboard"),
+        ("panel", "/embed/panel?contact_id=member-2"),
+    ):
         page.goto(path)
+        unlabelled[name] = page.evaluate(UNLABELLED)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 900})
             overflow[name, width] = page.evaluate(
@@ -131,3 +135,4 @@ def test_pages_fit_widths_from_360_to_1200_px(page, settings, studio, screenshot
             if width in SCREENSHOT_WIDTHS:
                 screenshot(page, f"embed-{name}-{width}")
     assert not any(overflow.values()), overflow
+    assert unlabelled == {"dashboard": [], "panel": []}
