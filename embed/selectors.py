@@ -21,8 +21,18 @@ EXPIRING_DAYS = 7
 MEMBERS_SHOWN = 50
 SHOWN = 10  # expiring lots, activity entries
 REFUSAL_DAYS = 30  # refusals are read from recent GHL events only (bounds the event scan)
-# Engine refusals a GHL booking or cancel can end with; a duplicate delivery is not one.
-REFUSALS = [code for code in Reason.values if code.isupper() and code != Reason.DUPLICATE_EVENT]
+# What staff need to hear about: a booking the engine refused to cover (SPEC §2.3), or a late
+# cancel that gave no credit back. A cancel with nothing to give back took nothing: not listed.
+REFUSALS = [
+    Reason.LOCATION_INACTIVE,
+    Reason.CONFIG_NOT_FOUND,
+    Reason.NO_ENTITLEMENT,
+    Reason.SERVICE_FAMILY_MISMATCH,
+    Reason.ENTITLEMENT_PAUSED,
+    Reason.ENTITLEMENT_EXPIRED,
+    Reason.INSUFFICIENT_CREDITS,
+    Reason.CANCELLATION_WINDOW_EXPIRED,
+]
 
 
 def location_with_workspace(**lookup) -> Location | None:

@@ -235,6 +235,7 @@ class PaymentOutcome(models.TextChoices):
     AMBIGUOUS = "ambiguous", "Ambiguous"
     DUPLICATE = "duplicate", "Duplicate"
     HELD = "held", "Held"
+    REFUNDED = "refunded", "Refunded"
 
 
 class PaymentEvent(models.Model):

@@ -15,6 +15,7 @@ class Reason(models.TextChoices):
     ELIGIBLE = "eligible"
     DEDUCTED = "deducted"
     RESTORED = "restored"
+    REFUND_APPLIED = "refund_applied"
     # refusals, in the precedence order of SPEC §2.3
     BILLING_SUSPENDED = "BILLING_SUSPENDED"
     LOCATION_INACTIVE = "LOCATION_INACTIVE"
@@ -28,6 +29,8 @@ class Reason(models.TextChoices):
     CANCELLATION_WINDOW_EXPIRED = "CANCELLATION_WINDOW_EXPIRED"
     NOTHING_TO_RESTORE = "NOTHING_TO_RESTORE"
     DUPLICATE_EVENT = "DUPLICATE_EVENT"
+    # refunds, voids and disputes
+    PAYMENT_NOT_GRANTED = "PAYMENT_NOT_GRANTED"
 
 
 MESSAGES = {
@@ -46,6 +49,7 @@ MESSAGES = {
     Reason.CANCELLATION_WINDOW_EXPIRED: "The booking is inside the cancellation window.",
     Reason.NOTHING_TO_RESTORE: "There is nothing left to give back for this booking.",
     Reason.DUPLICATE_EVENT: "This payment was already granted.",
+    Reason.PAYMENT_NOT_GRANTED: "No credits were granted for this payment: nothing to take back.",
 }
 
 
@@ -61,6 +65,7 @@ class Outcome:
     contact_id: str | None = None
     credits_granted: int | None = None
     credits_changed: int | None = None
+    credits_used: int | None = None  # a refund: credits of the purchase already spent
     expires_at: datetime | None = None
 
     @property

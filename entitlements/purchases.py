@@ -108,7 +108,11 @@ def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None
     of one pack must not both hide behind one grant), and payments whose known payment
     intents differ are never the same purchase."""
     granted = (
-        PaymentEvent.objects.filter(location=purchase.location, outcome=PaymentOutcome.GRANTED)
+        PaymentEvent.objects.filter(
+            location=purchase.location,
+            # a refunded grant is still the purchase: its twin must not grant again
+            outcome__in=(PaymentOutcome.GRANTED, PaymentOutcome.REFUNDED),
+        )
         .filter(_twins_of(line))
         .order_by("pk")
     )

@@ -11,6 +11,7 @@ Contracts (SPEC §2):
 - Refusals are returned as `Outcome` values (see outcomes.py), never raised.
 """
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -440,7 +441,9 @@ def payment_record(
 # --- contacts and appointments reported by integrations ----------------------------------------
 
 
-def contact_upsert(*, location: Location, contact_key: str, email: str = "", name: str = "") -> bool:
+def contact_upsert(
+    *, location: Location, contact_key: str, email: str = "", name: str = ""
+) -> bool:
     """Create the contact, or keep its email and name current (blank values never erase).
     Returns True when it was created."""
     fields = {field: value for field, value in (("email", email[:254]), ("name", name[:255]))
@@ -706,6 +709,68 @@ def _lot_matches(lot: Entitlement, config: ProductConfig | None, calendar_id: st
     if config is not None:
         return lot.product_config_id == config.pk
     return lot.product_config.covers_calendar(calendar_id)
+
+
+# --- refunds, voids, disputes -----------------------------------------------------------------
+
+
+def payment_refund(
+    *,
+    location: Location,
+    provider: str,
+    external_payment_id: str,
+    actor: Actor,
+    refunded_cents: int | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Take back the still-unused credits of a refunded, voided or disputed purchase (SPEC
+    §5.3): a `revoke` ledger entry on the lot it funded; credits already used are reported
+    (`credits_used`), never driven negative. The payment shows `refunded`.
+
+    `refunded_cents` is the CUMULATIVE amount refunded so far (Stripe's `amount_refunded`);
+    None means all of it. A partial refund takes back that share of the credits granted,
+    rounded up, of what is still unused. Calls are idempotent: each takes back only what the
+    cumulative figure adds to earlier refunds of the payment (kept on the payment).
+    Refusals: PAYMENT_NOT_GRANTED (unknown payment, or one that granted nothing).
+    """
+    now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        payment = (
+            PaymentEvent.objects.select_for_update()
+            .filter(location=location, provider=provider, external_payment_id=external_payment_id,
+                    entitlement__isnull=False)
+            .first()
+        )
+        if payment is None:
+            return refuse(Reason.PAYMENT_NOT_GRANTED)
+        lot, lots = _locked_lot(Entitlement(pk=payment.entitlement_id,
+                                            contact_id=payment.contact_id))
+        # A revoked lot (an earlier full refund, or by hand) has nothing left to take.
+        lot = lot or Entitlement.objects.get(pk=payment.entitlement_id)
+        granted = lot.credits_granted
+        share = 1 if refunded_cents is None or not payment.amount_cents else min(
+            1, refunded_cents / payment.amount_cents
+        )
+        owed = math.ceil(granted * share)  # credits the refund as a whole takes back
+        done = (payment.metadata or {}).get("refund_taken", 0)
+        used = (payment.metadata or {}).get("refund_used", 0)
+        remaining = lot.credits_remaining if lot.status != LotStatus.REVOKED else 0
+        take = min(max(owed - done - used, 0), remaining)
+        used += max(owed - done - used - take, 0)
+        if take:
+            if take == lot.credits_remaining:
+                Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.REVOKED)
+                lot.status = LotStatus.REVOKED
+            _move(lot, -take, kind=LedgerKind.REVOKE, actor=actor, lots=lots, now=now)
+        PaymentEvent.objects.filter(pk=payment.pk).update(
+            outcome=PaymentOutcome.REFUNDED,
+            explanation=f"refunded: {done + take} credits taken back, {used} already used",
+            metadata={**(payment.metadata or {}), "refund_taken": done + take,
+                      "refund_used": used, "refunded_cents": refunded_cents},
+        )
+    return Outcome(ok=True, reason_code=Reason.REFUND_APPLIED, entitlement_id=lot.public_id,
+                   credits_changed=take, credits_used=used,
+                   balance_after=available(lots, now))
 
 
 # --- pause, resume, revoke, expiry ------------------------------------------------------------

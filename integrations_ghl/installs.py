@@ -2,7 +2,8 @@
 
 Registered with the inbox (IntegrationsGhlConfig.ready) as non-atomic handlers: minting a
 location token is a network call, which never runs inside a transaction. Both are
-idempotent on their own keys: a redelivery or a re-run finds the work done and says so. Tokens never arrive in these webhooks: they come from the OAuth callback
+idempotent on their own keys: a redelivery or a re-run finds the work done and says so.
+Tokens never arrive in these webhooks: they come from the OAuth callback
 (integrations_ghl.oauth), or are minted from an agency (company) installation.
 """
 

@@ -11,6 +11,7 @@ from django.test import Client
 from accounts.models import BillingStatus
 from embed.sessions import COOKIE
 from locations.models import LocationStatus
+from tests.embed.conftest import refused_booking
 
 pytestmark = pytest.mark.django_db
 DASHBOARD, PANEL = "/embed/dashboard", "/embed/panel"
@@ -141,3 +142,17 @@ def test_billing_suspended_after_sign_in_hides_the_data(embed_client, studio, wo
         response = embed_client.get(path)
         assert (response.status_code, _denial(response)) == (403, "billing_suspended")
         assert "Ann Member" not in response.content.decode()
+
+
+def test_a_late_cancel_shows_as_no_credit_back(embed_client, studio):
+    event = refused_booking(studio, "member-1", reason="CANCELLATION_WINDOW_EXPIRED", n=2)
+    event.event_type = "AppointmentDelete"
+    event.save()
+    body = embed_client.get(PANEL, {"contact_id": "member-1"}).content.decode()
+    assert "no credit back" in body and "inside the cancellation window" in body
+
+
+def test_a_cancel_with_nothing_to_give_back_is_not_a_refusal(embed_client, studio):
+    refused_booking(studio, "member-1", reason="NOTHING_TO_RESTORE", n=3)
+    body = embed_client.get(PANEL, {"contact_id": "member-1"}).content.decode()
+    assert "No refused bookings in the last 30 days." in body

@@ -8,8 +8,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from django.db import OperationalError
 
-from integrations_ghl.management.commands.ghl_simulate import DEV_ONLY_PRIVATE_KEY
 from inbox.models import EventStatus, InboundEvent
+from integrations_ghl.management.commands.ghl_simulate import DEV_ONLY_PRIVATE_KEY
 from tests.ghl.signing import ghl_event
 
 pytestmark = pytest.mark.django_db
