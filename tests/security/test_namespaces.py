@@ -14,11 +14,11 @@ def test_api_grant_with_an_integration_provider_is_400(api, package, provider):
     assert not PaymentEvent.objects.exists()
 
 
-@pytest.mark.parametrize("payment_id", ["ghl:invoice:inv_1:item_1", "stripe:cs_1:li_1",
-                                        "GHL:order:o1:0"])
+@pytest.mark.parametrize(
+    "payment_id", ["ghl:invoice:inv_1:item_1", "stripe:cs_1:li_1", "GHL:order:o1:0"]
+)
 def test_api_grant_with_an_integration_payment_id_is_400(api, package, payment_id):
-    response = api.post_json(
-        POSTS["grants"], grant_body(package, external_payment_id=payment_id))
+    response = api.post_json(POSTS["grants"], grant_body(package, external_payment_id=payment_id))
     assert response.status_code == 400
     assert "reserved" in response.json()["errors"]["external_payment_id"][0]
     assert not PaymentEvent.objects.exists()
