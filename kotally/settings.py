@@ -1,14 +1,19 @@
 """Kotally settings: everything comes from the environment (see .env.example / README)."""
 
+import os
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `NAME=` with nothing after it (how .env.example lists optional variables) means "not set":
+# an empty value never overrides a default (a webhook key, the OAuth scopes, a secure flag).
+env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -19,25 +24,57 @@ _DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHkta290YWxseS1maWVsZC1rZXktMzJieXQ="
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-FIELD_ENCRYPTION_KEY = env(
-    "FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else ""
-)
+# Fernet keys for secrets at rest, newest first: the first encrypts, every one decrypts, so a
+# new key goes in front and the old one leaves after `manage.py rotate_field_encryption`.
+# FIELD_ENCRYPTION_KEY (one key) is still read when the list is not set.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+    env("FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else "")
+]
+REDIS_URL = env("REDIS_URL", default="")
 
-if not DEBUG:
-    missing = [
-        name
-        for name, value in [
-            ("DJANGO_SECRET_KEY", SECRET_KEY),
-            ("DATABASE_URL", env("DATABASE_URL", default="")),
-            ("DJANGO_ALLOWED_HOSTS", env("DJANGO_ALLOWED_HOSTS", default="")),
-            ("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY),
-        ]
-        if not value
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key)
+    except ValueError:
+        return False
+    return key != _DEV_FIELD_ENCRYPTION_KEY
+
+
+def _production_problems() -> list[str]:
+    """What keeps these settings from running in production (DJANGO_DEBUG=False)."""
+    problems = [
+        f"{name} is required"
+        for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS")
+        if not env(name, default="")
     ]
-    if missing:
-        raise ImproperlyConfigured(
-            "Production settings (DJANGO_DEBUG=False) need: " + ", ".join(missing)
+    # Django's own bar for a secret key (security.W009): a placeholder such as "change-me"
+    # would let anyone forge sessions and password-reset links.
+    weak = len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+    if SECRET_KEY and (weak or SECRET_KEY.startswith("django-insecure-")):
+        problems.append(
+            "DJANGO_SECRET_KEY is weak or a placeholder: use 50+ random characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
+    if not all(_is_fernet_key(key) for key in FIELD_ENCRYPTION_KEYS):
+        problems.append(
+            "FIELD_ENCRYPTION_KEYS (or FIELD_ENCRYPTION_KEY) needs real Fernet keys: "
+            'python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        )
+    # The API rate limit and the Celery broker are shared through Redis; without it every
+    # gunicorn worker would keep its own bucket (4 workers = 4x the limit).
+    if not REDIS_URL and not env.bool("KOTALLY_SINGLE_PROCESS", default=False):
+        problems.append(
+            "REDIS_URL is required (or KOTALLY_SINGLE_PROCESS=True for a one-process run)"
+        )
+    return problems
+
+
+if not DEBUG and (_problems := _production_problems()):
+    raise ImproperlyConfigured(
+        "Production settings (DJANGO_DEBUG=False): " + "; ".join(_problems)
+    )
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -143,7 +180,19 @@ STORAGES = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind the platform's proxy (which terminates TLS and sets this header itself),
+    # `X-Forwarded-Proto: https` counts as HTTPS.
+    SECURE_PROXY_SSL_HEADER = tuple(
+        env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+    )
+    # SECURE_SSL_REDIRECT=False for a local production-mode run over plain HTTP.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe health over plain HTTP inside the platform.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # The `preload` directive alone enrolls nothing: the domain's owner submits it.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 X_FRAME_OPTIONS = "DENY"
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -151,7 +200,6 @@ globals().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Kotally <no-reply@kotally.local>")
 
 # --- Redis, cache and Celery ---------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
