@@ -1,6 +1,7 @@
 """Kotally settings: everything comes from the environment (see .env.example / README)."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -102,6 +103,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "axes",
     "accounts",
     "locations",
     "entitlements",
@@ -125,6 +127,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "kotally.middleware.FrameAncestorsMiddleware",
     "kotally.middleware.ApiErrorMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kotally.urls"
@@ -155,6 +159,11 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in (admin and /staff/ alike) while its email and address are locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "getting-started"
@@ -231,6 +240,23 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},
     "release-held-events": {"task": "inbox.release_held_events", "schedule": 300.0},
 }
+
+# --- Sign-in abuse limits (django-axes) and the cache-backed limits of kotally.lib.throttle ---
+# Proxies in front of the app that append to X-Forwarded-For (1: the platform's router).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
+# One email from one address gets LOGIN_FAILURE_LIMIT wrong passwords, then waits
+# LOGIN_LOCKOUT_MINUTES (even with the right one). Per pair, so nobody can lock a victim out
+# from everywhere by guessing wrong on purpose.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kotally.lib.throttle.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.signin.attempted_email"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Password reset emails per address, and reset or sign-up forms per client address, per hour.
+PASSWORD_RESET_EMAILS_PER_HOUR = env.int("PASSWORD_RESET_EMAILS_PER_HOUR", default=3)
+ACCOUNT_FORMS_PER_IP_PER_HOUR = env.int("ACCOUNT_FORMS_PER_IP_PER_HOUR", default=20)
 
 # --- Kotally --------------------------------------------------------------------------------
 KOTALLY_BASE_URL = env("KOTALLY_BASE_URL", default="http://127.0.0.1:8000")

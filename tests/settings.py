@@ -15,6 +15,10 @@ os.environ.setdefault("FIELD_ENCRYPTION_KEY", "dGVzdC1vbmx5LWtvdGFsbHktZmllbGQta
 os.environ.setdefault("SECURE_COOKIES", "False")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")  # the test client speaks plain HTTP
 os.environ.setdefault("KOTALLY_SINGLE_PROCESS", "True")  # in-process rate limit without Redis
+# The cache outlives a test (and, on Redis, a run): the per-hour form limits would add up across
+# tests. tests/security sets them low, with addresses and emails of its own.
+os.environ.setdefault("ACCOUNT_FORMS_PER_IP_PER_HOUR", "100000")
+os.environ.setdefault("PASSWORD_RESET_EMAILS_PER_HOUR", "100000")
 
 from kotally.settings import *  # noqa: E402,F403
 
