@@ -103,6 +103,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
     "axes",
     "accounts",
     "locations",
@@ -125,7 +127,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "kotally.middleware.FrameAncestorsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "kotally.middleware.ApiErrorMiddleware",
     # Last, as django-axes requires: turns a locked-out sign-in into its 429 page.
     "axes.middleware.AxesMiddleware",
@@ -203,6 +205,23 @@ if not DEBUG:
     # The `preload` directive alone enrolls nothing: the domain's owner submits it.
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 X_FRAME_OPTIONS = "DENY"
+# One Content-Security-Policy on every response (django-csp): scripts, styles and everything
+# else from this origin only (Swagger UI too: drf-spectacular-sidecar serves it from here), and
+# no page may be framed. A view changes a directive for itself with django-csp's decorators,
+# e.g. @csp_replace({"frame-ancestors": [...]}) or, computed per request,
+# `response._csp_replace = {...}` (docs/security.md); its other directives stay.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 globals().update(EMAIL_CONFIG)
@@ -336,6 +355,9 @@ SPECTACULAR_SETTINGS = {
         "LedgerKindEnum": "entitlements.models.LedgerKind",
     },
     "SCHEMA_PATH_PREFIX": "/api/v2",
+    # Swagger UI from this app's static files, never a CDN (drf-spectacular-sidecar).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {
