@@ -35,6 +35,17 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("accounts/workspace/", views.switch_workspace, name="switch-workspace"),
+    path("accounts/invitations/", views.invitations, name="invitations"),
+    path(
+        "accounts/invitations/<int:membership_id>/accept/",
+        views.invitation_accept,
+        name="invitation-accept",
+    ),
+    path(
+        "accounts/invitations/<int:membership_id>/decline/",
+        views.invitation_decline,
+        name="invitation-decline",
+    ),
     path("settings/", views.settings_page, name="settings"),
     path("settings/save/", views.settings_save, name="settings-save"),
     path("settings/members/invite/", views.member_invite, name="member-invite"),

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -25,7 +26,7 @@ from .forms import (
     WorkspaceSwitchForm,
 )
 from .models import Membership, Role
-from .permissions import SESSION_KEY, has_role, member_view, memberships_of
+from .permissions import SESSION_KEY, has_role, invitations_of, member_view, memberships_of
 from .signin import after_sign_in, safe_next
 
 logger = logging.getLogger("kotally.accounts")
@@ -183,9 +184,10 @@ def member_invite(request):
                 logger.exception("invitation email to member %s failed", membership.pk)
                 messages.warning(
                     request,
-                    f"Added {membership.user.email} as {membership.role}, "
-                    "but the invitation email could not be sent. They can set a "
-                    "password with “Forgot password” on the sign-in page.",
+                    f"Invited {membership.user.email} as {membership.role}, "
+                    "but the invitation email could not be sent. Once signed in (new people "
+                    "set a password with “Forgot password”), they can accept it under "
+                    "Invitations.",
                 )
             else:
                 messages.success(request, f"Invited {membership.user.email} as {membership.role}.")
@@ -228,3 +230,34 @@ def member_remove(request, membership_id):
         request.session.pop(SESSION_KEY, None)
         return redirect("home")
     return redirect("settings")
+
+
+@login_required
+def invitations(request):
+    """The signed-in person's pending invitations, to accept or decline."""
+    return render(
+        request, "accounts/invitations.html", {"invitations": invitations_of(request.user)}
+    )
+
+
+def _invitation(request, membership_id) -> Membership:
+    return get_object_or_404(invitations_of(request.user), pk=membership_id)
+
+
+@require_POST
+@login_required
+def invitation_accept(request, membership_id):
+    membership = _invitation(request, membership_id)
+    services.member_accept(membership=membership)
+    request.session[SESSION_KEY] = membership.workspace.public_id
+    messages.success(request, f"You joined {membership.workspace.name} as {membership.role}.")
+    return redirect("getting-started")
+
+
+@require_POST
+@login_required
+def invitation_decline(request, membership_id):
+    membership = _invitation(request, membership_id)
+    services.member_decline(membership=membership)
+    messages.success(request, f"You declined the invitation to {membership.workspace.name}.")
+    return redirect("invitations")

@@ -380,6 +380,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Lockouts are warnings; the INFO line on every successful sign-in is noise.
+        "axes": {"level": "WARNING"},
         # Eager (local) runs would log every in-process task; workers keep the INFO trace.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
