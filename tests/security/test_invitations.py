@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from accounts.models import Membership, Role, User, Workspace
 from tests.conftest import PASSWORD
+from tests.factories import UserFactory
 
 
 def _invite(login, owner, email, role="admin"):
@@ -85,3 +86,8 @@ def test_a_real_account_is_still_taken(client, owner):
         reverse("signup"), {"email": owner.email, "password": PASSWORD, "workspace_name": "Again"}
     )
     assert response.status_code == 400 and "already exists" in response.content.decode()
+
+
+def test_staff_cannot_put_a_person_into_a_workspace(login, db):
+    superuser = UserFactory(email="ops@kotally.test", is_staff=True, is_superuser=True)
+    assert login(superuser).get("/staff/accounts/membership/add/").status_code == 403
