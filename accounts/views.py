@@ -170,7 +170,9 @@ def member_invite(request):
                 workspace=request.workspace, **form.cleaned_data
             )
         except services.AlreadyMember:
-            form.add_error("email", "This person is already a member of the workspace.")
+            form.add_error(
+                "email", "This person is already a member of the workspace (or invited)."
+            )
         else:
             try:
                 send_invitation(
