@@ -41,18 +41,17 @@ HANDSHAKE_TIMEOUT_MS = 5000
 PANEL_SHOWN = 5
 
 
-def frame_ancestors() -> str:
-    return " ".join([*GHL_FRAME_ANCESTORS, *settings.EMBED_FRAME_ANCESTORS])
-
-
 def embed_page(view):
-    """A page GHL may frame: `frame-ancestors` limited to GHL (X-Frame-Options off), never
-    cached. Every other page keeps `frame-ancestors 'none'` (kotally.middleware)."""
+    """A page GHL may frame: the site's Content-Security-Policy with `frame-ancestors` limited
+    to GHL and EMBED_FRAME_ANCESTORS (django-csp's per-response override, docs/security.md;
+    the rest of the policy stays), X-Frame-Options off, never cached. Every other page keeps
+    `frame-ancestors 'none'` and `X-Frame-Options: DENY` (settings)."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
-        response["Content-Security-Policy"] = f"frame-ancestors {frame_ancestors()}"
+        ancestors = [*GHL_FRAME_ANCESTORS, *settings.EMBED_FRAME_ANCESTORS]
+        response._csp_replace = {"frame-ancestors": ancestors}
         response.xframe_options_exempt = True
         add_never_cache_headers(response)
         return response

@@ -49,18 +49,3 @@ class ApiErrorMiddleware:
             return None
         logger.exception("unhandled error on %s", request.path)
         return json_envelope(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.")
-
-
-class FrameAncestorsMiddleware:
-    """No page may be framed unless it says so: `Content-Security-Policy: frame-ancestors
-    'none'` on every response without a CSP of its own (SPEC §5.4). The embed pages set theirs,
-    limited to GoHighLevel (embed.views.embed_page); X-Frame-Options: DENY comes from Django's
-    XFrameOptionsMiddleware, which they opt out of."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        return response

@@ -68,6 +68,8 @@ def ghl(settings):
 
 
 def test_ghl_frames_the_dashboard_then_a_contact_panel(page, live_server, ghl, studio):  # noqa: F811
+    console = []
+    page.on("console", lambda message: console.append(message.text))
     page.goto(ghl.frame("/custom-page", f"{live_server.url}/embed/", ghl_payload()))
     app = page.frame_locator("#app")
     expect(app.get_by_role("heading", name="Low balance")).to_be_visible()
@@ -75,6 +77,7 @@ def test_ghl_frames_the_dashboard_then_a_contact_panel(page, live_server, ghl, s
     app.get_by_role("table").get_by_role("link", name="Ann Member").click()
     expect(app.get_by_role("heading", name="Ann Member")).to_be_visible()
     expect(app.get_by_test_id("credits-total")).to_have_text("9")
+    assert not [text for text in console if "Content Security Policy" in text], console
 
 
 def test_ghl_contact_link_opens_the_panel_of_that_contact(page, live_server, ghl, studio):  # noqa: F811
