@@ -292,6 +292,9 @@ GHL_CLIENT_SECRET = env("GHL_CLIENT_SECRET", default="")
 # token (unset → no launcher) and origins allowed to frame it besides GHL's own app domains.
 GHL_SHARED_SECRET = env("GHL_SHARED_SECRET", default="")
 EMBED_SANDBOX_TOKEN = env("EMBED_SANDBOX_TOKEN", default="")
+if EMBED_SANDBOX_TOKEN and not DEBUG and len(EMBED_SANDBOX_TOKEN) < 24:
+    # The launcher opens any served location's data: its token must not be guessable.
+    raise ImproperlyConfigured("EMBED_SANDBOX_TOKEN needs 24+ random characters (or unset it)")
 EMBED_FRAME_ANCESTORS = env.list("EMBED_FRAME_ANCESTORS", default=[])
 _ORIGIN = re.compile(r"https?://[\w.*-]+(:\d+)?")
 if _bad := [o for o in EMBED_FRAME_ANCESTORS if not _ORIGIN.fullmatch(o)]:

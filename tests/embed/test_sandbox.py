@@ -1,7 +1,10 @@
 """/embed/sandbox-launch: the embed without GHL, only with EMBED_SANDBOX_TOKEN."""
 
 import io
+import os
 import re
+import subprocess
+import sys
 from urllib.parse import urlsplit
 
 import pytest
@@ -69,3 +72,19 @@ def test_seed_demo_prints_no_sandbox_url_without_a_token(db):
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     assert "sandbox-launch" not in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "debug, token, starts",
+    [
+        ("False", "short-token", False),
+        ("False", "x" * 24, True),
+        ("True", "short-token", True),
+    ],
+)
+def test_production_refuses_a_guessable_sandbox_token(debug, token, starts):
+    env = {**os.environ, "DJANGO_DEBUG": debug, "EMBED_SANDBOX_TOKEN": token}
+    result = subprocess.run(
+        [sys.executable, "-c", "import tests.settings"], env=env, capture_output=True, text=True
+    )
+    assert (result.returncode == 0) is starts, result.stderr[-300:]
