@@ -66,6 +66,12 @@ class EventReason(models.TextChoices):
     STRIPE_KEY_MISSING = (
         "STRIPE_KEY_MISSING", "Set the restricted key to read Checkout line items.",
     )
+    NOTHING_PAID = (
+        "NOTHING_PAID", "Nothing was paid (a trial, a 100% discount or a credit): no grant.",
+    )
+    NO_PAYMENT_INTENT = (
+        "NO_PAYMENT_INTENT", "The charge names no payment intent: no purchase to take back.",
+    )
 
 
 class InboundEvent(models.Model):
