@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from accounts.permissions import member_view
 from api.models import ApiClient
+from billing import client as billing_client
 from entitlements.models import ProductConfig
 from inbox.models import InboundEvent, Provider
 from locations.models import Location, LocationKind, LocationStatus
@@ -45,6 +46,7 @@ def getting_started(request):
             "locations": locations,
             "ghl_connect_url": ghl_connect_url(),
             "trial_days": settings.TRIAL_DAYS,
+            "stripe_billing": billing_client.configured(),
         },
     )
 
