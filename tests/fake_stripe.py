@@ -24,6 +24,7 @@ class FakeStripe:
         self.subscriptions: dict[str, dict] = {}
         self.line_items: dict[str, list] = {}  # Checkout Session id → its items
         self.invoice_payments: dict[str, list] = {}  # invoice id → its invoice payments
+        self.down = False  # every call answers 503 (and asks the client not to retry)
         routes = [
             ("POST", r"/v1/checkout/sessions", self._checkout),
             ("GET", r"/v1/checkout/sessions/(?P<id>[^/]+)/line_items", self._line_items),
@@ -88,6 +89,9 @@ class FakeStripe:
         pattern = re.compile(path + "$")
 
         def callback(request):
+            if self.down:
+                error = {"error": {"type": "api_error", "message": "Stripe is down (fake)."}}
+                return 503, {"Stripe-Should-Retry": "false"}, json.dumps(error)
             url = urlsplit(request.url)
             body = request.body or ""
             params = dict(parse_qsl(url.query) + parse_qsl(
