@@ -133,21 +133,23 @@ def _next_invoice_at(subscription: dict, status: str) -> datetime | None:
     return _epoch(min((end for end in ends if isinstance(end, int)), default=None))
 
 
-def billing_subscription_apply(*, subscription: dict, workspace_ref: str = "") -> str:
+def billing_subscription_apply(
+    *, subscription: dict, workspace_ref: str = ""
+) -> tuple[str, Workspace | None]:
     """Make the workspace follow its Stripe subscription as Stripe has it NOW (SPEC §6.1).
     Every billing event ends here with a freshly read subscription, so the order in which
     Stripe delivered the events never matters. A workspace follows one subscription: another
-    one is taken up only once the first is canceled. Returns an `Applied` code."""
+    one is taken up only once the first is canceled. Returns (`Applied` code, workspace)."""
     workspace = _workspace_of(subscription, workspace_ref)
     if workspace is None:
-        return Applied.UNKNOWN_WORKSPACE
+        return Applied.UNKNOWN_WORKSPACE, None
     linked = workspace.stripe_subscription_id
     ended = workspace.billing_status == BillingStatus.CANCELED
     if linked not in ("", subscription["id"]) and not ended:
-        return Applied.OTHER_SUBSCRIPTION
+        return Applied.OTHER_SUBSCRIPTION, workspace
     status = STRIPE_STATUS.get(subscription.get("status"))
     if status is None:
-        return Applied.INCOMPLETE
+        return Applied.INCOMPLETE, workspace
     with transaction.atomic():
         workspace_subscription_update(
             workspace=workspace,
@@ -157,19 +159,32 @@ def billing_subscription_apply(*, subscription: dict, workspace_ref: str = "") -
         )
         billing_set_status(workspace=workspace, status=status,
                            trial_ends_at=_epoch(subscription.get("trial_end")))
-    return Applied.UPDATED
-
-
-def billing_subscription_sync(*, subscription_id: str, workspace_ref: str = "") -> str:
-    """Read the subscription from Stripe and apply it (see billing_subscription_apply)."""
-    with _serialized(subscription_id):
-        return billing_subscription_apply(subscription=client.subscription_get(subscription_id),
-                                          workspace_ref=workspace_ref)
+    return Applied.UPDATED, workspace
 
 
 def additional_locations(workspace: Workspace) -> int:
     """Locations billed at the additional-location price: every billed one but the first."""
     return max(0, workspace.locations.filter(status__in=BILLED).count() - 1)
+
+
+def _quantity_follow(workspace: Workspace, subscription: dict) -> bool:
+    if STRIPE_STATUS.get(subscription.get("status")) not in SERVICE_ALLOWED:
+        return False  # nothing to bill on an ended or suspended subscription
+    return client.additional_quantity_set(subscription=subscription,
+                                          quantity=additional_locations(workspace))
+
+
+def billing_subscription_sync(*, subscription_id: str, workspace_ref: str = "") -> str:
+    """Read the subscription from Stripe and apply it (billing_subscription_apply); then
+    make its additional-location quantity right, in case locations changed while no
+    subscription was linked yet (e.g. while the owner was on the Checkout page)."""
+    with _serialized(subscription_id):
+        subscription = client.subscription_get(subscription_id)
+        applied, workspace = billing_subscription_apply(subscription=subscription,
+                                                        workspace_ref=workspace_ref)
+        if applied == Applied.UPDATED:
+            _quantity_follow(workspace, subscription)
+    return applied
 
 
 def billing_quantity_sync(*, workspace_pk: int) -> bool:
@@ -180,11 +195,7 @@ def billing_quantity_sync(*, workspace_pk: int) -> bool:
     if not client.configured() or not subscription_id:
         return False
     with _serialized(subscription_id):
-        subscription = client.subscription_get(subscription_id)
-        if STRIPE_STATUS.get(subscription.get("status")) == BillingStatus.CANCELED:
-            return False
-        return client.additional_quantity_set(subscription=subscription,
-                                              quantity=additional_locations(workspace))
+        return _quantity_follow(workspace, client.subscription_get(subscription_id))
 
 
 def _trial(workspace: Workspace, now: datetime) -> dict:

@@ -82,3 +82,12 @@ def test_a_canceled_subscription_is_left_alone(subscribed, stripe_billing):
     stripe_billing.set_status(SUBSCRIPTION, "canceled")
     LocationFactory(workspace=subscribed)
     assert billing_quantity_sync(workspace_pk=subscribed.pk) is False
+
+
+def test_a_location_added_during_checkout_is_billed_when_the_subscription_links(
+    unbilled, stripe_billing, stripe_says
+):
+    stripe_billing.add_subscription(SUBSCRIPTION, status="trialing", workspace=unbilled.public_id)
+    LocationFactory(workspace=unbilled, status="pending")  # added while on the Checkout page
+    stripe_says("checkout.session.completed")
+    assert stripe_billing.quantity(SUBSCRIPTION) == 1
