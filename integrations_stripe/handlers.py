@@ -7,10 +7,10 @@ returns an inbox Result. Payload shapes are those of the pinned API version
 Contact: metadata.ghl_contact_id / external_contact_id, else the one contact of the location
 with the customer's email; product configs match on Stripe price or product id.
 
-Money rules: a line grants only for money actually paid — a Checkout item's `amount_total`
-(after discounts and tax), an invoice line's `amount` less its discounts plus exclusive tax —
-and only when that is positive: a trial's $0 invoice, a 100%-off line and a proration's
-credit line grant nothing (docs/decisions.md).
+Money rules: a line grants only for what was actually charged for it — a Checkout item's
+`amount_total` (after discounts and tax), an invoice line's `amount` less its discounts plus
+exclusive tax — and only when that is positive: a trial's $0 invoice, a 100%-off line and a
+proration's credit line grant nothing (docs/stripe.md, docs/decisions.md).
 """
 
 from datetime import UTC, datetime
@@ -172,7 +172,9 @@ def invoice_paid(event: InboundEvent) -> Result:
     """A paid invoice: one grant per positive line of a mapped price/product. The payment
     intent is read from the invoice's payments (API call, with the restricted key when set)."""
     invoice = _object(event)
-    if _cents(invoice.get("amount_paid")) <= 0:
+    # `total` is after discounts and tax; a customer credit balance may still settle it (a
+    # renewal paid from a downgrade's credit grants), so `amount_paid` is not the test.
+    if _cents(invoice.get("total")) <= 0:
         return Result(EventStatus.IGNORED, EventReason.NOTHING_PAID)
     paid_at = _epoch((invoice.get("status_transitions") or {}).get("paid_at")) or _epoch(
         event.payload.get("created")

@@ -118,19 +118,21 @@ def invoice_line(line_id: str, *, invoice: str, price: str, product: str, amount
 def invoice(invoice_id: str, *, lines: list, amount_paid: int, billing_reason: str,
             subscription: str | None = None, status: str = "paid",
             customer: str = "cus_test", customer_email: str | None = None,
-            paid_at: int | None = None, amount_due: int | None = None) -> dict:
+            paid_at: int | None = None, amount_due: int | None = None,
+            total: int | None = None) -> dict:
+    """`total` (after discounts and tax) defaults to what was due; a customer credit balance
+    makes `amount_due` smaller than it."""
+    due = amount_paid if amount_due is None else amount_due
     parent = None
     if subscription:
         parent = {"type": "subscription_details", "quote_details": None,
                   "subscription_details": {"metadata": {}, "subscription": subscription}}
     return shaped("invoice", {
         "id": invoice_id, "customer": customer, "customer_email": customer_email,
-        "amount_due": amount_paid if amount_due is None else amount_due,
-        "amount_paid": amount_paid,
-        "amount_remaining": 0 if amount_due is None else amount_due - amount_paid,
+        "amount_due": due, "amount_paid": amount_paid, "amount_remaining": due - amount_paid,
         "billing_reason": billing_reason, "status": status, "parent": parent,
         "subtotal": sum(line["amount"] for line in lines),
-        "total": amount_paid if amount_due is None else amount_due,
+        "total": due if total is None else total,
         "status_transitions.paid_at": paid_at or (now() if status == "paid" else None),
         "lines": listing(lines, f"/v1/invoices/{invoice_id}/lines"),
         "livemode": False, "amount_overpaid": 0,

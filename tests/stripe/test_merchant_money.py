@@ -99,6 +99,16 @@ def test_a_partly_discounted_line_grants_and_records_what_was_paid(
     assert PaymentEvent.objects.get().amount_cents == 2450
 
 
+def test_a_renewal_settled_from_the_credit_balance_grants(post_stripe, merchant_location, ava,
+                                                          monthly, fake_stripe):
+    invoice = shapes.invoice("in_credit", lines=[line("il_credit", MONTHLY, 4900)],
+                             amount_paid=0, amount_due=0, total=4900,
+                             billing_reason="subscription_cycle", subscription="sub_ava",
+                             customer_email="ava@example.com")
+    post_stripe(shapes.event("invoice.paid", invoice, event_id="evt_credit"))
+    assert balance(merchant_location, AVA) == 4
+
+
 # --- 2. negative proration lines ----------------------------------------------------------------
 
 
