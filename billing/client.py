@@ -7,6 +7,10 @@ from django.conf import settings
 
 from kotally.lib.stripe_api import StripeUnavailable, client, transient
 
+# Where Checkout and the customer portal live. Stripe's custom domains for them are not
+# supported: the CSP of pages posting to them names these hosts (billing.views).
+STRIPE_PAGES = ["https://checkout.stripe.com", "https://billing.stripe.com"]
+
 # A quantity change mid-period is charged or credited pro rata on the next invoice (Stripe's
 # default; docs/billing.md). Trials are never prorated.
 PRORATION_BEHAVIOR = "create_prorations"

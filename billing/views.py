@@ -29,12 +29,20 @@ logger = logging.getLogger("kotally.billing")
 STRIPE_DOWN = "Stripe could not be reached just now. Please try again in a minute."
 
 
+def allow_stripe_redirects(response):
+    """A page whose forms post to billing-checkout / billing-portal: those answer with a
+    redirect to Stripe, and browsers hold that redirect to the page's CSP `form-action`."""
+    if client.configured():
+        response._csp_update = {"form-action": client.STRIPE_PAGES}
+    return response
+
+
 @member_view
 def billing_page(request):
     workspace = request.workspace
     active = workspace.locations.filter(status=LocationStatus.ACTIVE).count()
     stripe_billing = client.configured()
-    return render(
+    return allow_stripe_redirects(render(
         request,
         "billing/billing.html",
         {
@@ -52,7 +60,7 @@ def billing_page(request):
             "is_owner": has_role(request.membership, Role.OWNER),
             "trial_days": settings.TRIAL_DAYS,
         },
-    )
+    ))
 
 
 @require_POST

@@ -125,3 +125,23 @@ def test_without_stripe_keys_the_local_trial_still_works(login, owner, unbilled)
     unbilled.refresh_from_db()
     assert unbilled.billing_status == BillingStatus.TRIALING
     assert client.post("/billing/checkout/", follow=True).redirect_chain[-1][0] == "/billing/"
+
+
+def form_action(response) -> list[str]:
+    """The page's CSP `form-action` sources (django-csp orders directives arbitrarily)."""
+    policy = response["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    return directives["form-action"].split()
+
+
+def test_pages_posting_to_checkout_let_the_browser_follow_the_redirect_to_stripe(
+    login, owner, unbilled, stripe_billing
+):
+    client = login(owner)
+    for path in ("/billing/", "/getting-started/"):
+        assert form_action(client.get(path)) == [
+            "'self'", "https://checkout.stripe.com", "https://billing.stripe.com"]
+
+
+def test_without_stripe_the_form_action_stays_this_site_only(login, owner):
+    assert form_action(login(owner).get("/billing/")) == ["'self'"]
