@@ -35,8 +35,16 @@ BOOKING_REFUSED = "booking.refused"
 PAYMENT_UNMATCHED = "payment.unmatched"
 
 TYPES = (
-    CREDITS_GRANTED, CREDITS_DEDUCTED, CREDITS_RESTORED, CREDITS_REVOKED, CREDITS_EXPIRED,
-    CREDITS_LOW, CREDITS_DEPLETED, CREDITS_EXPIRING, BOOKING_REFUSED, PAYMENT_UNMATCHED,
+    CREDITS_GRANTED,
+    CREDITS_DEDUCTED,
+    CREDITS_RESTORED,
+    CREDITS_REVOKED,
+    CREDITS_EXPIRED,
+    CREDITS_LOW,
+    CREDITS_DEPLETED,
+    CREDITS_EXPIRING,
+    BOOKING_REFUSED,
+    PAYMENT_UNMATCHED,
 )
 
 
@@ -71,28 +79,43 @@ def _deliver(event: DomainEvent) -> None:
             logger.exception("subscriber %s failed on %s", handler.__qualname__, event.type)
 
 
-def publish(type: str, location_pk: int, data: dict, *, key: str,
-            contact_pk: int | None = None) -> None:
+def publish(
+    type: str, location_pk: int, data: dict, *, key: str, contact_pk: int | None = None
+) -> None:
     """Announce `type` to every subscriber once the current transaction commits."""
     if type not in TYPES:
         raise ValueError(f"unknown domain event type {type!r}")
-    event = DomainEvent(type=type, location_pk=location_pk, data=data, key=key,
-                        contact_pk=contact_pk)
+    event = DomainEvent(
+        type=type, location_pk=location_pk, data=data, key=key, contact_pk=contact_pk
+    )
     transaction.on_commit(lambda: _deliver(event))
 
 
-def announce_booking_refused(*, location_pk: int, request_id: str, contact_key: str,
-                             reason_code: str, source: str, calendar_id: str | None = None,
-                             product_config_id: str | None = None, external_ref: str = "",
-                             appointment_time: datetime | None = None) -> None:
+def announce_booking_refused(
+    *,
+    location_pk: int,
+    request_id: str,
+    contact_key: str,
+    reason_code: str,
+    source: str,
+    calendar_id: str | None = None,
+    product_config_id: str | None = None,
+    external_ref: str = "",
+    appointment_time: datetime | None = None,
+) -> None:
     """booking.refused, for a deduct of a booking (GHL appointment, API deduct) that the
     engine refused; `request_id` is the deduct's, which runs once."""
-    publish(BOOKING_REFUSED, location_pk, {
-        "contact_id": contact_key,
-        "reason_code": reason_code,
-        "calendar_id": calendar_id or "",
-        "product_config_id": product_config_id or "",
-        "external_ref": external_ref,
-        "appointment_time": iso_z(appointment_time),
-        "source": source,
-    }, key=f"booking.refused:{request_id}")
+    publish(
+        BOOKING_REFUSED,
+        location_pk,
+        {
+            "contact_id": contact_key,
+            "reason_code": reason_code,
+            "calendar_id": calendar_id or "",
+            "product_config_id": product_config_id or "",
+            "external_ref": external_ref,
+            "appointment_time": iso_z(appointment_time),
+            "source": source,
+        },
+        key=f"booking.refused:{request_id}",
+    )

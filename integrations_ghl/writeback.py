@@ -37,8 +37,12 @@ TAGS = (TAG_LOW, TAG_NONE, TAG_EXPIRING)
 # location opt in; installs from before need to reconnect.
 SCOPES = ("contacts.write", "locations/customFields.readonly", "locations/customFields.write")
 _BALANCE_EVENTS = {
-    events.CREDITS_GRANTED, events.CREDITS_DEDUCTED, events.CREDITS_RESTORED,
-    events.CREDITS_REVOKED, events.CREDITS_EXPIRED, events.CREDITS_EXPIRING,
+    events.CREDITS_GRANTED,
+    events.CREDITS_DEDUCTED,
+    events.CREDITS_RESTORED,
+    events.CREDITS_REVOKED,
+    events.CREDITS_EXPIRED,
+    events.CREDITS_EXPIRING,
 }
 
 
@@ -65,17 +69,22 @@ def on_event(event: events.DomainEvent) -> None:
     """Schedule one delayed sync for the member, unless one is already scheduled."""
     if event.type not in _BALANCE_EVENTS or event.contact_pk is None:
         return
-    if not Installation.objects.filter(location_id=event.location_pk, active=True,
-                                       writeback_enabled=True).exists():
+    if not Installation.objects.filter(
+        location_id=event.location_pk, active=True, writeback_enabled=True
+    ).exists():
         return
     contact_key = Contact.objects.values_list("external_id", flat=True).get(pk=event.contact_pk)
-    sync, _ = ContactSync.objects.get_or_create(location_id=event.location_pk,
-                                                contact_key=contact_key)
+    sync, _ = ContactSync.objects.get_or_create(
+        location_id=event.location_pk, contact_key=contact_key
+    )
     if ContactSync.objects.filter(pk=sync.pk, scheduled=False).update(scheduled=True):
         from .writeback_tasks import sync_contact
 
-        transaction.on_commit(lambda: sync_contact.apply_async(
-            (sync.pk,), countdown=settings.GHL_WRITEBACK_DEBOUNCE_SECONDS))
+        transaction.on_commit(
+            lambda: sync_contact.apply_async(
+                (sync.pk,), countdown=settings.GHL_WRITEBACK_DEBOUNCE_SECONDS
+            )
+        )
 
 
 # --- the sync ---------------------------------------------------------------------------------
@@ -83,19 +92,28 @@ def on_event(event: events.DomainEvent) -> None:
 
 def desired(contact: Contact | None, now: datetime) -> tuple[int, set[str]]:
     """(available credits, Kotally tags the contact should carry) right now."""
-    lots = [] if contact is None else [
-        lot for lot in Entitlement.objects.select_related("product_config").filter(
-            contact=contact, status=LotStatus.ACTIVE, credits_remaining__gt=0)
-        if lot.usable_at(now)
-    ]
+    lots = (
+        []
+        if contact is None
+        else [
+            lot
+            for lot in Entitlement.objects.select_related("product_config").filter(
+                contact=contact, status=LotStatus.ACTIVE, credits_remaining__gt=0
+            )
+            if lot.usable_at(now)
+        ]
+    )
     per_config: dict = {}
     for lot in lots:
-        per_config[lot.product_config] = per_config.get(lot.product_config, 0) + \
-            lot.credits_remaining
+        per_config[lot.product_config] = (
+            per_config.get(lot.product_config, 0) + lot.credits_remaining
+        )
     credits = sum(per_config.values())
     tags = set()
-    if any(config.low_credits_threshold is not None and balance <= config.low_credits_threshold
-           for config, balance in per_config.items()):
+    if any(
+        config.low_credits_threshold is not None and balance <= config.low_credits_threshold
+        for config, balance in per_config.items()
+    ):
         tags.add(TAG_LOW)
     if credits == 0:
         tags.add(TAG_NONE)
@@ -114,11 +132,17 @@ def _credits_field(auth, installation: Installation) -> str:
     if not cache.add(lock, 1, timeout=60):
         raise client.GhlError("another sync is creating the credits field", retryable=True)
     try:
-        found = next((field["id"] for field in client.list_custom_fields(auth)
-                      if str(field.get("name", "")).strip().lower() == FIELD_NAME.lower()),
-                     None)
-        field_id = found or client.create_custom_field(auth, name=FIELD_NAME,
-                                                       data_type=FIELD_TYPE)["id"]
+        found = next(
+            (
+                field["id"]
+                for field in client.list_custom_fields(auth)
+                if str(field.get("name", "")).strip().lower() == FIELD_NAME.lower()
+            ),
+            None,
+        )
+        field_id = (
+            found or client.create_custom_field(auth, name=FIELD_NAME, data_type=FIELD_TYPE)["id"]
+        )
         Installation.objects.filter(pk=installation.pk).update(credits_field_id=field_id)
     finally:
         cache.delete(lock)
@@ -131,12 +155,12 @@ def sync(*, sync_pk: int, now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     ContactSync.objects.filter(pk=sync_pk).update(scheduled=False)
     state = ContactSync.objects.select_related("location").get(pk=sync_pk)
-    installation = Installation.objects.filter(location=state.location, active=True,
-                                               writeback_enabled=True).first()
+    installation = Installation.objects.filter(
+        location=state.location, active=True, writeback_enabled=True
+    ).first()
     if installation is None:
         return []
-    contact = Contact.objects.filter(location=state.location,
-                                     external_id=state.contact_key).first()
+    contact = Contact.objects.filter(location=state.location, external_id=state.contact_key).first()
     credits, tags = desired(contact, now)
     auth = oauth.token_source(state.location)
     # Before the first sync nothing is known of the contact's tags: clear any Kotally tag
@@ -144,8 +168,9 @@ def sync(*, sync_pk: int, now: datetime | None = None) -> list[str]:
     known = set(state.tags) if state.synced_at else set(TAGS)
     changes = []
     if credits != state.credits:
-        client.set_contact_field(auth, state.contact_key,
-                                 field_id=_credits_field(auth, installation), value=credits)
+        client.set_contact_field(
+            auth, state.contact_key, field_id=_credits_field(auth, installation), value=credits
+        )
         changes.append(f"{FIELD_NAME} {credits}")
     if added := sorted(tags - known if state.synced_at else tags):
         client.add_contact_tags(auth, state.contact_key, added)
@@ -153,9 +178,13 @@ def sync(*, sync_pk: int, now: datetime | None = None) -> list[str]:
     if removed := sorted(known - tags):
         client.remove_contact_tags(auth, state.contact_key, removed)
         changes += [f"-{tag}" for tag in removed]
-    ContactSync.objects.filter(pk=sync_pk).update(credits=credits, tags=sorted(tags),
-                                                  synced_at=now, last_error="")
+    ContactSync.objects.filter(pk=sync_pk).update(
+        credits=credits, tags=sorted(tags), synced_at=now, last_error=""
+    )
     if changes and contact is not None:
-        contact_activity_record(location_pk=state.location_id, contact_pk=contact.pk,
-                                message="GHL field updated: " + ", ".join(changes))
+        contact_activity_record(
+            location_pk=state.location_id,
+            contact_pk=contact.pk,
+            message="GHL field updated: " + ", ".join(changes),
+        )
     return changes

@@ -10,9 +10,15 @@ from .models import ContactSync
 MAX_RETRIES = 8
 
 
-@shared_task(bind=True, name="integrations_ghl.sync_contact", acks_late=True,
-             reject_on_worker_lost=True, max_retries=MAX_RETRIES, soft_time_limit=60,
-             time_limit=90)
+@shared_task(
+    bind=True,
+    name="integrations_ghl.sync_contact",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=MAX_RETRIES,
+    soft_time_limit=60,
+    time_limit=90,
+)
 def sync_contact(self, sync_pk: int) -> None:
     # One sync per contact at a time, so a slow, older sync never writes over a newer one.
     lock = f"ghl:writeback:{sync_pk}"

@@ -57,16 +57,18 @@ def endpoint_create(
     Raises UnsafeUrl for a URL webhooks may not go to."""
     check_url(url)
     secret = signing.new_secret()
-    endpoint = Endpoint.objects.create(location=location, url=url, event_types=event_types,
-                                       secret_enc=encrypt(secret))
+    endpoint = Endpoint.objects.create(
+        location=location, url=url, event_types=event_types, secret_enc=encrypt(secret)
+    )
     return endpoint, secret
 
 
 def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> None:
     """Active again, with a fresh failure clock; its pending deliveries resume."""
     now = now or timezone.now()
-    Endpoint.objects.filter(pk=endpoint.pk).update(active=True, failing_since=None,
-                                                   disabled_at=None, disabled_reason="")
+    Endpoint.objects.filter(pk=endpoint.pk).update(
+        active=True, failing_since=None, disabled_at=None, disabled_reason=""
+    )
     Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
         next_attempt_at=now, give_up_at=now + HORIZON
     )
@@ -76,9 +78,11 @@ def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> None:
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
     """Stop delivering to the endpoint (pending deliveries wait for it to be enabled).
     Returns False when it was already disabled."""
-    return bool(Endpoint.objects.filter(pk=endpoint.pk, active=True).update(
-        active=False, disabled_at=now or timezone.now(), disabled_reason=reason[:255]
-    ))
+    return bool(
+        Endpoint.objects.filter(pk=endpoint.pk, active=True).update(
+            active=False, disabled_at=now or timezone.now(), disabled_reason=reason[:255]
+        )
+    )
 
 
 def endpoint_delete(*, endpoint: Endpoint) -> None:
@@ -99,29 +103,48 @@ def fan_out(event: DomainEvent) -> None:
     ]
     if not endpoints:
         return
-    contact_key = event.data.get("contact_id") or (
-        Contact.objects.filter(pk=event.contact_pk).values_list("external_id", flat=True).first()
-        if event.contact_pk else ""
-    ) or ""
+    contact_key = (
+        event.data.get("contact_id")
+        or (
+            Contact.objects.filter(pk=event.contact_pk)
+            .values_list("external_id", flat=True)
+            .first()
+            if event.contact_pk
+            else ""
+        )
+        or ""
+    )
     with transaction.atomic():
         stored, created = OutboundEvent.objects.get_or_create(
-            location_id=event.location_pk, key=event.key,
-            defaults={"type": event.type, "created_at": event.at,
-                      "data": {**event.data, "contact_id": contact_key}},
+            location_id=event.location_pk,
+            key=event.key,
+            defaults={
+                "type": event.type,
+                "created_at": event.at,
+                "data": {**event.data, "contact_id": contact_key},
+            },
         )
         if not created:
             return  # a re-run announcing the same fact
-        deliveries = Delivery.objects.bulk_create([
-            Delivery(endpoint=endpoint, event=stored, ordering_key=contact_key,
-                     next_attempt_at=event.at, give_up_at=event.at + HORIZON)
-            for endpoint in endpoints
-        ])
+        deliveries = Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    endpoint=endpoint,
+                    event=stored,
+                    ordering_key=contact_key,
+                    next_attempt_at=event.at,
+                    give_up_at=event.at + HORIZON,
+                )
+                for endpoint in endpoints
+            ]
+        )
         pks = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: _enqueue(pks))
     if event.contact_pk:
         count = len(endpoints)
         engine.contact_activity_record(
-            location_pk=event.location_pk, contact_pk=event.contact_pk,
+            location_pk=event.location_pk,
+            contact_pk=event.contact_pk,
             message=f"sent {event.type} to {count} endpoint{'s' if count > 1 else ''}",
         )
 
@@ -145,16 +168,19 @@ def _kick() -> None:
 def _earlier_pending():
     """An earlier pending delivery of the same endpoint and member (ordering)."""
     return Delivery.objects.filter(
-        endpoint=OuterRef("endpoint"), ordering_key=OuterRef("ordering_key"),
-        status=DeliveryStatus.PENDING, pk__lt=OuterRef("pk"),
+        endpoint=OuterRef("endpoint"),
+        ordering_key=OuterRef("ordering_key"),
+        status=DeliveryStatus.PENDING,
+        pk__lt=OuterRef("pk"),
     )
 
 
 def due(now: datetime) -> list[int]:
     """Deliveries whose attempt is due and that wait for no earlier one, oldest first."""
     return list(
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now,
-                                endpoint__active=True)
+        Delivery.objects.filter(
+            status=DeliveryStatus.PENDING, next_attempt_at__lte=now, endpoint__active=True
+        )
         .exclude(Q(Exists(_earlier_pending())) & ~Q(ordering_key=""))
         .order_by("pk")
         .values_list("pk", flat=True)[:500]
@@ -162,13 +188,16 @@ def due(now: datetime) -> list[int]:
 
 
 def body_of(event: OutboundEvent) -> bytes:
-    return json.dumps({
-        "id": event.public_id,
-        "type": event.type,
-        "created": iso_z(event.created_at),
-        "location_id": event.location.location_id,
-        "data": event.data,
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "id": event.public_id,
+            "type": event.type,
+            "created": iso_z(event.created_at),
+            "location_id": event.location.location_id,
+            "data": event.data,
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 _session: requests.Session | None = None
@@ -187,8 +216,7 @@ def _post(endpoint: Endpoint, event: OutboundEvent, now: datetime) -> tuple[int 
     body = body_of(event)
     headers = {
         "Content-Type": "application/json",
-        signing.HEADER: signing.signature(decrypt(endpoint.secret_enc), int(now.timestamp()),
-                                          body),
+        signing.HEADER: signing.signature(decrypt(endpoint.secret_enc), int(now.timestamp()), body),
         "Kotally-Event-Id": event.public_id,
         "Kotally-Event-Type": event.type,
     }
@@ -196,8 +224,9 @@ def _post(endpoint: Endpoint, event: OutboundEvent, now: datetime) -> tuple[int 
     try:
         check_url(endpoint.url)
         # No redirects: a 3xx could point anywhere, the guard only vouched for this URL.
-        response = _http().post(endpoint.url, data=body, headers=headers, timeout=TIMEOUT,
-                                allow_redirects=False)
+        response = _http().post(
+            endpoint.url, data=body, headers=headers, timeout=TIMEOUT, allow_redirects=False
+        )
     except (UnsafeUrl, requests.RequestException) as exc:
         return None, int((time.monotonic() - started) * 1000), f"{type(exc).__name__}: {exc}"
     latency = int((time.monotonic() - started) * 1000)
@@ -211,16 +240,25 @@ def deliver(*, delivery_pk: int, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     delivery = (
         Delivery.objects.select_related("endpoint", "event__location")
-        .filter(pk=delivery_pk, status=DeliveryStatus.PENDING, next_attempt_at__lte=now,
-                endpoint__active=True)
+        .filter(
+            pk=delivery_pk,
+            status=DeliveryStatus.PENDING,
+            next_attempt_at__lte=now,
+            endpoint__active=True,
+        )
         .first()
     )
     if delivery is None:
         return False
-    if delivery.ordering_key and Delivery.objects.filter(
-        endpoint_id=delivery.endpoint_id, ordering_key=delivery.ordering_key,
-        status=DeliveryStatus.PENDING, pk__lt=delivery.pk,
-    ).exists():
+    if (
+        delivery.ordering_key
+        and Delivery.objects.filter(
+            endpoint_id=delivery.endpoint_id,
+            ordering_key=delivery.ordering_key,
+            status=DeliveryStatus.PENDING,
+            pk__lt=delivery.pk,
+        ).exists()
+    ):
         return False  # the earlier one wakes this one when it is done
     # Claim: of two workers holding the same task, one moves the due time and attempts.
     if not Delivery.objects.filter(
@@ -234,8 +272,13 @@ def deliver(*, delivery_pk: int, now: datetime | None = None) -> bool:
 
 def _record(delivery: Delivery, now, status: int | None, latency: int, error: str) -> None:
     endpoint = delivery.endpoint
-    fields = {"attempts": delivery.attempts + 1, "last_attempt_at": now,
-              "response_status": status, "latency_ms": latency, "last_error": error[:500]}
+    fields = {
+        "attempts": delivery.attempts + 1,
+        "last_attempt_at": now,
+        "response_status": status,
+        "latency_ms": latency,
+        "last_error": error[:500],
+    }
     done = not error
     if done:
         fields.update(status=DeliveryStatus.SUCCEEDED, next_attempt_at=None)
@@ -263,10 +306,14 @@ def _record(delivery: Delivery, now, status: int | None, latency: int, error: st
 def _wake_next(delivery: Delivery) -> None:
     """Enqueue the member's next pending delivery to this endpoint, if it is due."""
     following = (
-        Delivery.objects.filter(endpoint_id=delivery.endpoint_id,
-                                ordering_key=delivery.ordering_key,
-                                status=DeliveryStatus.PENDING)
-        .order_by("pk").values_list("pk", flat=True).first()
+        Delivery.objects.filter(
+            endpoint_id=delivery.endpoint_id,
+            ordering_key=delivery.ordering_key,
+            status=DeliveryStatus.PENDING,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+        .first()
     )
     if following is not None:
         _enqueue([following])

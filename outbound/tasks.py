@@ -7,8 +7,13 @@ from django.utils import timezone
 from . import services
 
 
-@shared_task(name="outbound.deliver", acks_late=True, reject_on_worker_lost=True,
-             soft_time_limit=30, time_limit=45)
+@shared_task(
+    name="outbound.deliver",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=30,
+    time_limit=45,
+)
 def deliver_task(delivery_pk: int) -> bool:
     return services.deliver(delivery_pk=delivery_pk)
 

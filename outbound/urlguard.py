@@ -28,8 +28,9 @@ def check_url(url: str) -> None:
         return
     try:
         port = parts.port or 443
-        addresses = {info[4][0] for info in socket.getaddrinfo(parts.hostname, port,
-                                                               type=socket.SOCK_STREAM)}
+        addresses = {
+            info[4][0] for info in socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        }
     except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise UnsafeUrl(f"{parts.hostname} does not resolve.") from exc
     for address in addresses:

@@ -32,9 +32,12 @@ def _location(request, location_id) -> Location:
 
 
 def _endpoint(request, location_id, endpoint_id) -> Endpoint:
-    return get_object_or_404(Endpoint.objects.select_related("location"),
-                             location__workspace=request.workspace,
-                             location__location_id=location_id, public_id=endpoint_id)
+    return get_object_or_404(
+        Endpoint.objects.select_related("location"),
+        location__workspace=request.workspace,
+        location__location_id=location_id,
+        public_id=endpoint_id,
+    )
 
 
 @never_cache
@@ -44,20 +47,27 @@ def endpoint_list(request, location_id):
     form = EndpointForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            endpoint, secret = endpoint_create(location=location, url=form.cleaned_data["url"],
-                                               event_types=form.cleaned_data["event_types"])
+            endpoint, secret = endpoint_create(
+                location=location,
+                url=form.cleaned_data["url"],
+                event_types=form.cleaned_data["event_types"],
+            )
         except UnsafeUrl as exc:  # the host's DNS changed since the form checked it
             form.add_error("url", str(exc))
         else:
             request.session[ONE_TIME_SECRET] = {"endpoint": endpoint.public_id, "secret": secret}
             messages.success(request, "Endpoint added. Copy its signing secret now.")
-            return redirect("webhook-endpoint", location_id=location.location_id,
-                            endpoint_id=endpoint.public_id)
+            return redirect(
+                "webhook-endpoint", location_id=location.location_id, endpoint_id=endpoint.public_id
+            )
     return render(
         request,
         "outbound/endpoints.html",
-        {"location": location, "form": form,
-         "endpoints": location.webhook_endpoints.order_by("-active", "-created_at")},
+        {
+            "location": location,
+            "form": form,
+            "endpoints": location.webhook_endpoints.order_by("-active", "-created_at"),
+        },
         status=400 if form.is_bound and form.errors else 200,
     )
 
@@ -78,9 +88,13 @@ def endpoint_detail(request, location_id, endpoint_id):
     return render(
         request,
         "outbound/endpoint_detail.html",
-        {"endpoint": endpoint, "location": endpoint.location, "one_time": one_time,
-         "deliveries": page[:LOG_SIZE],
-         "older": page[LOG_SIZE - 1].pk if len(page) > LOG_SIZE else None},
+        {
+            "endpoint": endpoint,
+            "location": endpoint.location,
+            "one_time": one_time,
+            "deliveries": page[:LOG_SIZE],
+            "older": page[LOG_SIZE - 1].pk if len(page) > LOG_SIZE else None,
+        },
     )
 
 
@@ -90,8 +104,11 @@ def endpoint_action(request, location_id, endpoint_id, action):
     endpoint = _endpoint(request, location_id, endpoint_id)
     if action == "disable":
         endpoint_disable(endpoint=endpoint, reason=f"disabled by {request.user.email}")
-        messages.success(request, "Endpoint disabled: nothing is sent to it until you enable "
-                         "it; deliveries already pending wait.")
+        messages.success(
+            request,
+            "Endpoint disabled: nothing is sent to it until you enable "
+            "it; deliveries already pending wait.",
+        )
     elif action == "enable":
         endpoint_enable(endpoint=endpoint)
         messages.success(request, "Endpoint enabled; pending deliveries are being sent.")
@@ -108,8 +125,9 @@ def endpoint_action(request, location_id, endpoint_id, action):
 @member_view
 def delivery_resend_view(request, location_id, endpoint_id, delivery_pk):
     endpoint = _endpoint(request, location_id, endpoint_id)
-    delivery = get_object_or_404(Delivery.objects.select_related("endpoint", "event"),
-                                 endpoint=endpoint, pk=delivery_pk)
+    delivery = get_object_or_404(
+        Delivery.objects.select_related("endpoint", "event"), endpoint=endpoint, pk=delivery_pk
+    )
     if delivery_resend(delivery=delivery):
         messages.success(request, f"{delivery.event.type} queued to be sent again.")
     else:

@@ -55,8 +55,13 @@ def test_deducts_announce_low_once_when_crossing_the_threshold_then_depleted(
         deduct(location, calendar_id="cal_pack")  # 1 left: still low, not announced again
         deduct(location, calendar_id="cal_pack")  # 0 left: depleted
     assert types(published) == [
-        "credits.granted", "credits.deducted", "credits.deducted", "credits.low",
-        "credits.deducted", "credits.deducted", "credits.depleted",
+        "credits.granted",
+        "credits.deducted",
+        "credits.deducted",
+        "credits.low",
+        "credits.deducted",
+        "credits.deducted",
+        "credits.depleted",
     ]
     low = published[3]
     assert low.data["balance"] == 2 and low.data["low_credits_threshold"] == 2
@@ -77,11 +82,16 @@ def test_restore_revoke_and_expiry_are_announced(
         deduct(location, calendar_id="cal_pack", external_ref="b1")
         restore(location, calendar_id="cal_pack", external_ref="b1")
         services.entitlement_revoke(
-            entitlement=Entitlement.objects.get(product_config=package), actor=ACTOR, now=T0)
+            entitlement=Entitlement.objects.get(product_config=package), actor=ACTOR, now=T0
+        )
         grant(location, membership)  # 31-day expiry
         services.expire_lots(now=T0 + timedelta(days=32))
     assert types(published)[2:] == [
-        "credits.restored", "credits.revoked", "credits.granted", "credits.expired"]
+        "credits.restored",
+        "credits.revoked",
+        "credits.granted",
+        "credits.expired",
+    ]
 
 
 def test_a_refusal_or_a_rollback_announces_nothing(location, package, published, committed):
@@ -107,11 +117,25 @@ def test_an_unmatched_payment_is_announced_under_one_key_per_payment(
     location, published, committed
 ):
     purchase = purchases.Purchase(
-        location=location, provider="ghl", source=Source.GHL, event_type="InvoicePaid",
-        contact_key="m1", email="", name="", is_test=False,
-        lines=(purchases.PurchaseLine(
-            external_payment_id="ghl:invoice:1:a", product_ref="GHL product p9", configs=(),
-            quantity=1, amount_cents=5000, currency="USD", paid_at=T0),),
+        location=location,
+        provider="ghl",
+        source=Source.GHL,
+        event_type="InvoicePaid",
+        contact_key="m1",
+        email="",
+        name="",
+        is_test=False,
+        lines=(
+            purchases.PurchaseLine(
+                external_payment_id="ghl:invoice:1:a",
+                product_ref="GHL product p9",
+                configs=(),
+                quantity=1,
+                amount_cents=5000,
+                currency="USD",
+                paid_at=T0,
+            ),
+        ),
     )
     with committed():
         purchases.purchase_settle(purchase)

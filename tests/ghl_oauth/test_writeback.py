@@ -26,8 +26,9 @@ TAGS = f"{CONTACT}/tags"
 
 @pytest.fixture
 def installation(workspace, settings):
-    return make_installation(workspace, scopes=" ".join(settings.GHL_SCOPES),
-                             writeback_enabled=True)
+    return make_installation(
+        workspace, scopes=" ".join(settings.GHL_SCOPES), writeback_enabled=True
+    )
 
 
 @pytest.fixture
@@ -40,8 +41,9 @@ def pack(installation):
 def fake_ghl(ghl):
     """GHL answering the write-back's calls; the location has no Kotally field yet."""
     ghl.add(responses.GET, FIELDS, json={"customFields": [{"id": "f_other", "name": "Pincode"}]})
-    ghl.add(responses.POST, FIELDS, json={"customField": {"id": "f_credits",
-                                                          "name": "Kotally credits"}})
+    ghl.add(
+        responses.POST, FIELDS, json={"customField": {"id": "f_credits", "name": "Kotally credits"}}
+    )
     ghl.add(responses.PUT, CONTACT, json={"succeded": True, "contact": {"id": AVA}})
     ghl.add(responses.POST, TAGS, status=201, json={"tags": []})
     ghl.add(responses.DELETE, TAGS, json={"tags": []})
@@ -53,8 +55,10 @@ def scheduled(monkeypatch, django_capture_on_commit_callbacks):
     """Run engine calls with their after-commit events; syncs the write-back schedules are
     recorded instead of sent to the broker (run them with `writeback.sync`)."""
     syncs = []
-    monkeypatch.setattr("integrations_ghl.writeback_tasks.sync_contact.apply_async",
-                        lambda args, countdown: syncs.append((args[0], countdown)))
+    monkeypatch.setattr(
+        "integrations_ghl.writeback_tasks.sync_contact.apply_async",
+        lambda args, countdown: syncs.append((args[0], countdown)),
+    )
 
     def run(action):
         with django_capture_on_commit_callbacks(execute=True):
@@ -66,8 +70,11 @@ def scheduled(monkeypatch, django_capture_on_commit_callbacks):
 
 def writes(ghl, start=0):
     """The write calls GHL received since call number `start`: (method, path, body)."""
-    return [(c.request.method, c.request.url.removeprefix(API), json.loads(c.request.body))
-            for c in ghl.calls[start:] if c.request.method != "GET"]
+    return [
+        (c.request.method, c.request.url.removeprefix(API), json.loads(c.request.body))
+        for c in ghl.calls[start:]
+        if c.request.method != "GET"
+    ]
 
 
 def step(ghl, scheduled, action):
@@ -81,21 +88,27 @@ def test_field_and_tags_follow_the_balance(installation, pack, fake_ghl, schedul
     location = installation.location
     first = step(fake_ghl, scheduled, lambda: grant(location, pack, AVA))
     assert first == [
-        ("POST", "/locations/ghl_loc_1/customFields",
-         {"name": "Kotally credits", "dataType": "NUMERICAL", "model": "contact"}),
+        (
+            "POST",
+            "/locations/ghl_loc_1/customFields",
+            {"name": "Kotally credits", "dataType": "NUMERICAL", "model": "contact"},
+        ),
         ("PUT", f"/contacts/{AVA}", {"customFields": [{"id": "f_credits", "field_value": 10}]}),
         # the first sync clears any Kotally tag the contact should not carry
-        ("DELETE", f"/contacts/{AVA}/tags",
-         {"tags": ["kotally-expiring-soon", "kotally-low-credits", "kotally-no-credits"]}),
+        (
+            "DELETE",
+            f"/contacts/{AVA}/tags",
+            {"tags": ["kotally-expiring-soon", "kotally-low-credits", "kotally-no-credits"]},
+        ),
     ]
-    low = step(fake_ghl, scheduled, lambda: deduct(location, AVA, calendar_id="cal_pack",
-                                                     amount=8))
+    low = step(fake_ghl, scheduled, lambda: deduct(location, AVA, calendar_id="cal_pack", amount=8))
     assert low == [
         ("PUT", f"/contacts/{AVA}", {"customFields": [{"id": "f_credits", "field_value": 2}]}),
         ("POST", f"/contacts/{AVA}/tags", {"tags": ["kotally-low-credits"]}),
     ]
-    zero = step(fake_ghl, scheduled, lambda: deduct(location, AVA, calendar_id="cal_pack",
-                                                      amount=2))
+    zero = step(
+        fake_ghl, scheduled, lambda: deduct(location, AVA, calendar_id="cal_pack", amount=2)
+    )
     assert zero == [
         ("PUT", f"/contacts/{AVA}", {"customFields": [{"id": "f_credits", "field_value": 0}]}),
         ("POST", f"/contacts/{AVA}/tags", {"tags": ["kotally-no-credits"]}),
@@ -111,7 +124,8 @@ def test_field_and_tags_follow_the_balance(installation, pack, fake_ghl, schedul
 def test_credits_expiring_within_the_window_are_tagged(installation, fake_ghl, scheduled):
     soon = ProductConfigFactory(location=installation.location, expiry_days=5)
     assert ("POST", f"/contacts/{AVA}/tags", {"tags": ["kotally-expiring-soon"]}) in step(
-        fake_ghl, scheduled, lambda: grant(installation.location, soon, AVA))
+        fake_ghl, scheduled, lambda: grant(installation.location, soon, AVA)
+    )
 
 
 def test_a_burst_of_deducts_makes_one_update(installation, pack, fake_ghl, scheduled):
@@ -127,7 +141,8 @@ def test_a_burst_of_deducts_makes_one_update(installation, pack, fake_ghl, sched
     assert len(syncs) == 2  # the grant's, then one for the whole burst
     writeback.sync(sync_pk=syncs[-1][0], now=T0)
     assert writes(fake_ghl, start) == [
-        ("PUT", f"/contacts/{AVA}", {"customFields": [{"id": "f_credits", "field_value": 7}]})]
+        ("PUT", f"/contacts/{AVA}", {"customFields": [{"id": "f_credits", "field_value": 7}]})
+    ]
 
 
 def test_a_sync_with_nothing_new_writes_nothing(installation, pack, fake_ghl, scheduled):
@@ -139,8 +154,9 @@ def test_a_sync_with_nothing_new_writes_nothing(installation, pack, fake_ghl, sc
 
 
 def test_an_existing_kotally_field_is_reused(installation, pack, ghl, scheduled):
-    ghl.add(responses.GET, FIELDS,
-            json={"customFields": [{"id": "f_9", "name": "Kotally Credits"}]})
+    ghl.add(
+        responses.GET, FIELDS, json={"customFields": [{"id": "f_9", "name": "Kotally Credits"}]}
+    )
     ghl.add(responses.PUT, CONTACT, json={})
     ghl.add(responses.DELETE, TAGS, json={})
     step(ghl, scheduled, lambda: grant(installation.location, pack, AVA))
@@ -162,8 +178,7 @@ def test_a_429_is_retried(installation, pack, ghl, scheduled, monkeypatch):
 
 def test_the_update_is_noted_on_the_members_timeline(installation, pack, fake_ghl, scheduled):
     step(fake_ghl, scheduled, lambda: grant(installation.location, pack, AVA))
-    assert ContactActivity.objects.get().message.startswith(
-        "GHL field updated: Kotally credits 10")
+    assert ContactActivity.objects.get().message.startswith("GHL field updated: Kotally credits 10")
 
 
 def test_nothing_is_scheduled_for_a_location_that_did_not_opt_in(

@@ -18,8 +18,9 @@ from tests.ghl.signing import celery_eager, ghl_signer, post_ghl  # noqa: F401 (
 def verify(secret: str, header: str, body: bytes) -> bool:
     """What a receiver does (the README's snippet, in short)."""
     parts = dict(item.split("=", 1) for item in header.split(","))
-    expected = hmac.new(secret.encode(), f"{parts['t']}.".encode() + body,
-                        hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), f"{parts['t']}.".encode() + body, hashlib.sha256
+    ).hexdigest()
     return hmac.compare_digest(expected, parts["v1"])
 
 
@@ -37,12 +38,15 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({
-                    "headers": dict(self.headers),
-                    "body": json.loads(body),
-                    "signature_ok": verify(receiver.secret, self.headers["Kotally-Signature"],
-                                           body),
-                })
+                receiver.requests.append(
+                    {
+                        "headers": dict(self.headers),
+                        "body": json.loads(body),
+                        "signature_ok": verify(
+                            receiver.secret, self.headers["Kotally-Signature"], body
+                        ),
+                    }
+                )
                 status = receiver.statuses.pop(0) if receiver.statuses else receiver.default_status
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
@@ -71,20 +75,27 @@ def receiver(settings):
 @pytest.fixture
 def endpoint(location, receiver):
     def make(types=("credits.deducted",), url=None):
-        endpoint, secret = services.endpoint_create(location=location, url=url or receiver.url,
-                                                    event_types=list(types))
+        endpoint, secret = services.endpoint_create(
+            location=location, url=url or receiver.url, event_types=list(types)
+        )
         receiver.secret = secret
         return endpoint
+
     return make
 
 
 def announce(location, type="credits.deducted", contact="m1", key=None, at=None, **data):
     """A domain event straight to the fan-out, as entitlements.events delivers it."""
     announce.count += 1
-    services.fan_out(DomainEvent(
-        type=type, location_pk=location.pk, data={"contact_id": contact, **data},
-        key=key or f"k{announce.count}", at=at or timezone.now(),
-    ))
+    services.fan_out(
+        DomainEvent(
+            type=type,
+            location_pk=location.pk,
+            data={"contact_id": contact, **data},
+            key=key or f"k{announce.count}",
+            at=at or timezone.now(),
+        )
+    )
 
 
 announce.count = 0

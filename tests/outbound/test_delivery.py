@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from outbound import services
 from outbound.models import Delivery, DeliveryStatus, Endpoint
+from tests.entitlements.helpers import run_concurrently
 from tests.factories import MembershipFactory, UserFactory
 
 from .conftest import announce, run_due
@@ -59,7 +60,11 @@ def test_failures_are_retried_on_the_exponential_schedule(location, endpoint, re
 
 def test_retry_waits_are_capped_at_six_hours():
     assert [services.retry_delay(n) for n in (1, 9, 10, 20)] == [
-        timedelta(minutes=1), timedelta(minutes=256), timedelta(hours=6), timedelta(hours=6)]
+        timedelta(minutes=1),
+        timedelta(minutes=256),
+        timedelta(hours=6),
+        timedelta(hours=6),
+    ]
 
 
 def test_a_success_after_failures_is_delivered_once(location, endpoint, receiver):
@@ -75,9 +80,7 @@ def test_a_success_after_failures_is_delivered_once(location, endpoint, receiver
     assert len({r["body"]["id"] for r in receiver.requests}) == 1
 
 
-def test_one_members_events_arrive_in_order_when_the_first_is_retried(
-    location, endpoint, receiver
-):
+def test_one_members_events_arrive_in_order_when_the_first_is_retried(location, endpoint, receiver):
     endpoint()
     receiver.statuses = [500]  # the first attempt fails
     t0 = timezone.now()
@@ -94,8 +97,9 @@ def test_one_members_events_arrive_in_order_when_the_first_is_retried(
 def test_an_endpoint_failing_for_three_days_is_disabled_and_owners_emailed(
     location, endpoint, receiver, owner, celery_eager, django_capture_on_commit_callbacks
 ):
-    MembershipFactory(workspace=location.workspace, role="admin",
-                      user=UserFactory(email="admin@example.com"))
+    MembershipFactory(
+        workspace=location.workspace, role="admin", user=UserFactory(email="admin@example.com")
+    )
     endpoint()
     receiver.default_status = 500
     t0 = timezone.now()
@@ -169,3 +173,14 @@ def test_an_attempt_refuses_a_url_that_became_private(location, endpoint, receiv
     delivery = Delivery.objects.get()
     assert receiver.requests == []
     assert delivery.response_status is None and "UnsafeUrl" in delivery.last_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_holding_one_delivery_send_it_once(postgres, location, endpoint, receiver):
+    endpoint()
+    now = timezone.now()
+    announce(location, at=now)
+    pk = Delivery.objects.get().pk
+    made = run_concurrently(8, lambda _: services.deliver(delivery_pk=pk, now=now))
+    assert sorted(made) == [False] * 7 + [True]
+    assert len(receiver.requests) == 1

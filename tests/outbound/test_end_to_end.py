@@ -50,7 +50,10 @@ def test_a_refused_api_deduct_sends_booking_refused_once(api, endpoint, receiver
     [request] = receiver.requests
     data = request["body"]["data"]
     assert (data["reason_code"], data["contact_id"], data["source"]) == (
-        "NO_ENTITLEMENT", "m1", "api")
+        "NO_ENTITLEMENT",
+        "m1",
+        "api",
+    )
     assert data["external_ref"] == "class-7"
 
 
@@ -60,7 +63,10 @@ def test_a_refused_ghl_booking_sends_booking_refused(post_ghl, pack, endpoint, r
     [request] = receiver.requests
     data = request["body"]["data"]
     assert (data["reason_code"], data["source"], data["calendar_id"]) == (
-        "NO_ENTITLEMENT", "ghl", "cal_pack")
+        "NO_ENTITLEMENT",
+        "ghl",
+        "cal_pack",
+    )
     assert data["external_ref"] == "appt_0Gl4qMt8sWDmTP1tY0zq"
 
 

@@ -16,7 +16,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def verify():
     section = README.read_text().split("## Automate with Kotally", 1)[1]
     code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
-    code = code.replace("HTTPServer((\"\", 8001), Receiver).serve_forever()", "")
+    code = code.replace('HTTPServer(("", 8001), Receiver).serve_forever()', "")
     namespace = {}
     exec(compile(code, "README.md", "exec"), namespace)
     namespace["SECRET"] = "whsec_readme"

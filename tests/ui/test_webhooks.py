@@ -17,8 +17,9 @@ NEW = {"url": "https://hooks.example.com/kotally", "event_types": ["credits.low"
 @pytest.fixture(autouse=True)
 def _no_dns(monkeypatch):
     """The page's URL check without the network: hooks.example.com is a public address."""
-    monkeypatch.setattr("socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.216.34",
-                                                                                443))])
+    monkeypatch.setattr(
+        "socket.getaddrinfo", lambda *a, **k: [(2, 1, 6, "", ("93.184.216.34", 443))]
+    )
 
 
 def _secret_on(page) -> str:
@@ -28,8 +29,9 @@ def _secret_on(page) -> str:
 
 
 def _detail(endpoint) -> str:
-    return reverse("webhook-endpoint", kwargs={"location_id": "loc_main",
-                                               "endpoint_id": endpoint.public_id})
+    return reverse(
+        "webhook-endpoint", kwargs={"location_id": "loc_main", "endpoint_id": endpoint.public_id}
+    )
 
 
 def test_new_endpoint_shows_its_signing_secret_once(login, admin_user, location):
@@ -60,30 +62,40 @@ def test_viewers_cannot_see_or_add_endpoints(login, viewer, location):
 
 
 def test_another_workspaces_endpoint_is_not_found(login, stranger, location):
-    endpoint, _ = services.endpoint_create(location=location, url=NEW["url"],
-                                           event_types=["credits.low"])
+    endpoint, _ = services.endpoint_create(
+        location=location, url=NEW["url"], event_types=["credits.low"]
+    )
     assert login(stranger).get(_detail(endpoint)).status_code == 404
 
 
 def test_the_delivery_log_shows_status_attempts_and_resend(login, admin_user, location):
-    endpoint, _ = services.endpoint_create(location=location, url=NEW["url"],
-                                           event_types=["credits.low"])
+    endpoint, _ = services.endpoint_create(
+        location=location, url=NEW["url"], event_types=["credits.low"]
+    )
     announce(location, type="credits.low")
-    Delivery.objects.update(status=DeliveryStatus.FAILED, attempts=20, response_status=502,
-                            latency_ms=31)
+    Delivery.objects.update(
+        status=DeliveryStatus.FAILED, attempts=20, response_status=502, latency_ms=31
+    )
     client = login(admin_user)
     html = client.get(_detail(endpoint)).content.decode()
     assert "credits.low" in html and "502" in html and "31 ms" in html
     delivery = Delivery.objects.get()
-    resend = reverse("webhook-delivery-resend", kwargs={
-        "location_id": "loc_main", "endpoint_id": endpoint.public_id, "delivery_pk": delivery.pk})
+    resend = reverse(
+        "webhook-delivery-resend",
+        kwargs={
+            "location_id": "loc_main",
+            "endpoint_id": endpoint.public_id,
+            "delivery_pk": delivery.pk,
+        },
+    )
     client.post(resend)
     assert Delivery.objects.get().status == DeliveryStatus.PENDING
 
 
 def test_disable_and_enable(login, admin_user, location):
-    endpoint, _ = services.endpoint_create(location=location, url=NEW["url"],
-                                           event_types=["credits.low"])
+    endpoint, _ = services.endpoint_create(
+        location=location, url=NEW["url"], event_types=["credits.low"]
+    )
     client = login(admin_user)
     action = "webhook-endpoint-action"
     kwargs = {"location_id": "loc_main", "endpoint_id": endpoint.public_id}
