@@ -103,17 +103,7 @@ def fan_out(event: DomainEvent) -> None:
     ]
     if not endpoints:
         return
-    contact_key = (
-        event.data.get("contact_id")
-        or (
-            Contact.objects.filter(pk=event.contact_pk)
-            .values_list("external_id", flat=True)
-            .first()
-            if event.contact_pk
-            else ""
-        )
-        or ""
-    )
+    contact_pk, contact_key = _member(event)
     with transaction.atomic():
         stored, created = OutboundEvent.objects.get_or_create(
             location_id=event.location_pk,
@@ -140,13 +130,28 @@ def fan_out(event: DomainEvent) -> None:
         )
         pks = [delivery.pk for delivery in deliveries]
         transaction.on_commit(lambda: _enqueue(pks))
-    if event.contact_pk:
+    if contact_pk is not None:
         count = len(endpoints)
         engine.contact_activity_record(
             location_pk=event.location_pk,
-            contact_pk=event.contact_pk,
+            contact_pk=contact_pk,
             message=f"sent {event.type} to {count} endpoint{'s' if count > 1 else ''}",
         )
+
+
+def _member(event: DomainEvent) -> tuple[int | None, str]:
+    """(contact pk, contact key) of the member the event is about; events name one or the
+    other (a refused booking may name a member Kotally has never seen: no pk)."""
+    key = event.data.get("contact_id") or ""
+    contacts = Contact.objects.filter(location_id=event.location_pk)
+    if event.contact_pk:
+        contacts = contacts.filter(pk=event.contact_pk)
+    elif key:
+        contacts = contacts.filter(external_id=key)
+    else:
+        return None, ""
+    found = contacts.values_list("pk", "external_id").first()
+    return found or (None, key)
 
 
 def _enqueue(pks: list[int]) -> None:

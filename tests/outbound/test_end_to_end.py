@@ -70,6 +70,16 @@ def test_a_refused_ghl_booking_sends_booking_refused(post_ghl, pack, endpoint, r
     assert data["external_ref"] == "appt_0Gl4qMt8sWDmTP1tY0zq"
 
 
+def test_a_refused_booking_of_a_known_member_is_on_their_timeline(
+    api, package, endpoint, receiver, committed
+):
+    endpoint(types=["booking.refused"])
+    api.post_json("/api/v2/grants", grant_body(package))
+    with committed():
+        api.post_json(DEDUCT, move_body(amount=20))  # INSUFFICIENT_CREDITS
+    assert ContactActivity.objects.get().message == "sent booking.refused to 1 endpoint"
+
+
 def test_an_unmatched_ghl_invoice_sends_payment_unmatched_once(
     post_ghl, package, endpoint, receiver
 ):
