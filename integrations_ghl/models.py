@@ -63,12 +63,13 @@ class Installation(models.Model):
 class ContactSync(models.Model):
     """What the write-back last wrote to one GHL contact, and whether a sync is scheduled.
 
-    `scheduled` is the debounce: the first credit event of a burst sets it and enqueues one
-    delayed sync; the sync clears it before reading the balance, so the latest state wins."""
+    `scheduled_at` is the debounce: the first credit event of a burst sets it and enqueues one
+    delayed sync; the sync clears it before reading the balance, so the latest state wins. A
+    schedule older than writeback.SCHEDULE_LOST (its task message lost) is renewed."""
 
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     contact_key = models.CharField(max_length=255)
-    scheduled = models.BooleanField(default=False)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
     credits = models.IntegerField(null=True, blank=True)
     tags = models.JSONField(default=list)
     synced_at = models.DateTimeField(null=True, blank=True)

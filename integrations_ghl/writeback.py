@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from entitlements import events
@@ -36,6 +37,8 @@ TAGS = (TAG_LOW, TAG_NONE, TAG_EXPIRING)
 # Granting these on top of the read-only install scopes (settings.GHL_SCOPES) lets a
 # location opt in; installs from before need to reconnect.
 SCOPES = ("contacts.write", "locations/customFields.readonly", "locations/customFields.write")
+# A scheduled sync that has not started this long after it was due lost its task message.
+SCHEDULE_LOST = timedelta(minutes=15)
 _BALANCE_EVENTS = {
     events.CREDITS_GRANTED,
     events.CREDITS_DEDUCTED,
@@ -77,7 +80,11 @@ def on_event(event: events.DomainEvent) -> None:
     sync, _ = ContactSync.objects.get_or_create(
         location_id=event.location_pk, contact_key=contact_key
     )
-    if ContactSync.objects.filter(pk=sync.pk, scheduled=False).update(scheduled=True):
+    now = timezone.now()
+    lost = now - timedelta(seconds=settings.GHL_WRITEBACK_DEBOUNCE_SECONDS) - SCHEDULE_LOST
+    if ContactSync.objects.filter(
+        Q(scheduled_at=None) | Q(scheduled_at__lt=lost), pk=sync.pk
+    ).update(scheduled_at=now):
         from .writeback_tasks import sync_contact
 
         transaction.on_commit(
@@ -153,7 +160,7 @@ def sync(*, sync_pk: int, now: datetime | None = None) -> list[str]:
     """Bring one GHL contact's field and tags to the member's current state; returns what
     changed (empty when nothing did, or the location opted out). Raises client.GhlError."""
     now = now or timezone.now()
-    ContactSync.objects.filter(pk=sync_pk).update(scheduled=False)
+    ContactSync.objects.filter(pk=sync_pk).update(scheduled_at=None)
     state = ContactSync.objects.select_related("location").get(pk=sync_pk)
     installation = Installation.objects.filter(
         location=state.location, active=True, writeback_enabled=True

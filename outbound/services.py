@@ -3,7 +3,7 @@
 - `fan_out` (subscribed to entitlements.events) stores the event once per (location, key) and
   one pending Delivery per subscribed active endpoint, then enqueues the first attempts.
 - `deliver` makes one attempt. Any 2xx is success; anything else (timeouts, refused
-  connections, an address the URL guard refuses) is retried on RETRY_DELAYS until three days
+  connections, an address the URL guard refuses) is retried after `retry_delay` until three days
   after the event, then given up. At-least-once: an attempt whose outcome was lost (worker
   killed) is retried once its lease runs out, so receivers dedupe on the event `id`.
 - One member's events reach one endpoint in order: a delivery waits while an earlier one of
@@ -14,7 +14,6 @@ Every function takes `now`, so tests drive the clock; tasks pass the real time.
 """
 
 import json
-import logging
 import time
 from datetime import datetime, timedelta
 
@@ -33,8 +32,6 @@ from locations.models import Location
 from . import emails, signing
 from .models import Delivery, DeliveryStatus, Endpoint, OutboundEvent
 from .urlguard import UnsafeUrl, check_url
-
-logger = logging.getLogger("kotally.outbound")
 
 HORIZON = timedelta(days=3)
 LEASE = timedelta(seconds=60)  # an attempt in flight; longer than its timeouts
@@ -66,13 +63,14 @@ def endpoint_create(
 def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> None:
     """Active again, with a fresh failure clock; its pending deliveries resume."""
     now = now or timezone.now()
-    Endpoint.objects.filter(pk=endpoint.pk).update(
-        active=True, failing_since=None, disabled_at=None, disabled_reason=""
-    )
-    Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
-        next_attempt_at=now, give_up_at=now + HORIZON
-    )
-    transaction.on_commit(_kick)
+    with transaction.atomic():
+        Endpoint.objects.filter(pk=endpoint.pk).update(
+            active=True, failing_since=None, disabled_at=None, disabled_reason=""
+        )
+        Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
+            next_attempt_at=now, give_up_at=now + HORIZON
+        )
+        transaction.on_commit(_kick)
 
 
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:

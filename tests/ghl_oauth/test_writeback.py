@@ -3,10 +3,12 @@ credits" field and the kotally-* tags follow the balance; a burst makes one upda
 retried."""
 
 import json
+from datetime import timedelta
 
 import pytest
 import responses
 from django.urls import reverse
+from django.utils import timezone
 
 from entitlements.models import ContactActivity
 from integrations_ghl import client as ghl_client
@@ -205,3 +207,12 @@ def test_owners_and_admins_opt_in_and_out(client, admin_user, installation):
     assert Installation.objects.get().writeback_enabled
     client.post(url, {})
     assert not Installation.objects.get().writeback_enabled
+
+
+def test_a_schedule_whose_task_was_lost_is_renewed(installation, pack, fake_ghl, scheduled):
+    location = installation.location
+    syncs = scheduled(lambda: grant(location, pack, AVA))  # this task never runs
+    assert len(scheduled(lambda: deduct(location, AVA, calendar_id="cal_pack"))) == 1
+    ContactSync.objects.update(scheduled_at=timezone.now() - timedelta(minutes=16))
+    syncs = scheduled(lambda: deduct(location, AVA, calendar_id="cal_pack"))
+    assert len(syncs) == 2
