@@ -317,14 +317,15 @@ GHL_OAUTH_AUTHORIZE_URL = env(
 GHL_API_BASE = env("GHL_API_BASE", default="https://services.leadconnectorhq.com")
 # The token type asked for at code exchange: "Location" (sub-account app) or "Company".
 GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="Location")
-GHL_SCOPES = env.list("GHL_SCOPES", default=[
+# An empty GHL_SCOPES (as .env.example lists it) means these, not "no scopes".
+GHL_SCOPES = env.list("GHL_SCOPES", default=[]) or [
     "contacts.readonly", "calendars.readonly", "calendars/events.readonly",
     "products.readonly", "products/prices.readonly", "invoices.readonly",
     "payments/orders.readonly", "payments/transactions.readonly", "locations.readonly",
     "users.readonly",
     # the write-back (integrations_ghl.writeback.SCOPES): the credits field and the tags
     "contacts.write", "locations/customFields.readonly", "locations/customFields.write",
-])
+]
 GHL_CONNECT_TIMEOUT = env.float("GHL_CONNECT_TIMEOUT", default=5.0)
 GHL_READ_TIMEOUT = env.float("GHL_READ_TIMEOUT", default=20.0)
 GHL_RATE_LIMIT_REQUESTS = env.int("GHL_RATE_LIMIT_REQUESTS", default=100)  # per window
