@@ -47,7 +47,9 @@ def _contacts_with_lots(location, config, prefix, count, credits, source):
         cur.execute(
             """INSERT INTO entitlements_contact (location_id, external_id, email, name,
                                                  created_at, updated_at)
-               SELECT %(loc)s, %(prefix)s || '-' || lpad(i::text, 5, '0'), '', '', now(), now()
+               SELECT %(loc)s,
+                      %(prefix)s || '-' || lpad(i::text, greatest(5, length(i::text)), '0'),
+                      '', '', now(), now()
                FROM generate_series(0, %(n)s - 1) AS i""", params)
         cur.execute(
             """INSERT INTO entitlements_entitlement (public_id, location_id, contact_id,
