@@ -23,6 +23,14 @@ _TOKEN = re.compile(
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
+_AUTH_COLUMNS = (
+    "client_id", "scopes", "secret_hash", "last_used_at",
+    "location__location_id", "location__status", "location__kind",
+    "location__cancellation_window_hours",
+    "location__workspace__billing_status", "location__workspace__cancellation_window_hours",
+)
+
+
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -82,9 +90,13 @@ def authenticate_token(raw: str) -> ApiClient | None:
     match = _TOKEN.match(raw.lower()) if len(raw) < 120 else None
     if not match:
         return None
-    found = ApiClient.objects.select_related("location__workspace").filter(
-        client_id=match.group(1), active=True
-    )[:1]  # unique client id: LIMIT 1 without ORDER BY
+    # One query, only the columns authentication, scopes, the rate limit and the engine's
+    # gate read (anything else loads on first use); unique client id: no ORDER BY.
+    found = (
+        ApiClient.objects.select_related("location__workspace")
+        .only(*_AUTH_COLUMNS)
+        .filter(client_id=match.group(1), active=True)[:1]
+    )
     client = found[0] if found else None
     if client is None or not hmac.compare_digest(client.secret_hash, _hash(match.group(2))):
         return None
