@@ -43,17 +43,38 @@ def _advisory_key(location: Location, request_id: str) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def _stored(location, request_id, operation, digest) -> Result | None:
-    # Unique key: no ORDER BY needed, and only the columns the replay uses.
-    rows = IdempotencyRecord.objects.filter(location=location, request_id=request_id).values_list(
-        "operation", "fingerprint", "response_status", "response_body"
-    )[:1]
-    if not rows:
+# One round trip: the advisory lock (PostgreSQL; elsewhere a constant true) and the stored
+# record of the pair (a LEFT JOIN, so the lock is taken whether or not a record exists).
+_STORED_SQL = (
+    "SELECT {lock}, r.operation, r.fingerprint, r.response_status, r.response_body "
+    "FROM (SELECT 1) AS one LEFT JOIN {table} r ON r.location_id = %s AND r.request_id = %s"
+)
+_TABLE = IdempotencyRecord._meta.db_table
+_BODY = IdempotencyRecord._meta.get_field("response_body")
+
+
+def _lock_and_find(location, request_id, operation, digest, *, lock: bool) -> Result | None:
+    """The stored result of this request id, if any. With `lock` on PostgreSQL, first take
+    the pair's advisory lock or raise InProgress. Raises Reused for another operation or body.
+
+    The statement's snapshot predates the lock: a duplicate committing in between is not seen
+    here, runs again and meets the unique constraint on insert (see run_once)."""
+    params = [location.pk, request_id]
+    if lock and connection.vendor == "postgresql":
+        sql = _STORED_SQL.format(lock="pg_try_advisory_xact_lock(%s)", table=_TABLE)
+        params.insert(0, _advisory_key(location, request_id))
+    else:
+        sql = _STORED_SQL.format(lock="1 = 1", table=_TABLE)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        locked, stored_operation, stored_digest, status, body = cursor.fetchone()
+    if not locked:
+        raise InProgress()
+    if stored_operation is None:
         return None
-    stored_operation, stored_digest, status, body = rows[0]
     if stored_operation != operation or stored_digest != digest:
         raise Reused()
-    return Result(status, body, replayed=True)
+    return Result(status, _BODY.from_db_value(body, None, connection), replayed=True)
 
 
 def run_once(
@@ -72,13 +93,8 @@ def run_once(
     digest = fingerprint(payload)
     try:
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    key = _advisory_key(location, request_id)
-                    cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
-                    if not cursor.fetchone()[0]:
-                        raise InProgress()
-            if (stored := _stored(location, request_id, operation, digest)) is not None:
+            stored = _lock_and_find(location, request_id, operation, digest, lock=True)
+            if stored is not None:
                 return stored
             status, body = execute()
             IdempotencyRecord.objects.create(
@@ -92,7 +108,7 @@ def run_once(
             return Result(status, body, replayed=False)
     except IntegrityError:
         # Another transaction stored this request id between our check and our insert.
-        stored = _stored(location, request_id, operation, digest)
+        stored = _lock_and_find(location, request_id, operation, digest, lock=False)
         if stored is None:
             raise
         return stored

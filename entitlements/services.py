@@ -3,7 +3,8 @@
 Contracts (SPEC §2):
 - Each write locks the contact row first (SELECT ... FOR UPDATE), then its lots ordered by
   primary key, so all writes for one contact are serialized and never deadlock.
-- Counters change with F() expressions; CheckConstraints keep 0 <= remaining <= granted.
+- Counters change in SQL (`credits_remaining = credits_remaining + delta`); CheckConstraints
+  keep 0 <= remaining <= granted.
 - Every movement appends one LedgerEntry (amount, lot balance after, contact balance after).
 - Services open `transaction.atomic(savepoint=False)`: standalone they are a transaction of
   their own; inside `idempotency.run_once` they join its transaction so the stored response
@@ -15,8 +16,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F, Max, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from kotally.lib.timeutil import iso_z
@@ -215,12 +216,9 @@ def _move(
 ) -> LedgerEntry:
     """Apply `delta` to one locked lot (unless the caller already `applied` it, as a new lot
     created full does), append its ledger entry and announce it (after commit)."""
-    if delta and not applied:
-        Entitlement.objects.filter(pk=lot.pk).update(
-            credits_remaining=F("credits_remaining") + delta
-        )
-        lot.credits_remaining += delta
-    entry = LedgerEntry.objects.create(
+    lot_delta = 0 if applied else delta
+    lot.credits_remaining += lot_delta
+    entry = LedgerEntry(
         location_id=lot.location_id,
         contact_id=lot.contact_id,
         entitlement=lot,
@@ -237,8 +235,39 @@ def _move(
         note=actor.note,
         created_at=now,
     )
+    _append(entry, lot_delta=lot_delta)
     _announce(entry, lot, lots, now)
     return entry
+
+
+_LEDGER_FIELDS = [f for f in LedgerEntry._meta.concrete_fields if not f.primary_key]
+_INSERT_ENTRY = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id".format(
+    table=LedgerEntry._meta.db_table,
+    columns=", ".join(f'"{f.column}"' for f in _LEDGER_FIELDS),
+    values=", ".join(["%s"] * len(_LEDGER_FIELDS)),
+)
+_UPDATE_LOT = (
+    f"UPDATE {Entitlement._meta.db_table} SET credits_remaining = credits_remaining + %s "
+    "WHERE id = %s"
+)
+
+
+def _append(entry: LedgerEntry, *, lot_delta: int) -> None:
+    """Insert `entry` and, with a `lot_delta`, add it to the entry's (locked) lot. On
+    PostgreSQL one round trip: the lot update is a data-modifying CTE of the insert, run to
+    completion (and its CHECK constraints enforced) whether or not the insert reads it. SQLite
+    has no such CTE and runs the same two statements in turn."""
+    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _LEDGER_FIELDS]
+    update = [lot_delta, entry.entitlement_id] if lot_delta else []
+    with connection.cursor() as cursor:
+        if update and connection.vendor == "postgresql":
+            cursor.execute(f"WITH lot AS ({_UPDATE_LOT}) {_INSERT_ENTRY}", update + values)
+        else:
+            if update:
+                cursor.execute(_UPDATE_LOT, update)
+            cursor.execute(_INSERT_ENTRY, values)
+        entry.pk = cursor.fetchone()[0]
+    entry._state.adding = False
 
 
 # A reset renewal's forfeit is announced by the grant it is part of.

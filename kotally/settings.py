@@ -82,18 +82,16 @@ _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
     # After a database restart/failover, kept or pooled connections are dead: check one before
     # reusing it, else each thread's next request fails (tests/reliability/test_faults.py).
+    _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DATABASE_POOL", default=False):
         # Django's psycopg pool; CONN_MAX_AGE must stay 0 with it. A request waits at most 5 s
         # for a connection (psycopg's default is 30 s): with the database down, a webhook must
         # get its 429 before GHL gives up on the delivery, and web threads must not pile up.
-        # The pool checks each connection it hands out by looking at its socket, not with a
-        # query (CONN_HEALTH_CHECKS would be a round trip per request).
-        from kotally.lib.dbcheck import check_connection
-
+        # The backend's pool checks a connection by its socket, not with a query per request.
+        _db["ENGINE"] = "kotally.lib.postgresql"
         _db["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", 10),
-                                   "timeout": 5, "check": check_connection}}
+                                   "timeout": 5}}
     else:
-        _db["CONN_HEALTH_CHECKS"] = True  # a SELECT 1 on the first query of each request
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     # Wait for the write lock instead of failing at once when two requests write.
