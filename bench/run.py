@@ -247,11 +247,16 @@ class Scenarios:
             "GET", "/bench/floor"), judge_status(200), concurrency=8, seconds=2,
             max_requests=2000, token=self.seed["token"])
 
-    def floors(self):
-        self.wrk("bare floor", "/bench/bare", token="")
-        self.wrk("auth floor", "/bench/floor")
-        self.wrk("minimal deduct", "/bench/deduct-min", method="POST",
-                 body=self.body(request_id="m-{n}"), expect='"deducted"')
+    def rows(self):
+        """Per concurrency level, the floors and the endpoints back to back: the ratios then
+        compare figures taken within two minutes of each other, while the background load of
+        a shared machine moves."""
+        for c in LEVELS:
+            self.wrk("bare floor", "/bench/bare", token="", levels=(c,))
+            self.wrk("auth floor", "/bench/floor", levels=(c,))
+            self.wrk("minimal deduct", "/bench/deduct-min", method="POST", levels=(c,),
+                     body=self.body(request_id="m-{n}"), expect='"deducted"')
+            self.endpoints(c)
 
     def deduct(self, tag, levels=LEVELS, group=None):
         return self.wrk("deduct", "/api/v2/entitlements/deduct", method="POST", levels=levels,
@@ -263,18 +268,18 @@ class Scenarios:
                         f"{self.seed['location_id']}", expect='"summary_loaded"',
                         levels=levels, group=group)
 
-    def endpoints(self):
+    def endpoints(self, c):
         self.wrk("check-eligibility", "/api/v2/entitlements/check-eligibility", method="POST",
-                 body=self.body(), expect='"eligible"')
-        self.deduct("d")
-        self.wrk("grant", "/api/v2/grants", method="POST", expect='"grant_applied"',
+                 body=self.body(), expect='"eligible"', levels=(c,))
+        self.deduct("d", levels=(c,))
+        self.wrk("grant", "/api/v2/grants", method="POST", expect='"grant_applied"', levels=(c,),
                  contacts=[f"grant-{i:04d}" for i in range(1000)], body={
                      "location_id": self.seed["location_id"], "external_contact_id": "{contact}",
                      "product_config_id": self.seed["product_config_id"],
                      "external_payment_id": "pay-{n}", "request_id": "g-{n}",
                      "amount_cents": 9900,
                      "currency": "USD"})
-        self.summary()
+        self.summary(levels=(c,))
 
     async def contention(self) -> dict:
         seed = self.seed
@@ -473,10 +478,8 @@ def table(report: dict) -> str:
 async def measure(stack: Stack, seed: dict, report: dict) -> None:
     s = Scenarios(stack, seed)
     await s.warm()
-    print("floors", flush=True)
-    s.floors()
-    print("endpoints", flush=True)
-    s.endpoints()
+    print("floors and endpoints", flush=True)
+    s.rows()
     print("hot contention", flush=True)
     await s.contention()
     print("webhooks", flush=True)
