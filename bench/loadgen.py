@@ -1,17 +1,21 @@
-"""Closed-loop load generator (asyncio + aiohttp) for what wrk cannot express: judged bursts and
-signed webhooks. Every loop is bounded by a request count and a deadline.
+"""Closed-loop load generator for what wrk cannot express: judged bursts and signed webhooks
+(asyncio + aiohttp), and the database floor (psycopg, no HTTP). Every loop is bounded by a
+request count and a deadline.
 
 A scenario is a `make(worker, i)` returning a request, and a `judge(status, body)` returning
 "ok", "refusal" (an expected business refusal) or "error".
 """
 
 import asyncio
+import hashlib
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
+import psycopg
 
 TIMEOUT_S = 30  # one request; a slower answer is counted as an error
 
@@ -145,4 +149,80 @@ async def http_load(
         begin = time.perf_counter()
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
         stats.elapsed = time.perf_counter() - begin
+    return stats.summary()
+
+
+# --- database floor -----------------------------------------------------------------------------
+
+# The statements an API deduct sends, as the engine sends them on PostgreSQL, each one round
+# trip: the token lookup, then one transaction with the advisory lock and the idempotency
+# lookup (one statement), the contact and lot row locks, the lot update with its ledger insert
+# (one statement) and the stored response. What the endpoint costs with Python, Django and DRF
+# taken away.
+_FLOOR_SQL = {
+    "token": "SELECT id, secret_hash, location_id FROM api_apiclient "
+             "WHERE client_id = %s AND active LIMIT 1",
+    "replay": "SELECT pg_try_advisory_xact_lock(%s), r.id FROM (SELECT 1) AS one "
+              "LEFT JOIN entitlements_idempotencyrecord r "
+              "ON r.location_id = %s AND r.request_id = %s",
+    "contact": "SELECT id FROM entitlements_contact "
+               "WHERE location_id = %s AND external_id = %s LIMIT 1 FOR UPDATE",
+    "lots": "SELECT e.id, e.credits_remaining, e.expires_at, e.status, p.priority, p.active "
+            "FROM entitlements_entitlement e JOIN entitlements_productconfig p "
+            "ON p.id = e.product_config_id WHERE e.contact_id = %s AND e.status <> 'revoked' "
+            "ORDER BY e.id FOR UPDATE OF e",
+    "ledger": "WITH lot AS (UPDATE entitlements_entitlement "
+              "SET credits_remaining = credits_remaining - 1 WHERE id = %s) "
+              "INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id, "
+              "entitlement_id, kind, amount, balance_after, contact_balance_after, source, "
+              "request_id, external_ref, correlation_id, note, created_at) "
+              "VALUES (%s, %s, %s, %s, 'deduct', -1, %s, %s, 'api', %s, '', %s, '', now())",
+    "record": "INSERT INTO entitlements_idempotencyrecord (location_id, request_id, operation, "
+              "fingerprint, response_status, response_body, created_at) "
+              "VALUES (%s, %s, 'deduct', %s, 200, %s, now())",
+}
+
+
+async def db_floor(dsn: str, *, location_pk: int, client_id: str, contacts: list[str],
+                   concurrency: int, seconds: float, max_requests: int) -> dict:
+    """The deduct's SQL through psycopg, one connection per worker, same contact spread."""
+    stats = Stats("db floor (deduct SQL)", concurrency)
+    sent = 0
+    deadline = time.perf_counter() + seconds
+    q = _FLOOR_SQL
+
+    async def worker(w: int) -> None:
+        nonlocal sent
+        async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+            i = 0
+            while sent < max_requests and time.perf_counter() < deadline:
+                sent += 1
+                contact = contacts[(i * concurrency + w) % len(contacts)]
+                i += 1
+                request_id = f"floor-{uuid.uuid4()}"
+                start = time.perf_counter()
+                try:
+                    await conn.execute(q["token"], [client_id])
+                    async with conn.transaction():
+                        key = int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:8],
+                                             "big", signed=True)
+                        await conn.execute(q["replay"], [key, location_pk, request_id])
+                        cur = await conn.execute(q["contact"], [location_pk, contact])
+                        contact_pk = (await cur.fetchone())[0]
+                        cur = await conn.execute(q["lots"], [contact_pk])
+                        lot_pk, remaining = (await cur.fetchone())[:2]
+                        await conn.execute(q["ledger"], [
+                            lot_pk, f"led_{uuid.uuid4().hex[:20]}", location_pk, contact_pk, lot_pk,
+                            remaining - 1, remaining - 1, request_id, uuid.uuid4().hex])
+                        await conn.execute(q["record"], [
+                            location_pk, request_id, "0" * 64,
+                            json.dumps({"ok": True, "reason_code": "deducted"})])
+                except psycopg.Error as exc:
+                    stats.record("error", time.perf_counter() - start, repr(exc), "db")
+                    continue
+                stats.record("ok", time.perf_counter() - start, "", "deducted")
+
+    begin = time.perf_counter()
+    await asyncio.gather(*(worker(w) for w in range(concurrency)))
+    stats.elapsed = time.perf_counter() - begin
     return stats.summary()

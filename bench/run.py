@@ -247,7 +247,7 @@ class Scenarios:
             "GET", "/bench/floor"), judge_status(200), concurrency=8, seconds=2,
             max_requests=2000, token=self.seed["token"])
 
-    def rows(self):
+    async def rows(self):
         """Per concurrency level, the floors and the endpoints back to back: the ratios then
         compare figures taken within two minutes of each other, while the background load of
         a shared machine moves."""
@@ -256,7 +256,19 @@ class Scenarios:
             self.wrk("auth floor", "/bench/floor", levels=(c,))
             self.wrk("minimal deduct", "/bench/deduct-min", method="POST", levels=(c,),
                      body=self.body(request_id="m-{n}"), expect='"deducted"')
+            await self.db_floor(c)
             self.endpoints(c)
+
+    async def db_floor(self, c):
+        """The deduct's SQL sent straight through psycopg: what PostgreSQL alone sustains."""
+        result = await loadgen.db_floor(
+            f"{PG}/{DB}", location_pk=self.seed["location_pk"], client_id=self.seed["client_id"],
+            contacts=self.seed["contacts"], concurrency=c, seconds=SECONDS,
+            max_requests=MAX_REQUESTS)
+        result["group"] = "db floor"
+        self.results.append(result)
+        print(f"  {'db floor (deduct SQL)':<28} c={c:<3} {result['throughput_rps']:>8} rps"
+              f"  p99 {result['p99_ms']} ms  errors {result['errors']}", flush=True)
 
     def deduct(self, tag, levels=LEVELS, group=None):
         return self.wrk("deduct", "/api/v2/entitlements/deduct", method="POST", levels=levels,
@@ -479,7 +491,7 @@ async def measure(stack: Stack, seed: dict, report: dict) -> None:
     s = Scenarios(stack, seed)
     await s.warm()
     print("floors and endpoints", flush=True)
-    s.rows()
+    await s.rows()
     print("hot contention", flush=True)
     await s.contention()
     print("webhooks", flush=True)
