@@ -5,6 +5,7 @@ from django import forms
 from locations.models import LocationStatus
 
 from .models import ConfigKind, LotStatus, ProductConfig, RenewalPolicy
+from .selectors import ContactFilter
 
 _CALENDAR_SPLIT = re.compile(r"[\s,]+")
 _ID_HELP = "Optional. Exactly as it appears in GoHighLevel."
@@ -199,6 +200,11 @@ class ContactSearchForm(forms.Form):
         to_field_name="location_id",
         required=False,
         empty_label="All locations",
+    )
+    show = forms.ChoiceField(
+        label="Show",
+        choices=[("", "All contacts"), *ContactFilter.choices],
+        required=False,
     )
 
     def __init__(self, *args, workspace, **kwargs):
