@@ -82,7 +82,7 @@ class Contact(models.Model):
     # Kept by the engine in the transaction of every credit movement, pause and resume (see
     # services._keep_balance): the usable credits and the soonest expiry among lots still
     # holding usable credits. They feed the admin list's balance column and filters.
-    credits_available = models.IntegerField(default=0)
+    credits_available = models.IntegerField(default=0, db_default=0)
     credits_expire_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
