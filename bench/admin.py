@@ -52,33 +52,70 @@ async def _export(base: str, path: str, cookie: str) -> dict:
             async for chunk in resp.content.iter_chunked(1 << 16):
                 size += len(chunk)
                 rows += chunk.count(b"\n")
-    return {"status": status, "seconds": round(time.perf_counter() - started, 1),
-            "bytes": size, "rows": rows - 1}
+    return {
+        "status": status,
+        "seconds": round(time.perf_counter() - started, 1),
+        "bytes": size,
+        "rows": rows - 1,
+    }
 
 
 async def _size(stack, run_json, contacts: int) -> dict:
     label = _label(contacts)
-    print(f"admin: loading {contacts:,} contacts, {contacts * ENTRIES_PER_CONTACT:,} entries",
-          flush=True)
+    print(
+        f"admin: loading {contacts:,} contacts, {contacts * ENTRIES_PER_CONTACT:,} entries",
+        flush=True,
+    )
     started = time.perf_counter()
-    loaded = run_json(stack.env, "-m", "bench.data", "admin", f"agency{label}", str(contacts),
-                      str(contacts * ENTRIES_PER_CONTACT), timeout=4 * 3600)
-    result = {"contacts": contacts, "ledger_entries": loaded["ledger_entries"],
-              "load_seconds": round(time.perf_counter() - started, 1), "pages": {}}
+    loaded = run_json(
+        stack.env,
+        "-m",
+        "bench.data",
+        "admin",
+        f"agency{label}",
+        str(contacts),
+        str(contacts * ENTRIES_PER_CONTACT),
+        timeout=4 * 3600,
+    )
+    result = {
+        "contacts": contacts,
+        "ledger_entries": loaded["ledger_entries"],
+        "load_seconds": round(time.perf_counter() - started, 1),
+        "pages": {},
+    }
     cookie = loaded["cookie"]
     for name, path in loaded["pages"].items():
 
         def make(w, i, path=path):
             return Request("GET", path, headers={"Cookie": cookie})
 
-        await loadgen.http_load(stack.base, name, make, judge_status(200), concurrency=1,
-                                seconds=60, max_requests=WARM_UP)
-        page = await loadgen.http_load(stack.base, name, make, judge_status(200), concurrency=1,
-                                       seconds=60, max_requests=REQUESTS)
-        result["pages"][name] = {k: page[k] for k in (
-            "requests", "p50_ms", "p95_ms", "p99_ms", "errors", "error_samples")}
-        print(f"  {label} {name:<26} p50 {page['p50_ms']} ms  p95 {page['p95_ms']} ms  "
-              f"errors {page['errors']}", flush=True)
+        await loadgen.http_load(
+            stack.base,
+            name,
+            make,
+            judge_status(200),
+            concurrency=1,
+            seconds=60,
+            max_requests=WARM_UP,
+        )
+        page = await loadgen.http_load(
+            stack.base,
+            name,
+            make,
+            judge_status(200),
+            concurrency=1,
+            seconds=60,
+            max_requests=REQUESTS,
+        )
+        result["pages"][name] = {
+            k: page[k]
+            for k in ("requests", "p50_ms", "p95_ms", "p99_ms", "errors", "error_samples")
+        }
+        print(
+            f"  {label} {name:<26} p50 {page['p50_ms']} ms  p95 {page['p95_ms']} ms  "
+            f"errors {page['errors']}",
+            flush=True,
+        )
     master = stack.procs["gunicorn"].pid
     before = _peak_worker_kb(master)
     result["export"] = await _export(stack.base, loaded["export"], cookie)
@@ -91,16 +128,28 @@ async def _size(stack, run_json, contacts: int) -> dict:
 async def measure(stack, run_json) -> dict:
     small = await _size(stack, run_json, SMALL)
     large = await _size(stack, run_json, LARGE)
-    return {"small": small, "large": large, "requests_per_page": REQUESTS,
-            "warm_up_requests": WARM_UP}
+    return {
+        "small": small,
+        "large": large,
+        "requests_per_page": REQUESTS,
+        "warm_up_requests": WARM_UP,
+    }
 
 
 def targets(admin: dict) -> dict:
     pages = admin["large"]["pages"]
-    slow = {name: (p["p50_ms"], p["p95_ms"]) for name, p in pages.items()
-            if p["errors"] or p["p50_ms"] > P50_MS or p["p95_ms"] > P95_MS}
-    return {f"admin_p50_under_{P50_MS}ms_p95_under_{P95_MS}ms_at_{_label(LARGE)}": {
-        "met": not slow, "contacts": admin["large"]["contacts"], "missed": slow}}
+    slow = {
+        name: (p["p50_ms"], p["p95_ms"])
+        for name, p in pages.items()
+        if p["errors"] or p["p50_ms"] > P50_MS or p["p95_ms"] > P95_MS
+    }
+    return {
+        f"admin_p50_under_{P50_MS}ms_p95_under_{P95_MS}ms_at_{_label(LARGE)}": {
+            "met": not slow,
+            "contacts": admin["large"]["contacts"],
+            "missed": slow,
+        }
+    }
 
 
 def table(admin: dict) -> list[str]:
@@ -117,12 +166,16 @@ def table(admin: dict) -> list[str]:
     for name, big in large["pages"].items():
         few = small["pages"][name]
         ratio = round(big["p50_ms"] / few["p50_ms"], 2) if few["p50_ms"] else ""
-        lines.append(f"{name:<30}{few['p50_ms']!s:>10}{few['p95_ms']!s:>10}"
-                     f"{big['p50_ms']!s:>10}{big['p95_ms']!s:>10}{ratio!s:>12}"
-                     f"{few['errors'] + big['errors']:>5}")
+        lines.append(
+            f"{name:<30}{few['p50_ms']!s:>10}{few['p95_ms']!s:>10}"
+            f"{big['p50_ms']!s:>10}{big['p95_ms']!s:>10}{ratio!s:>12}"
+            f"{few['errors'] + big['errors']:>5}"
+        )
     for label, size in ((s, small), (b, large)):
         e = size["export"]
-        lines.append(f"contacts CSV {label}: {e['rows']:,} rows, {e['bytes']:,} bytes in "
-                     f"{e['seconds']} s; gunicorn worker peak RSS {e['worker_peak_rss_mb_before']}"
-                     f" MB before, {e['worker_peak_rss_mb_after']} MB after")
+        lines.append(
+            f"contacts CSV {label}: {e['rows']:,} rows, {e['bytes']:,} bytes in "
+            f"{e['seconds']} s; gunicorn worker peak RSS {e['worker_peak_rss_mb_before']}"
+            f" MB before, {e['worker_peak_rss_mb_after']} MB after"
+        )
     return lines

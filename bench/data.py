@@ -284,7 +284,8 @@ def _ledger(cur, lots_where: str, params: dict) -> None:
 
 
 def _heavy_member(cur, params: dict) -> int:
-    """A member with HEAVY_LOTS lots, each from its own payment, ten ledger entries each."""
+    """A member of long standing: HEAVY_LOTS lots, each from its own payment with its ledger
+    entries, all spent but the last five (two credits left in each)."""
     cur.execute(
         """INSERT INTO entitlements_contact (location_id, external_id, email, name,
                credits_available, created_at, updated_at)
@@ -307,12 +308,14 @@ def _heavy_member(cur, params: dict) -> int:
                product_config_id, credits_granted, credits_remaining, granted_at, status,
                payment_id)
            SELECT 'ent_' || p.public_id, p.location_id, p.contact_id, p.product_config_id,
-                  %(per)s + 1, 2, p.paid_at, 'active', p.id
-           FROM entitlements_paymentevent p WHERE p.contact_id = %(heavy)s""", params)
+                  %(per)s - 1 + r.remaining, r.remaining, p.paid_at, 'active', p.id
+           FROM entitlements_paymentevent p,
+                LATERAL (SELECT CASE WHEN p.paid_at > now() - interval '5 hours'
+                                     THEN 2 ELSE 0 END AS remaining) r
+           WHERE p.contact_id = %(heavy)s""", params)
     _ledger(cur, "e.contact_id = %(heavy)s", params)
-    cur.execute(
-        """UPDATE entitlements_contact SET credits_available = 2 * %(lots)s
-           WHERE id = %(heavy)s""", params)
+    cur.execute("UPDATE entitlements_contact SET credits_available = 10 WHERE id = %(heavy)s",
+                params)
     return heavy
 
 

@@ -473,6 +473,9 @@ def main() -> int:
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
                        env=stack.env, check=True, timeout=300)
+        # As a deploy does: the admin pages' templates need the static files manifest.
+        subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+                       cwd=ROOT, env=stack.env, check=True, timeout=300)
         seed = run_json(stack.env, "-m", "bench.data", "seed")
         with psycopg.connect(f"{PG}/{DB}") as conn:
             seed["location_pk"] = conn.execute(

@@ -164,8 +164,12 @@ class ManualAdjustmentForm(forms.Form):
         self.fields["product_config"].queryset = ProductConfig.objects.filter(
             location_id=contact.location_id, active=True
         ).order_by("priority", "name")
-        lots = contact.entitlements.exclude(status=LotStatus.REVOKED).select_related(
-            "product_config"
+        # Only lots with credits left: revoking a spent one changes nothing, and a member of
+        # long standing has hundreds of them.
+        lots = (
+            contact.entitlements.filter(credits_remaining__gt=0)
+            .exclude(status=LotStatus.REVOKED)
+            .select_related("product_config")
         )
         self.fields["entitlement"].queryset = lots.order_by("-pk")
         self.fields["entitlement"].label_from_instance = lambda lot: (

@@ -237,6 +237,9 @@ class LedgerEntry(models.Model):
         indexes = [
             # Contact ledger reads, newest first (keyset on id).
             models.Index(fields=["contact", "-id"], name="ledger_contact_idx"),
+            # Contact timeline (selectors.timeline_page): entries newest first by created_at,
+            # without sorting a long-standing member's whole history.
+            models.Index(fields=["contact", "created_at", "id"], name="ledger_contact_time_idx"),
             # Restore target: the deductions recorded for one booking reference.
             models.Index(fields=["contact", "external_ref"], name="ledger_ref_idx"),
         ]

@@ -218,6 +218,7 @@ def _render_contact(request, contact, form, status=200):
         ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
         timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"))
         payments = selectors.payments_page(contact, limit=25, cursor=request.GET.get("payments"))
+        lots = selectors.entitlements_page(contact, limit=25, cursor=request.GET.get("lots"))
     except selectors.BadCursor as exc:
         raise BadRequest(str(exc)) from exc
     total, per_config = selectors.credits_by_config(contact)
@@ -225,7 +226,7 @@ def _render_contact(request, contact, form, status=200):
         "contact": contact,
         "credits_total": total,
         "per_config": per_config,
-        "lots": selectors.entitlements_page(contact, limit=100, cursor=None).items,
+        "lots": lots,
         "ledger": ledger,
         "payments": payments,
         "upcoming": selectors.appointments_page(contact, upcoming=True, limit=25, cursor=None),

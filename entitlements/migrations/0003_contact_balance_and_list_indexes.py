@@ -56,6 +56,10 @@ class Migration(migrations.Migration):
             index=models.Index(condition=models.Q(('credits_expire_at__isnull', False)), fields=['location', 'credits_expire_at', 'id'], name='contact_expiry_idx'),
         ),
         migrations.AddIndex(
+            model_name='ledgerentry',
+            index=models.Index(fields=['contact', 'created_at', 'id'], name='ledger_contact_time_idx'),
+        ),
+        migrations.AddIndex(
             model_name='paymentevent',
             index=models.Index(condition=models.Q(('outcome__in', ['unmatched', 'ambiguous'])), fields=['location', '-created_at'], name='payment_attention_idx'),
         ),

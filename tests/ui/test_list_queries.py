@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from entitlements.services import Actor, Payment, credits_grant
+from entitlements.services import Actor, Payment, credits_deduct, credits_grant
 from inbox.models import InboundEvent
 from inbox.views import PAGE_SIZE
 from tests.factories import LocationFactory
@@ -90,3 +90,29 @@ def test_contact_payments_page_by_cursor(login, viewer, member, package):
         reverse("contact", args=[member.pk]), {"payments": first.next_cursor}
     ).context["payments"]
     assert (len(first.items), len(second.items)) == (25, 6)
+
+
+def test_contact_lots_page_by_cursor(login, viewer, member, package):
+    _grants(package, 30, start=10)
+    client = login(viewer)
+    first = client.get(reverse("contact", args=[member.pk])).context["lots"]
+    second = client.get(reverse("contact", args=[member.pk]), {"lots": first.next_cursor}).context[
+        "lots"
+    ]
+    assert (len(first.items), len(second.items)) == (25, 6)
+
+
+def test_only_lots_with_credits_left_can_be_revoked(login, admin_user, member, package):
+    spent = member.entitlements.get()
+    deduct = {
+        "location": package.location,
+        "contact_key": "member-1",
+        "actor": Actor(),
+        "product_config_id": package.public_id,
+        "amount": 10,
+    }
+    credits_deduct(**deduct)
+    _grants(package, 1, start=10)
+    form = login(admin_user).get(reverse("contact", args=[member.pk])).context["form"]
+    assert spent not in form.fields["entitlement"].queryset
+    assert form.fields["entitlement"].queryset.count() == 1
