@@ -156,7 +156,8 @@ def table(admin: dict) -> list[str]:
     small, large = admin["small"], admin["large"]
     s, b = _label(small["contacts"]), _label(large["contacts"])
     lines = [
-        f"admin pages (signed in, c=1, {admin['requests_per_page']} requests each after "
+        f"admin pages, measured {admin['measured_at']} (signed in, c=1, "
+        f"{admin['requests_per_page']} requests each after "
         f"{admin['warm_up_requests']} warm-up): {s} = {small['contacts']:,} contacts / "
         f"{small['ledger_entries']:,} entries, {b} = {large['contacts']:,} / "
         f"{large['ledger_entries']:,} (loaded in {large['load_seconds']} s)",
