@@ -13,7 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kotally.lib.keyset import BadCursor, Window, decode_cursor, encode_cursor, window
-from kotally.lib.timeutil import iso_z
+from kotally.lib.timeutil import iso_z, parse_aware
 from locations.models import Location
 
 from .models import (
@@ -171,10 +171,10 @@ def _parse_at(value) -> datetime:
     """A cursor's timestamp: aware and within years 1970–2999, as this API writes them (a
     forged extreme one would overflow when the database converts it to UTC)."""
     try:
-        at = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
+        at = parse_aware(value)
+    except (TypeError, ValueError, AttributeError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
-    if at.tzinfo is None or not 1970 <= at.year <= 2999:
+    if not 1970 <= at.year <= 2999:
         raise BadCursor("cursor is not one this API returned")
     return at
 
@@ -245,11 +245,20 @@ def timeline_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
 # --- aggregates -------------------------------------------------------------------------------
 
 
+def contact_lots(contact: Contact) -> list[Entitlement]:
+    """Every lot of the contact with its config, by config priority, then oldest first."""
+    return list(_lots(contact).order_by("product_config__priority", "pk"))
+
+
 def credits_by_config(contact: Contact, now: datetime | None = None) -> tuple[int, list[dict]]:
     """(total available, [{product_config_id, name, credits_available}]) over usable lots."""
-    now = now or timezone.now()
+    return credits_of_lots(contact_lots(contact), now or timezone.now())
+
+
+def credits_of_lots(lots: list[Entitlement], now: datetime) -> tuple[int, list[dict]]:
+    """credits_by_config over lots already loaded by `contact_lots`."""
     per_config: dict[str, dict] = {}
-    for lot in _lots(contact).order_by("product_config__priority", "pk"):
+    for lot in lots:
         config = lot.product_config
         row = per_config.setdefault(
             config.public_id,

@@ -14,7 +14,9 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Q, QuerySet
+
+from kotally.lib.timeutil import parse_aware
 
 
 class BadCursor(ValueError):
@@ -54,15 +56,19 @@ def _parse(model, fields: list[str], cursor: str) -> list:
     values = decode_cursor(cursor, len(fields))
     parsed = []
     for name, value in zip(fields, values, strict=True):
-        if not isinstance(value, (str, int)):
-            raise BadCursor("cursor is not one this page returned")
+        field = model._meta.get_field(name)
         try:
-            value = model._meta.get_field(name).to_python(value)
-        except ValidationError as exc:
+            if isinstance(field, DateTimeField):
+                value = parse_aware(value)
+                # A forged extreme timestamp would overflow when the database converts it.
+                if not 1970 <= value.year <= 2999:
+                    raise ValueError("timestamp out of range")
+            elif isinstance(value, int):
+                value = field.to_python(value)
+            else:
+                raise ValueError("not a number")
+        except (AttributeError, ValueError, ValidationError) as exc:
             raise BadCursor("cursor is not one this page returned") from exc
-        # A forged extreme timestamp would overflow when the database converts it to UTC.
-        if isinstance(value, datetime) and (value.tzinfo is None or not 1970 <= value.year <= 2999):
-            raise BadCursor("cursor is not one this page returned")
         parsed.append(value)
     return parsed
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0001_initial'),
+        ('inbox', '0002_inbound_event_error_detail'),
         ('locations', '0002_location_stripe_fallback_enabled_and_more'),
     ]
 
