@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # Sent with `location=` inside the transaction that marks the location removed; receivers'
 # writes commit or roll back with the removal. `api` deactivates the location's API clients.
 location_removed = Signal()
+
+# Sent with `workspace_id=` inside the transaction of any change that makes a location start or
+# stop counting for billing (created; reconnected; disconnected; removed): billing updates the
+# subscription's additional-location quantity after commit.
+billed_locations_changed = Signal()
