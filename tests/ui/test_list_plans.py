@@ -37,10 +37,10 @@ def big(postgres, workspace, location):
             """
             INSERT INTO inbox_inboundevent (provider, event_id, event_type, location_id,
                 location_ref, payload, signature_scheme, status, reason_code, attempts,
-                last_error, received_at, updated_at)
+                last_error, error_detail, received_at, updated_at)
             SELECT 'ghl', 'evt-' || i, 'ContactCreate', CASE WHEN i %% 5 = 0 THEN %s ELSE %s END,
                 '', '{}', '', CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'processed' END, '', 1,
-                '', now() - i * interval '1 second', now()
+                '', '', now() - i * interval '1 second', now()
             FROM generate_series(1, %s) AS i
             """,
             [other.pk, location.pk, ROWS],
