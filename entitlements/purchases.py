@@ -21,7 +21,7 @@ from locations.models import Location
 
 from . import services
 from .models import PaymentEvent, PaymentOutcome
-from .outcomes import BillingSuspended, Reason
+from .outcomes import BillingSuspended, Outcome, Reason
 
 FINGERPRINT_WINDOW = timedelta(minutes=15)
 # Metadata key on a `duplicate` payment naming the granted payment it was matched to.
@@ -232,3 +232,32 @@ def purchase_settle(purchase: Purchase) -> str:
             advisory_xact_lock(f"purchase:{purchase.location.pk}:{purchase.contact_key}")
         reasons = [_settle_line(purchase, line) for line in purchase.lines]
     return next((r for r in reasons if r != Reason.GRANT_APPLIED), Reason.GRANT_APPLIED)
+
+
+def purchase_refund(
+    *,
+    location: Location,
+    provider: str,
+    external_payment_id: str,
+    actor: services.Actor,
+    refunded_cents: int | None = None,
+) -> Outcome:
+    """Take back the unused credits of the purchase a payment reports (services.payment_refund,
+    same contract): the payment's own grant, or — when the payment was suppressed as the
+    duplicate of a twin (a voided invoice whose order granted) — the twin's grant."""
+    row = (
+        PaymentEvent.objects.filter(
+            location=location, provider=provider, external_payment_id=external_payment_id
+        )
+        .values("entitlement_id", "metadata")
+        .first()
+    )
+    twin = (row["metadata"] or {}).get(TWIN_KEY) if row and not row["entitlement_id"] else None
+    if twin is not None:
+        provider, external_payment_id = PaymentEvent.objects.values_list(
+            "provider", "external_payment_id"
+        ).get(pk=twin)
+    return services.payment_refund(
+        location=location, provider=provider, external_payment_id=external_payment_id,
+        actor=actor, refunded_cents=refunded_cents,
+    )

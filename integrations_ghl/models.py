@@ -35,6 +35,12 @@ class Installation(models.Model):
     refreshed_at = models.DateTimeField(null=True, blank=True)
     refresh_failures = models.PositiveIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    # GHL answered "Location is not active" (paused or canceled sub-account): kept, shown on
+    # the Locations page, refreshed again once a day only.
+    ghl_inactive_since = models.DateTimeField(null=True, blank=True)
+    # The last reconciliation run (integrations_ghl.reconcile) and what it found.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconcile_result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -6,3 +6,7 @@ from django.dispatch import Signal
 # Sent with `location=` inside the transaction that marks the location removed; receivers'
 # writes commit or roll back with the removal. `api` deactivates the location's API clients.
 location_removed = Signal()
+
+# Sent with `location=` inside the transaction that creates or reconnects a GHL location; the
+# inbox replays, after commit, the events that waited for it to be linked.
+location_linked = Signal()
