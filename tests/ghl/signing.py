@@ -43,10 +43,10 @@ def delivery_fields(at: float | None = None) -> dict:
     return {"timestamp": stamp, "webhookId": f"wh_{uuid.uuid4().hex}"}
 
 
-def ghl_event(name: str, **top) -> dict:
+def ghl_event(fixture_name: str, /, **top) -> dict:
     """One delivery of a recorded GHL payload: the fixture with fresh delivery fields, plus
     any top-level overrides."""
-    return {**fixture("ghl", name), **delivery_fields(), **top}
+    return {**fixture("ghl", fixture_name), **delivery_fields(), **top}
 
 
 def _pem(public_key) -> str:
