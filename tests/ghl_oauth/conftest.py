@@ -16,10 +16,12 @@ from tests.factories import LocationFactory
 API = "https://services.leadconnectorhq.com"
 TOKEN_URL = f"{API}/oauth/token"
 LOCATION_TOKEN_URL = f"{API}/oauth/locationToken"
+INSTALLED_URL = f"{API}/oauth/installedLocations"
 
 
 def token_answer(**overrides) -> dict:
-    """A GHL token endpoint answer for a Location token (INTEGRATIONS.md shape)."""
+    """A GHL token endpoint answer for a Location token: the fields of
+    GetAccessCodeSuccessfulResponseDto in GHL's apps/oauth.json."""
     body = {
         "access_token": "acc-1",
         "token_type": "Bearer",
