@@ -83,8 +83,9 @@ def reconciliation_words(location: Location) -> str:
     installation = getattr(location, "installation", None)
     found = installation.reconcile_result if installation else {}
     if installation is None or installation.reconciled_at is None:
-        return "Not reconciled yet" + (f" (last try failed: {found['error']})"
-                                       if found.get("error") else "")
+        return "Not reconciled yet" + (
+            f" (last try failed: {found['error']})" if found.get("error") else ""
+        )
     words = (
         f"checked {found.get('checked', 0)} paid invoices and orders, recovered "
         f"{found.get('recovered', 0)} missed ({found.get('granted', 0)} lines granted), "

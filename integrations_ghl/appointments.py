@@ -38,13 +38,19 @@ from locations.models import Location
 S = AppointmentStatus
 HOLDS, KEEPS, RELEASES = "holds", "keeps", "releases"
 PHASE = {
-    S.NEW: HOLDS, S.CONFIRMED: HOLDS, S.ACTIVE: HOLDS, S.SHOWED: HOLDS, S.COMPLETED: HOLDS,
+    S.NEW: HOLDS,
+    S.CONFIRMED: HOLDS,
+    S.ACTIVE: HOLDS,
+    S.SHOWED: HOLDS,
+    S.COMPLETED: HOLDS,
     S.BOOKED: HOLDS,  # an API booking's status, should GHL report the same id
     S.NOSHOW: KEEPS,
-    S.CANCELLED: RELEASES, S.INVALID: RELEASES,
+    S.CANCELLED: RELEASES,
+    S.INVALID: RELEASES,
 }
 DEDUCT, RESTORE, NOTHING = "deduct", "restore", "nothing"
 # (phase before — None when first seen —, phase after) → what happens to credits.
+# fmt: off
 TRANSITIONS = {
     (None, HOLDS): DEDUCT,
     (None, KEEPS): NOTHING,  # reported a no-show before Kotally saw it booked: charge nothing
@@ -59,6 +65,7 @@ TRANSITIONS = {
     (RELEASES, KEEPS): NOTHING,
     (RELEASES, RELEASES): NOTHING,
 }
+# fmt: on
 DELETE = "AppointmentDelete"
 
 
@@ -106,12 +113,12 @@ def _request_id(appointment_id: str, action: str, confirmation: int) -> str:
 
 
 def _actor(event: InboundEvent, request_id: str) -> services.Actor:
-    return services.Actor(source=Source.GHL, request_id=request_id,
-                          correlation_id=f"evt_{event.pk}")
+    return services.Actor(
+        source=Source.GHL, request_id=request_id, correlation_id=f"evt_{event.pk}"
+    )
 
 
-def _once(event: InboundEvent, appointment_id: str, action: str, request_id: str,
-          move) -> Result:
+def _once(event: InboundEvent, appointment_id: str, action: str, request_id: str, move) -> Result:
     """Run `move(request_id)` once per request id (run_once); the inbox records the event's
     result in the same transaction as the credit change."""
 
@@ -153,10 +160,12 @@ def _deduct(event: InboundEvent, stored: Appointment, appointment: dict) -> Resu
             appointment_time=_time(appointment.get("startTime")) or stored.start_time,
         )
 
-    result = _once(event, appointment_id, "deduct",
-                   _request_id(appointment_id, "deduct", confirmation), move)
-    services.appointment_update(location=event.location, external_id=appointment_id,
-                                confirmations=confirmation)
+    result = _once(
+        event, appointment_id, "deduct", _request_id(appointment_id, "deduct", confirmation), move
+    )
+    services.appointment_update(
+        location=event.location, external_id=appointment_id, confirmations=confirmation
+    )
     stored.refresh_from_db(fields=["credits_deducted", "confirmations", "start_time"])
     return result
 
@@ -178,8 +187,9 @@ def _restore(event: InboundEvent, stored: Appointment, start_time: datetime | No
         )
 
     confirmation = max(stored.confirmations, 1)
-    return _once(event, appointment_id, "restore",
-                 _request_id(appointment_id, "restore", confirmation), move)
+    return _once(
+        event, appointment_id, "restore", _request_id(appointment_id, "restore", confirmation), move
+    )
 
 
 def _late(event: InboundEvent, stored: Appointment, status: str, appointment: dict) -> Result:
@@ -193,8 +203,9 @@ def _late(event: InboundEvent, stored: Appointment, status: str, appointment: di
         restored = _restore(event, stored, stored.start_time)
         result = restored if restored.status == EventStatus.PROCESSED else result
     # The deduct recorded the booking as booked: it keeps the newer state.
-    services.appointment_update(location=event.location, external_id=stored.external_id,
-                                status=newer)
+    services.appointment_update(
+        location=event.location, external_id=stored.external_id, status=newer
+    )
     return result
 
 
@@ -212,13 +223,23 @@ def appointment_event(event: InboundEvent) -> Result:
     updated_at = _time(appointment.get("dateUpdated"))
     deleted = event.event_type == DELETE
     stored, created = services.appointment_seen(
-        location=location, external_id=appointment_id,
-        contact_key=str(appointment["contactId"]), calendar_id=str(appointment["calendarId"]),
-        start_time=start_time, status=status, source=Source.GHL,
+        location=location,
+        external_id=appointment_id,
+        contact_key=str(appointment["contactId"]),
+        calendar_id=str(appointment["calendarId"]),
+        start_time=start_time,
+        status=status,
+        source=Source.GHL,
     )
-    stale = not created and not deleted and (
-        stored.source_deleted
-        or bool(updated_at and stored.source_updated_at and updated_at < stored.source_updated_at)
+    stale = (
+        not created
+        and not deleted
+        and (
+            stored.source_deleted
+            or bool(
+                updated_at and stored.source_updated_at and updated_at < stored.source_updated_at
+            )
+        )
     )
     if deleted and stored.source_deleted:
         return Result(EventStatus.IGNORED, Reason.DUPLICATE_EVENT)
@@ -232,13 +253,20 @@ def appointment_event(event: InboundEvent) -> Result:
         result = _deduct(event, stored, appointment)
     elif action == RESTORE and holding:
         result = _restore(event, stored, start_time or stored.start_time)
-    changed = created or deleted or status != stored.status or (
-        start_time is not None and start_time != stored.start_time
+    changed = (
+        created
+        or deleted
+        or status != stored.status
+        or (start_time is not None and start_time != stored.start_time)
     )
     newest = max(filter(None, (updated_at, stored.source_updated_at)), default=None)
     services.appointment_update(
-        location=location, external_id=appointment_id, start_time=start_time, status=status,
-        source_updated_at=newest, source_deleted=deleted or None,
+        location=location,
+        external_id=appointment_id,
+        start_time=start_time,
+        status=status,
+        source_updated_at=newest,
+        source_deleted=deleted or None,
     )
     if result is not None:
         return result

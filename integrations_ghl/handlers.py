@@ -111,8 +111,9 @@ def _quantity(value) -> int:
     return quantity
 
 
-def _line(location, *, external_payment_id, product_id, price_id, qty, unit_amount, currency,
-          paid_at) -> PurchaseLine:
+def _line(
+    location, *, external_payment_id, product_id, price_id, qty, unit_amount, currency, paid_at
+) -> PurchaseLine:
     """One invoice item or order item as a purchase line (amounts arrive in major units)."""
     quantity = _quantity(qty)
     unit = to_cents(unit_amount)
@@ -128,8 +129,9 @@ def _line(location, *, external_payment_id, product_id, price_id, qty, unit_amou
     )
 
 
-def invoice_purchase(location: Location, invoice: dict, *, event_type: str,
-                     origin_event: int | None = None) -> Purchase:
+def invoice_purchase(
+    location: Location, invoice: dict, *, event_type: str, origin_event: int | None = None
+) -> Purchase:
     """An invoice (webhook or GET /invoices/ item): one line per item, external payment id
     `ghl:invoice:<invoice id>:<item id>`; the contact is `contactDetails`."""
     invoice_id = _required(invoice, "_id", "invoice")
@@ -147,12 +149,19 @@ def invoice_purchase(location: Location, invoice: dict, *, event_type: str,
         )
         for index, item in enumerate(invoice.get("invoiceItems") or [])
     ]
-    return _purchase(location, invoice, invoice.get("contactDetails") or {}, lines,
-                     event_type=event_type, origin_event=origin_event)
+    return _purchase(
+        location,
+        invoice,
+        invoice.get("contactDetails") or {},
+        lines,
+        event_type=event_type,
+        origin_event=origin_event,
+    )
 
 
-def order_purchase(location: Location, order: dict, *, event_type: str,
-                   origin_event: int | None = None) -> Purchase:
+def order_purchase(
+    location: Location, order: dict, *, event_type: str, origin_event: int | None = None
+) -> Purchase:
     """An order (webhook or GET /payments/orders/{id}): one line per item, external payment id
     `ghl:order:<order id>:<index>`; the contact is `contactId` with `contactSnapshot`."""
     order_id = _required(order, "_id", "order")
@@ -172,12 +181,20 @@ def order_purchase(location: Location, order: dict, *, event_type: str,
         )
         for index, item in enumerate(order.get("items") or [])
     ]
-    return _purchase(location, order, contact, lines, event_type=event_type,
-                     origin_event=origin_event)
+    return _purchase(
+        location, order, contact, lines, event_type=event_type, origin_event=origin_event
+    )
 
 
-def _purchase(location, payload: dict, contact: dict, lines: list, *, event_type: str,
-              origin_event: int | None) -> Purchase:
+def _purchase(
+    location,
+    payload: dict,
+    contact: dict,
+    lines: list,
+    *,
+    event_type: str,
+    origin_event: int | None,
+) -> Purchase:
     return Purchase(
         location=location,
         provider=PaymentProvider.GHL,
@@ -209,8 +226,11 @@ def _settle(purchase: Purchase) -> Result:
 
 def invoice_paid(event: InboundEvent) -> Result:
     """InvoicePaid: one grant per invoice item."""
-    return _settle(invoice_purchase(event.location, event.payload, event_type=event.event_type,
-                                    origin_event=event.pk))
+    return _settle(
+        invoice_purchase(
+            event.location, event.payload, event_type=event.event_type, origin_event=event.pk
+        )
+    )
 
 
 def order_paid(event: InboundEvent) -> Result:
@@ -218,8 +238,11 @@ def order_paid(event: InboundEvent) -> Result:
     pending order grants nothing."""
     if event.payload.get("status") != ORDER_PAID:
         return Result(EventStatus.IGNORED, EventReason.NOT_PAID)
-    return _settle(order_purchase(event.location, event.payload, event_type=event.event_type,
-                                  origin_event=event.pk))
+    return _settle(
+        order_purchase(
+            event.location, event.payload, event_type=event.event_type, origin_event=event.pk
+        )
+    )
 
 
 def invoice_not_paid(event: InboundEvent) -> Result:
@@ -230,15 +253,21 @@ def invoice_not_paid(event: InboundEvent) -> Result:
 # --- refunds and voids ------------------------------------------------------------------------
 
 
-def refund_lines(location: Location, refunds: dict[str, int | None], *, reason: str,
-                 correlation_id: str = "") -> list[Outcome]:
+def refund_lines(
+    location: Location, refunds: dict[str, int | None], *, reason: str, correlation_id: str = ""
+) -> list[Outcome]:
     """Take back the unused credits of each payment id → cumulative refunded cents (None: all
     of it), from its grant or its twin's when it was a duplicate: a `revoke` ledger entry
     noting `reason` (entitlements.purchases.purchase_refund, idempotent)."""
     actor = services.Actor(source=Source.GHL, correlation_id=correlation_id, note=reason)
     return [
-        purchase_refund(location=location, provider=PaymentProvider.GHL,
-                        external_payment_id=payment_id, actor=actor, refunded_cents=cents)
+        purchase_refund(
+            location=location,
+            provider=PaymentProvider.GHL,
+            external_payment_id=payment_id,
+            actor=actor,
+            refunded_cents=cents,
+        )
         for payment_id, cents in refunds.items()
     ]
 
@@ -249,8 +278,10 @@ def invoice_void(event: InboundEvent) -> Result:
     purchase = invoice_purchase(event.location, event.payload, event_type=event.event_type)
     invoice_id = event.payload["_id"]
     outcomes = refund_lines(
-        event.location, {line.external_payment_id: None for line in purchase.lines},
-        reason=f"GHL invoice {invoice_id} voided", correlation_id=f"evt_{event.pk}",
+        event.location,
+        {line.external_payment_id: None for line in purchase.lines},
+        reason=f"GHL invoice {invoice_id} voided",
+        correlation_id=f"evt_{event.pk}",
     )
     if not any(outcome.ok for outcome in outcomes):
         return Result(EventStatus.IGNORED, EventReason.NOT_GRANTED)

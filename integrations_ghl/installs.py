@@ -44,9 +44,11 @@ def _company_of(payload: dict, location_id: str) -> str:
 
 
 def _elsewhere(location_id: str, company: Installation) -> bool:
-    return Location.objects.filter(location_id=location_id).exclude(
-        workspace=company.workspace_id
-    ).exists()
+    return (
+        Location.objects.filter(location_id=location_id)
+        .exclude(workspace=company.workspace_id)
+        .exists()
+    )
 
 
 def _link(company: Installation, location_id: str) -> Result:

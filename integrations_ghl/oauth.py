@@ -319,8 +319,9 @@ def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
         raise InstallRefused("GoHighLevel sent no access token; please try the install again.")
     if token.get("userType") == UserType.COMPANY:
         listed = _installed_location_ids(_FreshToken(token["access_token"], company_id))
-        wanted = list(dict.fromkeys([str(x) for x in token.get("approvedLocations") or []]
-                                    + listed))
+        wanted = list(
+            dict.fromkeys([str(x) for x in token.get("approvedLocations") or []] + listed)
+        )
         _refuse_if_taken(workspace, location_ids=wanted, company_id=company_id)
         company = _store_company(workspace=workspace, token=token)
         linked = [link_company_location(company=company, location_id=loc) for loc in wanted]
@@ -350,11 +351,12 @@ def company_locations_sync(company: Installation) -> list[Location]:
     Returns those it linked. Network calls; never inside a transaction."""
     installed = _installed_location_ids(token_source_for(company))
     mine_or_new = [
-        loc for loc in installed
+        loc
+        for loc in installed
         if not is_linked(loc)
-        and not Location.objects.filter(location_id=loc).exclude(
-            workspace=company.workspace_id
-        ).exists()
+        and not Location.objects.filter(location_id=loc)
+        .exclude(workspace=company.workspace_id)
+        .exists()
     ]
     linked = [link_company_location(company=company, location_id=loc) for loc in mine_or_new]
     _name_locations(linked)
@@ -404,8 +406,10 @@ def _minting_company(installation: Installation) -> Installation | None:
     if installation.user_type != UserType.LOCATION or not installation.company_id:
         return None
     return Installation.objects.filter(
-        workspace=installation.workspace_id, user_type=UserType.COMPANY,
-        company_id=installation.company_id, active=True,
+        workspace=installation.workspace_id,
+        user_type=UserType.COMPANY,
+        company_id=installation.company_id,
+        active=True,
     ).first()
 
 
@@ -460,8 +464,14 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
                 # The pair is dead at GHL: forget it, so every caller goes to minting.
                 installation.refresh_token_enc = encrypt("")
                 installation.last_error = f"token refresh refused, minting a new one: {exc}"[:500]
-                installation.save(update_fields=["refresh_token_enc", "refresh_failures",
-                                                 "last_error", "updated_at"])
+                installation.save(
+                    update_fields=[
+                        "refresh_token_enc",
+                        "refresh_failures",
+                        "last_error",
+                        "updated_at",
+                    ]
+                )
         except GhlError as exc:
             installation.refresh_failures += 1
             installation.last_error = f"token refresh failed: {exc}"[:500]
@@ -484,15 +494,17 @@ def _location_inactive(installation: Installation, exc: GhlLocationInactive, now
     installation.refresh_failures += 1
     installation.ghl_inactive_since = installation.ghl_inactive_since or now
     installation.last_error = str(exc)[:500]
-    installation.save(update_fields=["refresh_failures", "ghl_inactive_since", "last_error",
-                                     "updated_at"])
+    installation.save(
+        update_fields=["refresh_failures", "ghl_inactive_since", "last_error", "updated_at"]
+    )
 
 
 def _remint(installation: Installation, company: Installation) -> Installation:
-    """Mint a new location token from the agency's; a refusal disconnects the location."""
+    """Mint a new location token from the agency's and store it; the location's status is
+    left as it is (a removed location stays removed). A refusal disconnects the location."""
     location = installation.location
     try:
-        link_company_location(company=company, location_id=location.location_id)
+        minted = client.location_token(token_source_for(company), location_id=location.location_id)
     except GhlLocationInactive as exc:
         with transaction.atomic():
             locked = Installation.objects.select_for_update().get(pk=installation.pk)
@@ -501,7 +513,13 @@ def _remint(installation: Installation, company: Installation) -> Installation:
     except GhlAuthError as exc:
         location_disconnect(location=location, reason=f"new location token refused: {exc}")
         raise
-    return Installation.objects.get(pk=installation.pk)
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Installation.objects.select_for_update().get(pk=installation.pk)
+        _store_tokens(locked, minted, now)
+        locked.refreshed_at = now
+        locked.save()
+    return locked
 
 
 def current_access_token(installation: Installation) -> str:

@@ -73,8 +73,15 @@ def _recover(purchase: Purchase, found: dict) -> None:
     ).count()
 
 
-def _refund(location: Location, prefix: str, found: dict, *, reason: str,
-            refunded_cents: int | None = None, total_cents: int | None = None) -> None:
+def _refund(
+    location: Location,
+    prefix: str,
+    found: dict,
+    *,
+    reason: str,
+    refunded_cents: int | None = None,
+    total_cents: int | None = None,
+) -> None:
     """Refund the recorded payments of one invoice/order: all of it, or the share
     refunded_cents / total_cents of each line (cumulative, so a re-run adds nothing)."""
     payments = PaymentEvent.objects.filter(
@@ -108,23 +115,30 @@ def reconcile_location(location: Location, *, now: datetime | None = None) -> di
         for invoice in client.list_invoices(source, status="paid", start_at=start_at):
             found["checked"] += 1
             if not _known(location, f"ghl:invoice:{invoice['_id']}:"):
-                _recover(handlers.invoice_purchase(location, invoice, event_type=RECONCILED),
-                         found)
+                _recover(handlers.invoice_purchase(location, invoice, event_type=RECONCILED), found)
         for order in client.list_orders(source, payment_status="paid", start_at=start_at):
             found["checked"] += 1
             if not _known(location, f"ghl:order:{order['_id']}:"):
                 detail = client.get_order(source, str(order["_id"]))
-                _recover(handlers.order_purchase(location, detail, event_type=RECONCILED),
-                         found)
+                _recover(handlers.order_purchase(location, detail, event_type=RECONCILED), found)
         for invoice in client.list_invoices(source, status="void", start_at=start_at):
-            _refund(location, f"ghl:invoice:{invoice['_id']}:", found,
-                    reason=f"GHL invoice {invoice['_id']} voided")
+            _refund(
+                location,
+                f"ghl:invoice:{invoice['_id']}:",
+                found,
+                reason=f"GHL invoice {invoice['_id']} voided",
+            )
         for txn in client.list_transactions(source, start_at=start_at):
             refunded = handlers.to_cents(txn.get("amountRefunded"))
             if txn.get("entityType") == "order" and txn.get("entityId") and refunded:
-                _refund(location, f"ghl:order:{txn['entityId']}:", found,
-                        reason=f"GHL order {txn['entityId']} refunded",
-                        refunded_cents=refunded, total_cents=handlers.to_cents(txn.get("amount")))
+                _refund(
+                    location,
+                    f"ghl:order:{txn['entityId']}:",
+                    found,
+                    reason=f"GHL order {txn['entityId']} refunded",
+                    refunded_cents=refunded,
+                    total_cents=handlers.to_cents(txn.get("amount")),
+                )
     except (client.GhlError, BillingSuspended) as exc:
         error = "billing suspended" if isinstance(exc, BillingSuspended) else str(exc)
         Installation.objects.filter(pk=installation.pk).update(

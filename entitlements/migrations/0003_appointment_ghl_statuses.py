@@ -4,30 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('entitlements', '0002_appointment_status_payment_refunded'),
+        ("entitlements", "0002_appointment_status_payment_refunded"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appointment',
-            name='confirmations',
+            model_name="appointment",
+            name="confirmations",
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='source_deleted',
+            model_name="appointment",
+            name="source_deleted",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='appointment',
-            name='source_updated_at',
+            model_name="appointment",
+            name="source_updated_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='appointment',
-            name='status',
-            field=models.CharField(choices=[('booked', 'Booked'), ('new', 'New'), ('confirmed', 'Confirmed'), ('active', 'Active'), ('showed', 'Showed'), ('completed', 'Completed'), ('noshow', 'No-show'), ('cancelled', 'Cancelled'), ('invalid', 'Invalid')], default='booked', max_length=20),
+            model_name="appointment",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("booked", "Booked"),
+                    ("new", "New"),
+                    ("confirmed", "Confirmed"),
+                    ("active", "Active"),
+                    ("showed", "Showed"),
+                    ("completed", "Completed"),
+                    ("noshow", "No-show"),
+                    ("cancelled", "Cancelled"),
+                    ("invalid", "Invalid"),
+                ],
+                default="booked",
+                max_length=20,
+            ),
         ),
     ]

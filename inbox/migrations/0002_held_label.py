@@ -4,15 +4,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('inbox', '0001_initial'),
+        ("inbox", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='inboundevent',
-            name='status',
-            field=models.CharField(choices=[('received', 'Received'), ('processing', 'Processing'), ('processed', 'Processed'), ('ignored', 'Ignored'), ('failed', 'Failed'), ('held', 'Held')], default='received', max_length=12),
+            model_name="inboundevent",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("received", "Received"),
+                    ("processing", "Processing"),
+                    ("processed", "Processed"),
+                    ("ignored", "Ignored"),
+                    ("failed", "Failed"),
+                    ("held", "Held"),
+                ],
+                default="received",
+                max_length=12,
+            ),
         ),
     ]

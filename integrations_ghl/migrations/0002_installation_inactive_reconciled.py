@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('integrations_ghl', '0001_initial'),
+        ("integrations_ghl", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='installation',
-            name='ghl_inactive_since',
+            model_name="installation",
+            name="ghl_inactive_since",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='reconcile_result',
+            model_name="installation",
+            name="reconcile_result",
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.AddField(
-            model_name='installation',
-            name='reconciled_at',
+            model_name="installation",
+            name="reconciled_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -61,9 +61,17 @@ def moves(location) -> tuple[int, int]:
 # --- every status at creation, every transition -----------------------------------------------
 
 # A booking created in this status deducts (1) or not (0).
-CREATED = {"new": 1, "confirmed": 1, "showed": 1, "noshow": 0, "cancelled": 0, "invalid": 0,
-           # in GHL's response enum only (AppointmentSchemaResponse)
-           "active": 1, "completed": 1}
+CREATED = {
+    "new": 1,
+    "confirmed": 1,
+    "showed": 1,
+    "noshow": 0,
+    "cancelled": 0,
+    "invalid": 0,
+    # in GHL's response enum only (AppointmentSchemaResponse)
+    "active": 1,
+    "completed": 1,
+}
 
 
 @pytest.mark.parametrize("status", CREATED)
@@ -79,6 +87,7 @@ def test_booking_created_in_each_status(report, location, ava_has_a_pack, status
 # a credit is used while the booking is new/confirmed/showed, a no-show keeps one it used but
 # is never charged one, cancelled/invalid give it back (the class is 72 h away, inside the
 # window's allowance).
+# fmt: off
 #            new     confirmed showed  noshow  cancelled invalid
 TRANSITIONS = {
     "new":       [(1, 0), (1, 0), (1, 0), (1, 0), (1, 1), (1, 1)],
@@ -88,12 +97,17 @@ TRANSITIONS = {
     "cancelled": [(1, 0), (1, 0), (1, 0), (0, 0), (0, 0), (0, 0)],
     "invalid":   [(1, 0), (1, 0), (1, 0), (0, 0), (0, 0), (0, 0)],
 }
-PAIRS = [(before, after, TRANSITIONS[before][i])
-         for before in STATUSES for i, after in enumerate(STATUSES)]
+# fmt: on
+PAIRS = [
+    (before, after, TRANSITIONS[before][i])
+    for before in STATUSES
+    for i, after in enumerate(STATUSES)
+]
 
 
-@pytest.mark.parametrize(("before", "after", "expected"), PAIRS,
-                         ids=[f"{b}-to-{a}" for b, a, _ in PAIRS])
+@pytest.mark.parametrize(
+    ("before", "after", "expected"), PAIRS, ids=[f"{b}-to-{a}" for b, a, _ in PAIRS]
+)
 def test_every_status_transition(report, location, ava_has_a_pack, before, after, expected):
     report("AppointmentCreate", before)
     report("AppointmentUpdate", after, minute=5)
@@ -103,10 +117,12 @@ def test_every_status_transition(report, location, ava_has_a_pack, before, after
     assert Appointment.objects.get().status == after
 
 
-@pytest.mark.parametrize(("before", "after", "expected"), PAIRS,
-                         ids=[f"{b}-to-{a}" for b, a, _ in PAIRS])
-def test_every_transition_redelivered_changes_nothing(report, location, ava_has_a_pack, before,
-                                                      after, expected):
+@pytest.mark.parametrize(
+    ("before", "after", "expected"), PAIRS, ids=[f"{b}-to-{a}" for b, a, _ in PAIRS]
+)
+def test_every_transition_redelivered_changes_nothing(
+    report, location, ava_has_a_pack, before, after, expected
+):
     report("AppointmentCreate", before)
     report("AppointmentUpdate", after, minute=5)
     again = report("AppointmentUpdate", after, minute=5)  # a new delivery, same state
@@ -126,19 +142,24 @@ def test_cancelled_booking_confirmed_again_deducts_again(report, location, ava_h
     assert event.reason_code == "deducted"
 
 
-def test_each_confirmation_and_its_cancel_has_its_own_request_id(report, location,
-                                                                 ava_has_a_pack):
+def test_each_confirmation_and_its_cancel_has_its_own_request_id(report, location, ava_has_a_pack):
     for minute, status in enumerate(["confirmed", "cancelled", "confirmed", "cancelled"]):
         report("AppointmentUpdate" if minute else "AppointmentCreate", status, minute=minute)
-    request_ids = list(LedgerEntry.objects.filter(external_ref=APPT).order_by("pk")
-                       .values_list("request_id", flat=True))
-    assert request_ids == [f"ghl:appt:{APPT}:deduct", f"ghl:appt:{APPT}:restore",
-                           f"ghl:appt:{APPT}:deduct:2", f"ghl:appt:{APPT}:restore:2"]
+    request_ids = list(
+        LedgerEntry.objects.filter(external_ref=APPT)
+        .order_by("pk")
+        .values_list("request_id", flat=True)
+    )
+    assert request_ids == [
+        f"ghl:appt:{APPT}:deduct",
+        f"ghl:appt:{APPT}:restore",
+        f"ghl:appt:{APPT}:deduct:2",
+        f"ghl:appt:{APPT}:restore:2",
+    ]
     assert balance(location, AVA) == 10
 
 
-def test_refused_booking_confirmed_again_after_a_purchase_deducts(report, post_ghl, location,
-                                                                   pack):
+def test_refused_booking_confirmed_again_after_a_purchase_deducts(report, post_ghl, location, pack):
     refused = report("AppointmentCreate", "confirmed")
     report("AppointmentUpdate", "cancelled", minute=5)
     post_ghl(ghl_event("InvoicePaid"))
@@ -189,8 +210,7 @@ def test_cancel_is_recorded_but_restores_nothing_when_restore_on_cancel_is_off(
     assert Appointment.objects.get().status == "cancelled"
 
 
-def test_deleted_booking_restores_once_and_takes_no_later_report(report, location,
-                                                                 ava_has_a_pack):
+def test_deleted_booking_restores_once_and_takes_no_later_report(report, location, ava_has_a_pack):
     report("AppointmentCreate", "confirmed")
     report("AppointmentDelete", "confirmed", minute=5)  # the status it had when deleted
     later = report("AppointmentUpdate", "confirmed", minute=5)
@@ -201,8 +221,11 @@ def test_deleted_booking_restores_once_and_takes_no_later_report(report, locatio
 # --- out of order -----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("hours_ahead", "expected"), [(72, (1, 1)), (5, (1, 0))],
-                         ids=["cancel-in-time", "cancel-too-late"])
+@pytest.mark.parametrize(
+    ("hours_ahead", "expected"),
+    [(72, (1, 1)), (5, (1, 0))],
+    ids=["cancel-in-time", "cancel-too-late"],
+)
 def test_creation_arriving_after_its_cancel_is_charged_then_cancelled(
     report, location, ava_has_a_pack, hours_ahead, expected
 ):
@@ -212,16 +235,16 @@ def test_creation_arriving_after_its_cancel_is_charged_then_cancelled(
     assert Appointment.objects.get().status == "cancelled"
 
 
-def test_creation_arriving_after_a_no_show_is_charged_and_kept(report, location,
-                                                               ava_has_a_pack):
+def test_creation_arriving_after_a_no_show_is_charged_and_kept(report, location, ava_has_a_pack):
     report("AppointmentUpdate", "noshow", minute=5)
     report("AppointmentCreate", "confirmed")
     assert moves(location) == (1, 0)
     assert Appointment.objects.get().status == "noshow"
 
 
-def test_older_cancel_arriving_after_the_reconfirmation_changes_nothing(report, location,
-                                                                        ava_has_a_pack):
+def test_older_cancel_arriving_after_the_reconfirmation_changes_nothing(
+    report, location, ava_has_a_pack
+):
     report("AppointmentCreate", "confirmed")
     report("AppointmentUpdate", "confirmed", minute=10)  # re-confirmed
     stale = report("AppointmentUpdate", "cancelled", minute=5)  # the cancel before it
@@ -230,8 +253,7 @@ def test_older_cancel_arriving_after_the_reconfirmation_changes_nothing(report, 
     assert Appointment.objects.get().status == "confirmed"
 
 
-def test_older_reschedule_never_overwrites_a_newer_start_time(report, location,
-                                                              ava_has_a_pack):
+def test_older_reschedule_never_overwrites_a_newer_start_time(report, location, ava_has_a_pack):
     report("AppointmentCreate", "confirmed")
     newer = report("AppointmentUpdate", "confirmed", minute=10, hours_ahead=120)
     report("AppointmentUpdate", "confirmed", minute=5, hours_ahead=96)
@@ -260,14 +282,24 @@ def test_status_ghl_does_not_document_fails_as_invalid(report, location, ava_has
 def test_booking_without_an_appointment_object_fails_as_invalid(post_ghl, location, pack):
     post_ghl(ghl_event("AppointmentCreate", appointment=None))
     assert (last_event().status, last_event().reason_code) == (
-        EventStatus.FAILED, "INVALID_PAYLOAD")
+        EventStatus.FAILED,
+        "INVALID_PAYLOAD",
+    )
 
 
 def test_api_booking_keeps_its_booked_status(location, package):
-    services.credits_grant(location=location, contact_key="m1",
-                           product_config_id=package.public_id,
-                           payment=services.Payment(external_payment_id="p1"),
-                           actor=services.SYSTEM)
-    services.credits_deduct(location=location, contact_key="m1", actor=services.SYSTEM,
-                            calendar_id="cal_pack", external_ref="api-booking-1")
+    services.credits_grant(
+        location=location,
+        contact_key="m1",
+        product_config_id=package.public_id,
+        payment=services.Payment(external_payment_id="p1"),
+        actor=services.SYSTEM,
+    )
+    services.credits_deduct(
+        location=location,
+        contact_key="m1",
+        actor=services.SYSTEM,
+        calendar_id="cal_pack",
+        external_ref="api-booking-1",
+    )
     assert Appointment.objects.get().status == "booked"

@@ -47,8 +47,9 @@ def test_unmapped_product_is_kept_as_an_unmatched_payment(post_ghl, location, pa
 
 
 def test_two_active_mappings_make_the_payment_ambiguous(post_ghl, location, pack):
-    ProductConfigFactory(location=location, ghl_product_id="prod_pack10",
-                         ghl_price_id="price_pack10_std")
+    ProductConfigFactory(
+        location=location, ghl_product_id="prod_pack10", ghl_price_id="price_pack10_std"
+    )
     post_ghl(ghl_event("InvoicePaid"))
     assert PaymentEvent.objects.get().outcome == PaymentOutcome.AMBIGUOUS
     assert entries(location, "grant") == 0
@@ -80,8 +81,10 @@ def test_completed_order_grants_its_mapped_item(post_ghl, location, pack):
     post_ghl(ghl_event("OrderStatusUpdate"))  # GHL's example: the same order, completed
     outcomes = dict(PaymentEvent.objects.values_list("external_payment_id", "outcome"))
     assert balance(location, AVA) == 10
-    assert outcomes == {f"ghl:order:{ORDER}:0": PaymentOutcome.GRANTED,
-                        f"ghl:order:{ORDER}:1": PaymentOutcome.UNMATCHED}
+    assert outcomes == {
+        f"ghl:order:{ORDER}:0": PaymentOutcome.GRANTED,
+        f"ghl:order:{ORDER}:1": PaymentOutcome.UNMATCHED,
+    }
 
 
 def test_order_created_pending_then_completed_grants_once(post_ghl, location, pack):
@@ -111,7 +114,8 @@ def test_order_completed_after_its_invoice_is_a_duplicate(post_ghl, location, pa
     post_ghl(ghl_event("OrderStatusUpdate"))
     assert entries(location, "grant") == 1
     assert PaymentEvent.objects.get(external_payment_id=f"ghl:order:{ORDER}:0").outcome == (
-        PaymentOutcome.DUPLICATE)
+        PaymentOutcome.DUPLICATE
+    )
 
 
 def test_two_invoices_for_the_same_pack_both_grant(post_ghl, location, pack):

@@ -44,8 +44,12 @@ def connected(location, pack, settings):
     Location.objects.filter(pk=location.pk).update(kind=LocationKind.GHL)
     location.kind = LocationKind.GHL
     Installation.objects.create(
-        workspace=location.workspace, user_type=UserType.LOCATION, location=location,
-        company_id="comp_1", access_token_enc=encrypt("acc"), refresh_token_enc=encrypt("ref"),
+        workspace=location.workspace,
+        user_type=UserType.LOCATION,
+        location=location,
+        company_id="comp_1",
+        access_token_enc=encrypt("acc"),
+        refresh_token_enc=encrypt("ref"),
         expires_at=timezone.now() + timedelta(hours=20),
     )
     return location
@@ -53,10 +57,20 @@ def connected(location, pack, settings):
 
 def transaction_refunding(amount_refunded: float) -> dict:
     """TxnResponseSchema's example values (apps/payments.json), ids changed."""
-    return {"_id": "txn_61dd0feac077f72010f78804", "altId": "loc_main", "altType": "location",
-            "contactId": AVA, "currency": "USD", "amount": 17, "status": "succeeded",
-            "liveMode": False, "entityType": "order", "entityId": ORDER,
-            "amountRefunded": amount_refunded, "createdAt": "2024-04-04T16:24:31.297Z"}
+    return {
+        "_id": "txn_61dd0feac077f72010f78804",
+        "altId": "loc_main",
+        "altType": "location",
+        "contactId": AVA,
+        "currency": "USD",
+        "amount": 17,
+        "status": "succeeded",
+        "liveMode": False,
+        "entityType": "order",
+        "entityId": ORDER,
+        "amountRefunded": amount_refunded,
+        "createdAt": "2024-04-04T16:24:31.297Z",
+    }
 
 
 @pytest.fixture
@@ -74,13 +88,21 @@ def ghl_lists():
                 return 200, {}, json.dumps({"invoices": found, "total": len(found)})
 
             mock.add_callback(responses.GET, f"{API}/invoices/", callback=list_invoices)
-            mock.add(responses.GET, f"{API}/payments/orders", json={
-                "data": [{"_id": o["_id"], "status": o["status"]} for o in orders],
-                "totalCount": len(orders)})
+            mock.add(
+                responses.GET,
+                f"{API}/payments/orders",
+                json={
+                    "data": [{"_id": o["_id"], "status": o["status"]} for o in orders],
+                    "totalCount": len(orders),
+                },
+            )
             for order in orders:
                 mock.add(responses.GET, f"{API}/payments/orders/{order['_id']}", json=order)
-            mock.add(responses.GET, f"{API}/payments/transactions",
-                     json={"data": list(transactions), "totalCount": len(transactions)})
+            mock.add(
+                responses.GET,
+                f"{API}/payments/transactions",
+                json={"data": list(transactions), "totalCount": len(transactions)},
+            )
             return mock
 
         yield answer
@@ -94,8 +116,7 @@ def test_reconciliation_grants_a_paid_invoice_whose_webhook_never_came(connected
     assert PaymentEvent.objects.get().event_type == "reconciliation"
 
 
-def test_webhook_arriving_after_reconciliation_grants_nothing_twice(connected, ghl_lists,
-                                                                    post_ghl):
+def test_webhook_arriving_after_reconciliation_grants_nothing_twice(connected, ghl_lists, post_ghl):
     ghl_lists(paid=[fixture("ghl", "InvoicePaid")])
     reconcile.reconcile_location(connected)
     post_ghl(ghl_event("InvoicePaid"))
@@ -123,12 +144,10 @@ def test_reconciliation_recovers_a_paid_order_from_its_details(connected, ghl_li
     reconcile.reconcile_location(connected)
     post_ghl(ghl_event("OrderStatusUpdate"))  # the webhook, late
     assert balance(connected, AVA) == 10 and entries(connected, LedgerKind.GRANT) == 1
-    assert any(call.request.url.startswith(f"{API}/payments/orders/{ORDER}")
-               for call in mock.calls)
+    assert any(call.request.url.startswith(f"{API}/payments/orders/{ORDER}") for call in mock.calls)
 
 
-def test_reconciliation_asks_for_what_changed_since_the_last_run(connected, ghl_lists,
-                                                                 settings):
+def test_reconciliation_asks_for_what_changed_since_the_last_run(connected, ghl_lists, settings):
     settings.GHL_RECONCILE_LOOKBACK_DAYS = 3
     last_run = timezone.now() - timedelta(hours=1)
     Installation.objects.filter(location=connected).update(reconciled_at=last_run)
@@ -137,14 +156,24 @@ def test_reconciliation_asks_for_what_changed_since_the_last_run(connected, ghl_
     invoices = parse_qs(urlparse(mock.calls[0].request.url).query)
     orders = parse_qs(urlparse(mock.calls[1].request.url).query)
     since = (last_run - timedelta(days=3)).date().isoformat()
-    assert invoices == {"altId": ["loc_main"], "altType": ["location"], "status": ["paid"],
-                        "startAt": [since], "limit": ["100"], "offset": ["0"]}
-    assert orders == {"altId": ["loc_main"], "paymentStatus": ["paid"], "startAt": [since],
-                      "limit": ["100"], "offset": ["0"]}
+    assert invoices == {
+        "altId": ["loc_main"],
+        "altType": ["location"],
+        "status": ["paid"],
+        "startAt": [since],
+        "limit": ["100"],
+        "offset": ["0"],
+    }
+    assert orders == {
+        "altId": ["loc_main"],
+        "paymentStatus": ["paid"],
+        "startAt": [since],
+        "limit": ["100"],
+        "offset": ["0"],
+    }
 
 
-def test_refunded_order_transaction_takes_back_the_unused_credits(connected, ghl_lists,
-                                                                  post_ghl):
+def test_refunded_order_transaction_takes_back_the_unused_credits(connected, ghl_lists, post_ghl):
     post_ghl(ghl_event("OrderStatusUpdate"))
     ghl_lists(transactions=[transaction_refunding(17)])
     found = reconcile.reconcile_location(connected)
@@ -179,8 +208,9 @@ def test_failed_run_is_recorded_and_keeps_the_last_good_one(connected, ghl_lists
     assert installation.reconcile_result["error"] == "GHL answered 503 on /payments/orders"
 
 
-def test_locations_page_shows_when_it_reconciled_and_what_it_found(connected, ghl_lists,
-                                                                   client, owner):
+def test_locations_page_shows_when_it_reconciled_and_what_it_found(
+    connected, ghl_lists, client, owner
+):
     ghl_lists(paid=[fixture("ghl", "InvoicePaid")])
     reconcile.reconcile_location(connected)
     client.force_login(owner)
@@ -189,10 +219,15 @@ def test_locations_page_shows_when_it_reconciled_and_what_it_found(connected, gh
     assert "recovered 1 missed (1 lines granted)" in html
 
 
-def test_reconciliation_runs_periodically_for_each_connected_location(connected, workspace,
-                                                                      monkeypatch):
-    Location.objects.create(workspace=workspace, location_id="ghl_gone", kind=LocationKind.GHL,
-                            status=LocationStatus.DISCONNECTED)
+def test_reconciliation_runs_periodically_for_each_connected_location(
+    connected, workspace, monkeypatch
+):
+    Location.objects.create(
+        workspace=workspace,
+        location_id="ghl_gone",
+        kind=LocationKind.GHL,
+        status=LocationStatus.DISCONNECTED,
+    )
     sent = []
     monkeypatch.setattr(tasks.reconcile_location, "delay", sent.append)
     tasks.reconcile_all()
@@ -202,17 +237,31 @@ def test_reconciliation_runs_periodically_for_each_connected_location(connected,
 
 def test_agency_sync_links_locations_installed_since(connected, workspace, settings):
     Installation.objects.create(
-        workspace=workspace, user_type=UserType.COMPANY, company_id="comp_1",
-        access_token_enc=encrypt("company-acc"), refresh_token_enc=encrypt("company-ref"),
+        workspace=workspace,
+        user_type=UserType.COMPANY,
+        company_id="comp_1",
+        access_token_enc=encrypt("company-acc"),
+        refresh_token_enc=encrypt("company-ref"),
         expires_at=timezone.now() + timedelta(hours=20),
     )
     settings.GHL_CLIENT_ID = "0123456789abcdef01234567-kotally"
     with responses.RequestsMock() as mock:
-        mock.add(responses.GET, re.compile(f"{API}/oauth/installedLocations.*"), json={
-            "locations": [{"_id": "loc_main", "name": "Main", "address": ""},
-                          {"_id": "ghl_new", "name": "New", "address": ""}], "count": 2})
-        mock.add(responses.POST, f"{API}/oauth/locationToken",
-                 json={"access_token": "acc-new", "expires_in": 86399, "userId": "u"})
+        mock.add(
+            responses.GET,
+            re.compile(f"{API}/oauth/installedLocations.*"),
+            json={
+                "locations": [
+                    {"_id": "loc_main", "name": "Main", "address": ""},
+                    {"_id": "ghl_new", "name": "New", "address": ""},
+                ],
+                "count": 2,
+            },
+        )
+        mock.add(
+            responses.POST,
+            f"{API}/oauth/locationToken",
+            json={"access_token": "acc-new", "expires_in": 86399, "userId": "u"},
+        )
         mock.add(responses.GET, f"{API}/locations/ghl_new", json={"location": {"name": "New"}})
         tasks.sync_company_locations(Installation.objects.get(user_type=UserType.COMPANY).pk)
     assert Location.objects.get(location_id="ghl_new").status == LocationStatus.ACTIVE

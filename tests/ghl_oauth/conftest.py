@@ -12,6 +12,7 @@ from integrations_ghl.oauth import STATE_SESSION_KEY
 from kotally.lib.crypto import encrypt
 from locations.models import LocationKind
 from tests.factories import LocationFactory
+from tests.ghl.signing import celery_eager, ghl_signer, post_ghl  # noqa: F401 (fixtures)
 
 API = "https://services.leadconnectorhq.com"
 TOKEN_URL = f"{API}/oauth/token"

@@ -31,26 +31,31 @@ class FakeGhl:
         self.installed: dict[str, list[str]] = {}  # company id → its locations with the app
         self._ids = itertools.count(1)
         mock.add_callback(responses.POST, f"{API}/oauth/token", callback=self._token)
-        mock.add_callback(responses.POST, f"{API}/oauth/locationToken",
-                          callback=self._location_token)
-        mock.add_callback(responses.GET, f"{API}/oauth/installedLocations",
-                          callback=self._installed_locations)
-        mock.add_callback(responses.GET, re.compile(rf"{API}/locations/\w+"),
-                          callback=self._location)
+        mock.add_callback(
+            responses.POST, f"{API}/oauth/locationToken", callback=self._location_token
+        )
+        mock.add_callback(
+            responses.GET, f"{API}/oauth/installedLocations", callback=self._installed_locations
+        )
+        mock.add_callback(
+            responses.GET, re.compile(rf"{API}/locations/\w+"), callback=self._location
+        )
 
     # --- what a person does in GHL --------------------------------------------------------------
 
     def consent_location(self, *, location_id: str, company_id: str) -> str:
         """A sub-account install: the code of a Location token for `location_id`."""
         self.installed.setdefault(company_id, []).append(location_id)
-        return self._code({"userType": "Location", "locationId": location_id,
-                           "companyId": company_id})
+        return self._code(
+            {"userType": "Location", "locationId": location_id, "companyId": company_id}
+        )
 
     def consent_agency(self, *, company_id: str, location_ids: list[str]) -> str:
         """An agency bulk install: the code of a Company token that names no location."""
         self.installed.setdefault(company_id, []).extend(location_ids)
-        return self._code({"userType": "Company", "companyId": company_id,
-                           "isBulkInstallation": True})
+        return self._code(
+            {"userType": "Company", "companyId": company_id, "isBulkInstallation": True}
+        )
 
     def install_later(self, *, company_id: str, location_id: str) -> None:
         """The agency's install reaches one more location (a future location)."""
@@ -65,9 +70,15 @@ class FakeGhl:
 
     def _issue(self, grant: dict, *, refresh: bool = True) -> dict:
         n = next(self._ids)
-        answer = {"access_token": f"acc-{n}", "token_type": "Bearer", "expires_in": 86399,
-                  "scope": "oauth.readonly oauth.write", "userId": "user_1", "planId": "plan_1",
-                  **grant}
+        answer = {
+            "access_token": f"acc-{n}",
+            "token_type": "Bearer",
+            "expires_in": 86399,
+            "scope": "oauth.readonly oauth.write",
+            "userId": "user_1",
+            "planId": "plan_1",
+            **grant,
+        }
         if refresh:
             answer["refresh_token"] = f"ref-{n}"
             self.refresh_tokens[answer["refresh_token"]] = grant
@@ -84,8 +95,10 @@ class FakeGhl:
 
     def _token(self, request):
         form = {k: v[0] for k, v in parse_qs(request.body).items()}
-        if (form.get("client_id"), form.get("client_secret")) != (self.client_id,
-                                                                  self.client_secret):
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.client_id,
+            self.client_secret,
+        ):
             return self._json(401, {"error": "invalid_client"})
         if form.get("grant_type") == "authorization_code":
             grant = self.codes.pop(form.get("code", ""), None)
@@ -100,14 +113,20 @@ class FakeGhl:
         form = {k: v[0] for k, v in parse_qs(request.body).items()}
         if company is None or company["userType"] != "Company":
             return self._json(401, {"message": "Invalid JWT"})
-        if request.headers.get("Version") != VERSION or form.get("companyId") != (
-            company["companyId"]
+        if (
+            request.headers.get("Version") != VERSION
+            or form.get("companyId") != (company["companyId"])
         ):
             return self._json(400, {"message": "Bad request"})
         if form.get("locationId") not in self.installed.get(company["companyId"], []):
             return self._json(400, {"message": "The app is not installed on this location"})
-        grant = {"userType": "Location", "locationId": form["locationId"],
-                 "companyId": company["companyId"], "appId": self.app_id, "versionId": "v1"}
+        grant = {
+            "userType": "Location",
+            "locationId": form["locationId"],
+            "companyId": company["companyId"],
+            "appId": self.app_id,
+            "versionId": "v1",
+        }
         return self._json(200, self._issue(grant, refresh=False))
 
     def _installed_locations(self, request):
@@ -121,10 +140,13 @@ class FakeGhl:
         if query.get("locationId"):
             ids = [x for x in ids if x == query["locationId"]]
         skip, limit = int(query.get("skip", 0)), int(query.get("limit", 20))
-        page = [{"_id": x, "name": f"Studio {x}", "address": "1 Main St", "isInstalled": True}
-                for x in ids[skip:skip + limit]]
-        return self._json(200, {"locations": page, "count": len(ids),
-                                "installToFutureLocations": True})
+        page = [
+            {"_id": x, "name": f"Studio {x}", "address": "1 Main St", "isInstalled": True}
+            for x in ids[skip : skip + limit]
+        ]
+        return self._json(
+            200, {"locations": page, "count": len(ids), "installToFutureLocations": True}
+        )
 
     def _location(self, request):
         grant = self._bearer(request)

@@ -80,15 +80,22 @@ def test_company_token_mints_location_tokens_for_approved_and_installed_location
             approvedLocations=["ghl_a"],
         ),
     )
-    ghl.add(responses.GET, INSTALLED_URL,
-            json={"locations": [{"_id": "ghl_b", "name": "B", "address": ""}], "count": 1})
+    ghl.add(
+        responses.GET,
+        INSTALLED_URL,
+        json={"locations": [{"_id": "ghl_b", "name": "B", "address": ""}], "count": 1},
+    )
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-a"))
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-b"))
     signed_in.get(CALLBACK)
     listed, mint = ghl.calls[1].request, ghl.calls[2].request
     assert parse_qs(urlparse(listed.url).query) == {
-        "companyId": ["comp_1"], "appId": ["0123456789abcdef01234567"], "isInstalled": ["true"],
-        "limit": ["100"], "skip": ["0"]}
+        "companyId": ["comp_1"],
+        "appId": ["0123456789abcdef01234567"],
+        "isInstalled": ["true"],
+        "limit": ["100"],
+        "skip": ["0"],
+    }
     assert (mint.headers["Authorization"], mint.headers["Version"]) == (
         "Bearer company-acc",
         "2021-07-28",

@@ -9,7 +9,7 @@ import pytest
 from inbox.models import EventStatus, InboundEvent
 from integrations_ghl.models import Installation, UserType
 from locations.models import Location, LocationStatus
-from tests.ghl.signing import celery_eager, ghl_event, ghl_signer, post_ghl  # noqa: F401
+from tests.ghl.signing import ghl_event
 
 from .fake_ghl import FakeGhl
 
@@ -73,8 +73,7 @@ def test_code_exchange_sends_no_user_type(install, fake_ghl, ghl):
     assert "user_type" not in exchange and exchange["grant_type"] == ["authorization_code"]
 
 
-def test_agency_bulk_install_links_every_installed_location(install, fake_ghl, post_ghl,
-                                                           workspace):
+def test_agency_bulk_install_links_every_installed_location(install, fake_ghl, post_ghl, workspace):
     code = fake_ghl.consent_agency(company_id=COMPANY, location_ids=["ghl_a", "ghl_b"])
     post_ghl(ghl_event("AppInstall.agency"))  # agency-level INSTALL, before the callback
     post_ghl(ghl_event("AppInstall", locationId="ghl_a"))  # a per-location one too
@@ -111,8 +110,9 @@ def test_future_location_install_arriving_after_its_location_create_links_it(
     assert reasons() == ["NOT_INSTALLED", "location_linked"]
 
 
-def test_data_webhooks_of_an_agency_location_wait_for_the_install(install, fake_ghl, post_ghl,
-                                                                  workspace):
+def test_data_webhooks_of_an_agency_location_wait_for_the_install(
+    install, fake_ghl, post_ghl, workspace
+):
     code = fake_ghl.consent_agency(company_id=COMPANY, location_ids=["ghl_b"])
     post_ghl(ghl_event("ContactCreate", locationId="ghl_b"))
     install(code)

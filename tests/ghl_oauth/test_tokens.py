@@ -13,6 +13,7 @@ from integrations_ghl.client import GhlAuthError
 from integrations_ghl.models import Installation
 from kotally.lib.crypto import decrypt, encrypt
 from locations.models import LocationStatus
+from locations.services import location_remove
 from tests.factories import WorkspaceFactory
 
 from .conftest import (
@@ -151,8 +152,11 @@ def test_concurrent_refreshes_call_ghl_once_and_both_get_the_new_token(postgres,
 def agency(workspace):
     """An agency installation of comp_1 in the workspace: location tokens can be minted."""
     return Installation.objects.create(
-        workspace=workspace, user_type="Company", company_id="comp_1",
-        access_token_enc=encrypt("company-acc"), refresh_token_enc=encrypt("company-ref"),
+        workspace=workspace,
+        user_type="Company",
+        company_id="comp_1",
+        access_token_enc=encrypt("company-acc"),
+        refresh_token_enc=encrypt("company-ref"),
         expires_at=timezone.now() + timedelta(hours=20),
     )
 
@@ -161,8 +165,11 @@ def agency(workspace):
 def test_refused_refresh_of_an_agency_location_mints_a_new_token(workspace, agency, ghl):
     installation = make_installation(workspace)
     ghl.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
-    ghl.add(responses.POST, LOCATION_TOKEN_URL, json={"access_token": "acc-minted",
-                                                      "expires_in": 86399, "userId": "u"})
+    ghl.add(
+        responses.POST,
+        LOCATION_TOKEN_URL,
+        json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
+    )
     fresh = oauth.refresh_installation(installation.pk, stale_token="acc-old")
     fresh.location.refresh_from_db()
     assert oauth.current_access_token(fresh) == "acc-minted"
@@ -173,8 +180,11 @@ def test_refused_refresh_of_an_agency_location_mints_a_new_token(workspace, agen
 @pytest.mark.django_db
 def test_minted_token_without_refresh_token_is_minted_again(workspace, agency, ghl):
     installation = make_installation(workspace, refresh="", expires_in=timedelta(minutes=30))
-    ghl.add(responses.POST, LOCATION_TOKEN_URL, json={"access_token": "acc-minted",
-                                                      "expires_in": 86399, "userId": "u"})
+    ghl.add(
+        responses.POST,
+        LOCATION_TOKEN_URL,
+        json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
+    )
     assert oauth.refresh_expiring() == {"refreshed": 1, "failed": 0}
     assert [call.request.url for call in ghl.calls] == [LOCATION_TOKEN_URL]
     installation.refresh_from_db()
@@ -218,7 +228,23 @@ def test_location_not_active_is_asked_again_once_a_day(workspace, ghl):
     second = oauth.refresh_expiring()
     next_day = oauth.refresh_expiring(now=timezone.now() + timedelta(days=1, minutes=1))
     assert (first, second, next_day) == (
-        {"refreshed": 0, "failed": 1}, {"refreshed": 0, "failed": 0},
-        {"refreshed": 0, "failed": 1})
+        {"refreshed": 0, "failed": 1},
+        {"refreshed": 0, "failed": 0},
+        {"refreshed": 0, "failed": 1},
+    )
     assert len(ghl.calls) == 2
     assert Installation.objects.get(pk=installation.pk).active
+
+
+@pytest.mark.django_db
+def test_minting_again_leaves_a_removed_location_removed(workspace, agency, ghl):
+    installation = make_installation(workspace, refresh="", expires_in=timedelta(minutes=30))
+    location_remove(location=installation.location)
+    ghl.add(
+        responses.POST,
+        LOCATION_TOKEN_URL,
+        json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
+    )
+    oauth.refresh_expiring()
+    installation.location.refresh_from_db()
+    assert installation.location.status == LocationStatus.REMOVED

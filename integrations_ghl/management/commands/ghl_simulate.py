@@ -16,6 +16,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError
 
+from integrations_ghl.oauth import app_id
+
 # DEVELOPMENT ONLY — NOT A SECRET. This private key is committed on purpose so anyone can
 # simulate GHL locally; its public half is trusted only when DJANGO_DEBUG=True.
 DEV_ONLY_PRIVATE_KEY = (
@@ -34,14 +36,18 @@ def _iso(value: datetime) -> str:
 
 
 def _envelope(kind: str, location_id: str) -> dict:
+    """`type` and `locationId`, plus the delivery fields docs/oauth/WebhookAuthentication.md
+    (GHL's docs) puts in every payload."""
     return {"type": kind, "locationId": location_id, "webhookId": f"wh_sim_{uuid.uuid4().hex}",
             "timestamp": _iso(_now())}
 
 
 def install(o) -> dict:
-    return {**_envelope("INSTALL", o["location_id"]), "appId": "sim_app", "installType":
-            "Location", "companyId": o["company_id"], "userId": "sim_user",
-            "companyName": "Simulated Agency", "isWhitelabelCompany": False}
+    """docs/webhook events/AppInstall.md (location level, not white-labelled)."""
+    return {**_envelope("INSTALL", o["location_id"]), "appId": app_id() or "sim_app",
+            "companyId": o["company_id"], "userId": "sim_user", "planId": "sim_plan",
+            "companyName": "Simulated Agency", "isWhitelabelCompany": False,
+            "whitelabelDetails": {}}
 
 
 def purchase(o) -> dict:
