@@ -26,7 +26,7 @@ class MembershipInline(admin.TabularInline):
 
     model = Membership
     extra = 0
-    fields = ["user", "role", "created_at"]
+    fields = ["user", "role", "created_at", "accepted_at"]
     readonly_fields = fields
     can_delete = False
 
@@ -69,15 +69,16 @@ class WorkspaceAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "workspace", "role", "created_at"]
+    list_display = ["user", "workspace", "role", "created_at", "accepted_at"]
     list_filter = ["role"]
     search_fields = ["user__email", "workspace__name"]
-    autocomplete_fields = ["user", "workspace"]
+    readonly_fields = ["user", "workspace", "role", "created_at", "accepted_at"]
     actions = ["make_owner", "make_admin", "make_viewer", "remove_members"]
 
-    def get_readonly_fields(self, request, obj=None):
-        # A new membership picks its role; after that, only the actions change it.
-        return ["user", "workspace", "role", "created_at"] if obj else ["created_at"]
+    def has_add_permission(self, request):
+        # Memberships come from sign-up and from invitations their invitee accepted: nobody,
+        # staff included, puts a person into a workspace without their yes.
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False  # "Remove from workspace" keeps the last-owner rule

@@ -9,7 +9,8 @@ from django.utils.http import urlsafe_base64_encode
 
 
 def send_invitation(*, request, user, workspace, invited_by, needs_password: bool) -> None:
-    """New users get a one-time link to set a password; existing users a sign-in link."""
+    """New users get a one-time link to set a password; everyone accepts (or declines) on
+    their Invitations page, so nobody joins a workspace without saying yes."""
     if needs_password:
         path = reverse(
             "password_reset_confirm",
@@ -19,11 +20,12 @@ def send_invitation(*, request, user, workspace, invited_by, needs_password: boo
             },
         )
     else:
-        path = reverse("login")
+        path = reverse("invitations")
     context = {
         "workspace": workspace,
         "invited_by": invited_by,
         "url": request.build_absolute_uri(path),
+        "invitations_url": request.build_absolute_uri(reverse("invitations")),
         "needs_password": needs_password,
     }
     send_mail(

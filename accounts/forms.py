@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.contrib.auth.password_validation import validate_password
 
 from .models import Role, User
@@ -34,7 +35,11 @@ class SignupForm(forms.Form):
 
     def clean_email(self):
         email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
-        if User.objects.filter(email=email).exists():
+        # An invited email without a password yet may still sign up (accounts.services).
+        taken = User.objects.filter(email=email).exclude(
+            password__startswith=UNUSABLE_PASSWORD_PREFIX
+        )
+        if taken.exists():
             raise forms.ValidationError("An account with this email already exists. Sign in.")
         return email
 

@@ -94,6 +94,8 @@ class Membership(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(default=timezone.now)
+    # None while an invitation waits for the invitee: a pending membership grants nothing.
+    accepted_at = models.DateTimeField(null=True, blank=True, default=timezone.now)
 
     class Meta:
         constraints = [
@@ -102,6 +104,10 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} @ {self.workspace} ({self.role})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None
 
     @property
     def can_change(self) -> bool:

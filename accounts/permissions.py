@@ -11,7 +11,7 @@ from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 
 from .models import Membership, Role
 
@@ -21,9 +21,20 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def memberships_of(user):
+    """The workspaces a user belongs to: accepted memberships only (an invitation grants
+    nothing until its invitee accepts it)."""
     return (
         Membership.objects.select_related("workspace")
-        .filter(user=user)
+        .filter(user=user, accepted_at__isnull=False)
+        .order_by("created_at", "pk")
+    )
+
+
+def invitations_of(user):
+    """The user's pending invitations, oldest first."""
+    return (
+        Membership.objects.select_related("workspace")
+        .filter(user=user, accepted_at__isnull=True)
         .order_by("created_at", "pk")
     )
 
@@ -55,6 +66,8 @@ def member_view(view=None, *, change: str = Role.ADMIN, read: str = Role.VIEWER)
         def wrapped(request, *args, **kwargs):
             membership = active_membership(request)
             if membership is None:
+                if invitations_of(request.user).exists():
+                    return redirect("invitations")
                 return render(request, "accounts/no_workspace.html", status=403)
             needed = read if request.method in SAFE_METHODS else change
             if not has_role(membership, needed):

@@ -2,6 +2,7 @@
 writer of User, Workspace and Membership rows (besides Django's own auth views)."""
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .models import Membership, Role, User, Workspace
 
@@ -19,10 +20,20 @@ class LastOwner(Exception):
 
 
 def workspace_signup(*, email: str, password: str, workspace_name: str) -> User:
-    """A new user who owns a new workspace (billing `none`). Raises EmailTaken."""
+    """A new user who owns a new workspace (billing `none`). Raises EmailTaken.
+
+    An email that was only invited (its user has no password yet) signs up like a new one:
+    an invitation must never keep its invitee from creating their own workspace."""
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password)
+            user = User.objects.select_for_update().filter(email=email).first()
+            if user is None:
+                user = User.objects.create_user(email=email, password=password)
+            elif user.has_usable_password():
+                raise EmailTaken(email)
+            else:
+                user.set_password(password)
+                user.save(update_fields=["password"])
             workspace = Workspace.objects.create(name=workspace_name)
             Membership.objects.create(user=user, workspace=workspace, role=Role.OWNER)
     except IntegrityError as exc:  # the unique email, when two sign-ups race
@@ -73,8 +84,10 @@ def workspace_owner_ensure(
 
 
 def member_invite(*, workspace: Workspace, email: str, role: str) -> tuple[Membership, bool]:
-    """Add a person by email. Unknown emails get a user with an unusable password (they set
-    one from the emailed link). Returns (membership, whether the user is new)."""
+    """Invite a person by email: a pending membership, which grants nothing until they accept
+    it (`member_accept`). Unknown emails get a user with an unusable password (they set one
+    from the emailed link, or simply sign up). Returns (membership, whether the user is new).
+    Raises AlreadyMember when they are a member or already invited."""
     email = User.objects.normalize_email(email).lower()
     with transaction.atomic():
         user = User.objects.filter(email=email).first()
@@ -83,17 +96,32 @@ def member_invite(*, workspace: Workspace, email: str, role: str) -> tuple[Membe
             user = User.objects.create_user(email=email, password=None)
         elif Membership.objects.filter(user=user, workspace=workspace).exists():
             raise AlreadyMember(email)
-        membership = Membership.objects.create(user=user, workspace=workspace, role=role)
+        membership = Membership.objects.create(
+            user=user, workspace=workspace, role=role, accepted_at=None
+        )
     return membership, created
 
 
+def member_accept(*, membership: Membership) -> None:
+    """The invitee accepts a pending invitation: from now on the membership counts."""
+    Membership.objects.filter(pk=membership.pk, accepted_at__isnull=True).update(
+        accepted_at=timezone.now()
+    )
+
+
+def member_decline(*, membership: Membership) -> None:
+    """The invitee declines a pending invitation: it is gone."""
+    Membership.objects.filter(pk=membership.pk, accepted_at__isnull=True).delete()
+
+
 def _guard_last_owner(membership: Membership) -> None:
-    """Lock the workspace's owner rows so two demotions cannot both pass the count."""
-    if membership.role != Role.OWNER:
+    """Lock the workspace's owner rows so two demotions cannot both pass the count. Only
+    owners who accepted count: an invited owner may never accept."""
+    if membership.role != Role.OWNER or membership.is_pending:
         return
     owners = list(
         Membership.objects.select_for_update()
-        .filter(workspace_id=membership.workspace_id, role=Role.OWNER)
+        .filter(workspace_id=membership.workspace_id, role=Role.OWNER, accepted_at__isnull=False)
         .order_by("pk")
     )
     if len(owners) <= 1:

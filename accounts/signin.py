@@ -30,3 +30,10 @@ def after_sign_in(request, default: str) -> str:
     if request.session.get(PENDING_INSTALL_SESSION_KEY):
         return reverse(PENDING_INSTALL_URL_NAME)
     return safe_next(request) or default
+
+
+def attempted_email(request, credentials) -> str:
+    """The email a sign-in tried (django-axes counts failures per email and address), compared
+    lowercased as accounts are stored, so `Ann@` and `ann@` share one count."""
+    email = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(email).strip().lower()

@@ -2,7 +2,6 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from . import views
-from .forms import InvitedAwarePasswordResetForm
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -15,11 +14,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "accounts/password-reset/",
-        auth_views.PasswordResetView.as_view(
-            form_class=InvitedAwarePasswordResetForm,
-            email_template_name="registration/password_reset_email.txt",
-            subject_template_name="registration/password_reset_subject.txt",
-        ),
+        views.PasswordResetView.as_view(),
         name="password_reset",
     ),
     path(
@@ -40,6 +35,17 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("accounts/workspace/", views.switch_workspace, name="switch-workspace"),
+    path("accounts/invitations/", views.invitations, name="invitations"),
+    path(
+        "accounts/invitations/<int:membership_id>/accept/",
+        views.invitation_accept,
+        name="invitation-accept",
+    ),
+    path(
+        "accounts/invitations/<int:membership_id>/decline/",
+        views.invitation_decline,
+        name="invitation-decline",
+    ),
     path("settings/", views.settings_page, name="settings"),
     path("settings/save/", views.settings_save, name="settings-save"),
     path("settings/members/invite/", views.member_invite, name="member-invite"),

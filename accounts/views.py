@@ -1,17 +1,23 @@
+import hashlib
 import logging
 import smtplib
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.http import Http404
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from kotally.lib import throttle
+
 from . import services
 from .emails import send_invitation
 from .forms import (
+    InvitedAwarePasswordResetForm,
     InviteForm,
     RoleForm,
     SignInForm,
@@ -20,7 +26,7 @@ from .forms import (
     WorkspaceSwitchForm,
 )
 from .models import Membership, Role
-from .permissions import SESSION_KEY, has_role, member_view, memberships_of
+from .permissions import SESSION_KEY, has_role, invitations_of, member_view, memberships_of
 from .signin import after_sign_in, safe_next
 
 logger = logging.getLogger("kotally.accounts")
@@ -42,9 +48,40 @@ class SignInView(auth_views.LoginView):
         return after_sign_in(self.request, self.get_default_redirect_url())
 
 
+def _too_many(request, form_name: str):
+    """The 429 page once one client address has posted `form_name` too often this hour."""
+    key = f"{form_name}:{throttle.client_ip(request)}"
+    if throttle.allow(key, limit=settings.ACCOUNT_FORMS_PER_IP_PER_HOUR, window_seconds=3600):
+        return None
+    return render(request, "registration/locked_out.html", status=429)
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    """Django's reset, which answers the same whether or not the email has an account, with
+    limits: per client address on the form, and per email address on the emails sent."""
+
+    form_class = InvitedAwarePasswordResetForm
+    email_template_name = "registration/password_reset_email.txt"
+    subject_template_name = "registration/password_reset_subject.txt"
+
+    def post(self, request, *args, **kwargs):
+        return _too_many(request, "password-reset") or super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"].strip().lower()
+        digest = hashlib.sha256(email.encode()).hexdigest()
+        limit = settings.PASSWORD_RESET_EMAILS_PER_HOUR
+        if not throttle.allow(f"reset-email:{digest}", limit=limit, window_seconds=3600):
+            # The same answer as a sent email: the page must not tell the two apart.
+            return HttpResponseRedirect(self.get_success_url())
+        return super().form_valid(form)
+
+
 def signup(request):
     if request.user.is_authenticated:
         return redirect(after_sign_in(request, reverse("getting-started")))
+    if request.method == "POST" and (refused := _too_many(request, "signup")):
+        return refused
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -133,7 +170,9 @@ def member_invite(request):
                 workspace=request.workspace, **form.cleaned_data
             )
         except services.AlreadyMember:
-            form.add_error("email", "This person is already a member of the workspace.")
+            form.add_error(
+                "email", "This person is already a member of the workspace (or invited)."
+            )
         else:
             try:
                 send_invitation(
@@ -147,9 +186,10 @@ def member_invite(request):
                 logger.exception("invitation email to member %s failed", membership.pk)
                 messages.warning(
                     request,
-                    f"Added {membership.user.email} as {membership.role}, "
-                    "but the invitation email could not be sent. They can set a "
-                    "password with “Forgot password” on the sign-in page.",
+                    f"Invited {membership.user.email} as {membership.role}, "
+                    "but the invitation email could not be sent. Once signed in (new people "
+                    "set a password with “Forgot password”), they can accept it under "
+                    "Invitations.",
                 )
             else:
                 messages.success(request, f"Invited {membership.user.email} as {membership.role}.")
@@ -192,3 +232,34 @@ def member_remove(request, membership_id):
         request.session.pop(SESSION_KEY, None)
         return redirect("home")
     return redirect("settings")
+
+
+@login_required
+def invitations(request):
+    """The signed-in person's pending invitations, to accept or decline."""
+    return render(
+        request, "accounts/invitations.html", {"invitations": invitations_of(request.user)}
+    )
+
+
+def _invitation(request, membership_id) -> Membership:
+    return get_object_or_404(invitations_of(request.user), pk=membership_id)
+
+
+@require_POST
+@login_required
+def invitation_accept(request, membership_id):
+    membership = _invitation(request, membership_id)
+    services.member_accept(membership=membership)
+    request.session[SESSION_KEY] = membership.workspace.public_id
+    messages.success(request, f"You joined {membership.workspace.name} as {membership.role}.")
+    return redirect("getting-started")
+
+
+@require_POST
+@login_required
+def invitation_decline(request, membership_id):
+    membership = _invitation(request, membership_id)
+    services.member_decline(membership=membership)
+    messages.success(request, f"You declined the invitation to {membership.workspace.name}.")
+    return redirect("invitations")

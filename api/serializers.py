@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from entitlements.models import ConfigKind, LedgerKind, LotStatus, PaymentOutcome, Source
 from entitlements.outcomes import Reason
+from entitlements.purchases import PaymentProvider
 from kotally.lib.timeutil import parse_aware
 
 MAX_ID = 255
@@ -126,11 +127,36 @@ class RestoreIn(DeductIn):
     pass
 
 
+# The integrations' payment namespaces (entitlements.purchases.PaymentProvider): a purchase
+# GHL or Stripe reports is deduplicated on (location, provider, external payment id), so an
+# API grant that took such an id first would make the real purchase a DUPLICATE_EVENT.
+_RESERVED_PROVIDERS = {PaymentProvider.GHL, PaymentProvider.STRIPE}
+_RESERVED_PAYMENT_PREFIXES = tuple(f"{p}:" for p in sorted(_RESERVED_PROVIDERS))
+
+
+def _not_reserved_provider(value: str) -> None:
+    if value.lower() in _RESERVED_PROVIDERS:
+        raise serializers.ValidationError(
+            f"Provider '{value}' is reserved for Kotally's own integration; "
+            "name your own (e.g. 'automation' or 'shopify')."
+        )
+
+
+def _not_reserved_payment_id(value: str) -> None:
+    if value.lower().startswith(_RESERVED_PAYMENT_PREFIXES):
+        raise serializers.ValidationError(
+            "Payment ids starting with 'ghl:' or 'stripe:' are reserved for Kotally's own "
+            "integrations."
+        )
+
+
 class GrantIn(ContactKeyMixin):
     request_id = StrictCharField(validators=[_not_reserved])
-    external_payment_id = StrictCharField()
+    external_payment_id = StrictCharField(validators=[_not_reserved_payment_id])
     product_config_id = StrictCharField()
-    provider = StrictCharField(required=False, default="automation", max_length=40)
+    provider = StrictCharField(
+        required=False, default="automation", max_length=40, validators=[_not_reserved_provider]
+    )
     event_type = StrictCharField(required=False, default="payment_confirmed", max_length=64)
     amount_cents = StrictIntegerField(required=False, min_value=0, max_value=10**12)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False)

@@ -11,8 +11,8 @@ from entitlements import selectors, services
 from entitlements.idempotency import InProgress, Reused, run_once
 from entitlements.models import Source
 from entitlements.outcomes import Outcome
-from kotally.lib.timeutil import iso_z
 from kotally.lib.envelope import json_envelope
+from kotally.lib.timeutil import iso_z
 
 from . import ratelimit
 from . import serializers as s

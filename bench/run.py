@@ -70,6 +70,7 @@ def stack_env(queue: str, public_pem: str) -> dict:
         "FIELD_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "REDIS_URL": REDIS,
         "SECURE_COOKIES": "False",
+        "SECURE_SSL_REDIRECT": "False",
         "LOG_LEVEL": "WARNING",
         # The limiter still runs on every request (its Redis round trip is part of the cost
         # measured); only its ceiling is lifted so one client can drive the whole load.

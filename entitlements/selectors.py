@@ -15,7 +15,7 @@ from django.db.models import Count, Max, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from kotally.lib.timeutil import iso_z
+from kotally.lib.timeutil import iso_z, parse_aware
 
 from .models import (
     Appointment,
@@ -193,10 +193,10 @@ def _parse_at(value) -> datetime:
     """A cursor's timestamp: aware and within years 1970–2999, as this API writes them (a
     forged extreme one would overflow when the database converts it to UTC)."""
     try:
-        at = datetime.fromisoformat(value)
-    except (TypeError, ValueError) as exc:
+        at = parse_aware(value)
+    except (TypeError, ValueError, AttributeError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
-    if at.tzinfo is None or not 1970 <= at.year <= 2999:
+    if not 1970 <= at.year <= 2999:
         raise BadCursor("cursor is not one this API returned")
     return at
 

@@ -11,8 +11,8 @@ Contracts (SPEC §2):
 - Refusals are returned as `Outcome` values (see outcomes.py), never raised.
 """
 
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -441,7 +441,9 @@ def payment_record(
 # --- contacts and appointments reported by integrations ----------------------------------------
 
 
-def contact_upsert(*, location: Location, contact_key: str, email: str = "", name: str = "") -> bool:
+def contact_upsert(
+    *, location: Location, contact_key: str, email: str = "", name: str = ""
+) -> bool:
     """Create the contact, or keep its email and name current (blank values never erase).
     Returns True when it was created."""
     fields = {field: value for field, value in (("email", email[:254]), ("name", name[:255]))

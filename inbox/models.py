@@ -39,7 +39,7 @@ class EventReason(models.TextChoices):
     FOREIGN_APP = "FOREIGN_APP", "Sent for another Marketplace app; never acted on."
     UNHANDLED_EVENT_TYPE = "UNHANDLED_EVENT_TYPE", "Kotally does not act on this event type."
     INVALID_PAYLOAD = "INVALID_PAYLOAD", "The payload lacks what its type needs."
-    PROCESSING_ERROR = "PROCESSING_ERROR", "Processing failed unexpectedly; see the error."
+    PROCESSING_ERROR = "PROCESSING_ERROR", "Processing failed unexpectedly; support has details."
     NOT_PAID = "NOT_PAID", "Not paid (yet): nothing to grant."
     NO_LINE_ITEMS = "NO_LINE_ITEMS", "The purchase has no line items."
     # contacts and appointments
@@ -102,7 +102,10 @@ class InboundEvent(models.Model):
     )
     reason_code = models.CharField(max_length=64, blank=True)
     attempts = models.PositiveIntegerField(default=0)
+    # What went wrong, in words (shown to every member of the workspace on the Events page).
     last_error = models.TextField(blank=True)
+    # The traceback or exception behind it: logs and /staff/ only, never a member's page.
+    error_detail = models.TextField(blank=True)
     process_after = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)

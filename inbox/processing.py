@@ -22,6 +22,7 @@ release them with `release_later`.
 
 import logging
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from django.utils import timezone
 from accounts.models import SUSPENDED
 from entitlements.idempotency import InProgress
 from entitlements.outcomes import BillingSuspended, Reason
+from kotally.lib.envelope import current_correlation_id
 from locations.models import Location, LocationStatus
 
 from .intake import enqueue
@@ -45,7 +47,8 @@ logger = logging.getLogger("kotally.events")
 class Result:
     status: str
     reason_code: str
-    error: str = ""
+    error: str = ""  # in words, for the Events page
+    detail: str = ""  # traceback or exception, for logs and /staff/ only
 
 
 class InvalidPayload(Exception):
@@ -100,6 +103,7 @@ def _finish(event: InboundEvent, result: Result) -> None:
         status=result.status,
         reason_code=result.reason_code,
         last_error=result.error,
+        error_detail=result.detail,
         processed_at=now if result.status in FINAL else None,
         updated_at=now,
     )
@@ -210,11 +214,23 @@ def process(event_pk: int, *, releasing: bool = False) -> float:
         result = Result(EventStatus.FAILED, EventReason.INVALID_PAYLOAD, str(exc))
     except Exception as exc:
         if is_transient(exc):
-            InboundEvent.objects.filter(pk=event.pk).update(last_error=repr(exc)[:2000])
+            InboundEvent.objects.filter(pk=event.pk).update(
+                last_error="A temporary failure; Kotally retries on its own.",
+                error_detail=repr(exc)[:2000],
+            )
             raise
-        logger.exception("inbound event %s failed", event.pk)
-        result = Result(EventStatus.FAILED, EventReason.PROCESSING_ERROR,
-                        traceback.format_exc()[-4000:])
+        # Members see the reason and an id to quote; support finds the traceback by that id in
+        # the logs and on /staff/.
+        cid = current_correlation_id()
+        if cid == "-":
+            cid = uuid.uuid4().hex
+        logger.exception("inbound event %s failed (correlation id %s)", event.pk, cid)
+        result = Result(
+            EventStatus.FAILED,
+            EventReason.PROCESSING_ERROR,
+            f"Processing failed unexpectedly. Correlation id: {cid}",
+            traceback.format_exc()[-4000:],
+        )
     _finish(event, result)
     return 0
 

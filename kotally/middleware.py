@@ -49,18 +49,3 @@ class ApiErrorMiddleware:
             return None
         logger.exception("unhandled error on %s", request.path)
         return json_envelope(500, "INTERNAL_ERROR", "Unexpected error; nothing was applied.")
-
-
-class FrameAncestorsMiddleware:
-    """Admin pages must never be framed: `Content-Security-Policy: frame-ancestors 'none'`
-    (SPEC §5.4). A response that already sets its own CSP (the embed) or that opted out of
-    X-Frame-Options with @xframe_options_exempt is left alone."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if not getattr(response, "xframe_options_exempt", False):
-            response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
-        return response

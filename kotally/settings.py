@@ -1,14 +1,20 @@
 """Kotally settings: everything comes from the environment (see .env.example / README)."""
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# `NAME=` with nothing after it (how .env.example lists optional variables) means "not set":
+# an empty value never overrides a default (a webhook key, the OAuth scopes, a secure flag).
+env.ENVIRON = {name: value for name, value in os.environ.items() if value != ""}
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -19,25 +25,57 @@ _DEV_FIELD_ENCRYPTION_KEY = "ZGV2LW9ubHkta290YWxseS1maWVsZC1rZXktMzJieXQ="
 SECRET_KEY = env("DJANGO_SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-FIELD_ENCRYPTION_KEY = env(
-    "FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else ""
-)
+# Fernet keys for secrets at rest, newest first: the first encrypts, every one decrypts, so a
+# new key goes in front and the old one leaves after `manage.py rotate_field_encryption`.
+# FIELD_ENCRYPTION_KEY (one key) is still read when the list is not set.
+FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[]) or [
+    env("FIELD_ENCRYPTION_KEY", default=_DEV_FIELD_ENCRYPTION_KEY if DEBUG else "")
+]
+REDIS_URL = env("REDIS_URL", default="")
 
-if not DEBUG:
-    missing = [
-        name
-        for name, value in [
-            ("DJANGO_SECRET_KEY", SECRET_KEY),
-            ("DATABASE_URL", env("DATABASE_URL", default="")),
-            ("DJANGO_ALLOWED_HOSTS", env("DJANGO_ALLOWED_HOSTS", default="")),
-            ("FIELD_ENCRYPTION_KEY", FIELD_ENCRYPTION_KEY),
-        ]
-        if not value
+
+def _is_fernet_key(key: str) -> bool:
+    try:
+        Fernet(key)
+    except ValueError:
+        return False
+    return key != _DEV_FIELD_ENCRYPTION_KEY
+
+
+def _production_problems() -> list[str]:
+    """What keeps these settings from running in production (DJANGO_DEBUG=False)."""
+    problems = [
+        f"{name} is required"
+        for name in ("DJANGO_SECRET_KEY", "DATABASE_URL", "DJANGO_ALLOWED_HOSTS")
+        if not env(name, default="")
     ]
-    if missing:
-        raise ImproperlyConfigured(
-            "Production settings (DJANGO_DEBUG=False) need: " + ", ".join(missing)
+    # Django's own bar for a secret key (security.W009): a placeholder such as "change-me"
+    # would let anyone forge sessions and password-reset links.
+    weak = len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5
+    if SECRET_KEY and (weak or SECRET_KEY.startswith("django-insecure-")):
+        problems.append(
+            "DJANGO_SECRET_KEY is weak or a placeholder: use 50+ random characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
+    if not all(_is_fernet_key(key) for key in FIELD_ENCRYPTION_KEYS):
+        problems.append(
+            "FIELD_ENCRYPTION_KEYS (or FIELD_ENCRYPTION_KEY) needs real Fernet keys: "
+            'python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        )
+    # The API rate limit and the Celery broker are shared through Redis; without it every
+    # gunicorn worker would keep its own bucket (4 workers = 4x the limit).
+    if not REDIS_URL and not env.bool("KOTALLY_SINGLE_PROCESS", default=False):
+        problems.append(
+            "REDIS_URL is required (or KOTALLY_SINGLE_PROCESS=True for a one-process run)"
+        )
+    return problems
+
+
+if not DEBUG and (_problems := _production_problems()):
+    raise ImproperlyConfigured(
+        "Production settings (DJANGO_DEBUG=False): " + "; ".join(_problems)
+    )
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -65,6 +103,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "csp",
+    "axes",
     "accounts",
     "locations",
     "entitlements",
@@ -86,8 +127,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "kotally.middleware.FrameAncestorsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "kotally.middleware.ApiErrorMiddleware",
+    # Last, as django-axes requires: turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "kotally.urls"
@@ -119,6 +162,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    # Refuses a sign-in (admin and /staff/ alike) while its email and address are locked out.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "getting-started"
 LOGOUT_REDIRECT_URL = "login"
@@ -143,15 +191,43 @@ STORAGES = {
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Behind the platform's proxy (which terminates TLS and sets this header itself),
+    # `X-Forwarded-Proto: https` counts as HTTPS.
+    SECURE_PROXY_SSL_HEADER = tuple(
+        env.list("SECURE_PROXY_SSL_HEADER", default=["HTTP_X_FORWARDED_PROTO", "https"])
+    )
+    # SECURE_SSL_REDIRECT=False for a local production-mode run over plain HTTP.
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # Load balancers probe health over plain HTTP inside the platform.
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    # The `preload` directive alone enrolls nothing: the domain's owner submits it.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 X_FRAME_OPTIONS = "DENY"
+# One Content-Security-Policy on every response (django-csp): scripts, styles and everything
+# else from this origin only (Swagger UI too: drf-spectacular-sidecar serves it from here), and
+# no page may be framed. A view changes a directive for itself with django-csp's decorators,
+# e.g. @csp_replace({"frame-ancestors": [...]}) or, computed per request,
+# `response._csp_replace = {...}` (docs/security.md); its other directives stay.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 globals().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Kotally <no-reply@kotally.local>")
 
 # --- Redis, cache and Celery ---------------------------------------------------------------
-REDIS_URL = env("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": REDIS_URL}}
@@ -186,6 +262,23 @@ CELERY_BEAT_SCHEDULE = {
     # agency: the locations it installed Kotally on (integrations_ghl.reconcile).
     "reconcile-ghl": {"task": "integrations_ghl.reconcile_all", "schedule": 3600.0},
 }
+
+# --- Sign-in abuse limits (django-axes) and the cache-backed limits of kotally.lib.throttle ---
+# Proxies in front of the app that append to X-Forwarded-For (1: the platform's router).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
+# One email from one address gets LOGIN_FAILURE_LIMIT wrong passwords, then waits
+# LOGIN_LOCKOUT_MINUTES (even with the right one). Per pair, so nobody can lock a victim out
+# from everywhere by guessing wrong on purpose.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "kotally.lib.throttle.client_ip"
+AXES_USERNAME_CALLABLE = "accounts.signin.attempted_email"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Password reset emails per address, and reset or sign-up forms per client address, per hour.
+PASSWORD_RESET_EMAILS_PER_HOUR = env.int("PASSWORD_RESET_EMAILS_PER_HOUR", default=3)
+ACCOUNT_FORMS_PER_IP_PER_HOUR = env.int("ACCOUNT_FORMS_PER_IP_PER_HOUR", default=20)
 
 # --- Kotally --------------------------------------------------------------------------------
 KOTALLY_BASE_URL = env("KOTALLY_BASE_URL", default="http://127.0.0.1:8000")
@@ -292,6 +385,9 @@ SPECTACULAR_SETTINGS = {
         "LedgerKindEnum": "entitlements.models.LedgerKind",
     },
     "SCHEMA_PATH_PREFIX": "/api/v2",
+    # Swagger UI from this app's static files, never a CDN (drf-spectacular-sidecar).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 LOGGING = {
@@ -314,6 +410,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # Lockouts are warnings; the INFO line on every successful sign-in is noise.
+        "axes": {"level": "WARNING"},
         # Eager (local) runs would log every in-process task; workers keep the INFO trace.
         "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },

@@ -112,5 +112,5 @@ def test_second_grant_of_same_payment_is_duplicate_with_original_lot(api, packag
 def test_same_payment_id_from_another_provider_is_a_new_payment(api, package):
     api.post_json(POSTS["grants"], grant_body(package, external_payment_id="pay-1"))
     body = api.post_json(POSTS["grants"], grant_body(
-        package, external_payment_id="pay-1", provider="stripe")).json()
+        package, external_payment_id="pay-1", provider="shopify")).json()
     assert body["reason_code"] == "grant_applied"

@@ -44,7 +44,7 @@ def test_contact_of_another_workspace_is_not_found_in_ours(api, location, strang
                                                            suffix):
     config = ProductConfigFactory(location=stranger_location)
     credits_grant(location=stranger_location, contact_key="their-member",
-                  product_config_id=config.public_id, payment=Payment(external_payment_id="p"), actor=Actor())
+                  product_config_id=config.public_id, payment=Payment("p"), actor=Actor())
     response = api.get(read_url("their-member", suffix))
     assert response.json()["reason_code"] == "NOT_FOUND"
 
@@ -59,7 +59,7 @@ def test_config_of_another_workspace_cannot_be_granted_in_ours(api, stranger_loc
 def test_stranger_contact_with_same_key_is_a_different_contact(api, member, stranger_location):
     config = ProductConfigFactory(location=stranger_location, calendar_ids=["cal_pack"])
     credits_grant(location=stranger_location, contact_key="m1",
-                  product_config_id=config.public_id, payment=Payment(external_payment_id="p"), actor=Actor())
+                  product_config_id=config.public_id, payment=Payment("p"), actor=Actor())
     body = api.get(read_url("m1", "/credits")).json()
     assert body["credits_available"] == 10
     assert len(body["by_product_config"]) == 1

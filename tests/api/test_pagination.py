@@ -22,7 +22,7 @@ def crowded(location, package):
     sharing a start time (ties are broken by id)."""
     for n in range(ITEMS):
         credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                      payment=Payment(external_payment_id=f"pay-{n}"), actor=Actor(request_id=f"g-{n}"))
+                      payment=Payment(f"pay-{n}"), actor=Actor(request_id=f"g-{n}"))
     contact = Contact.objects.get(external_id="m1")
     now = timezone.now()
     Appointment.objects.bulk_create([

@@ -42,7 +42,7 @@ def test_worker_killed_mid_processing_leaves_the_booking_deducted_exactly_once(
     live_server, ghl_signer, workers, location, pack, settings
 ):
     services.credits_grant(location=location, contact_key=AVA, product_config_id=pack.public_id,
-                           payment=services.Payment(external_payment_id="seed"), actor=services.SYSTEM)
+                           payment=services.Payment("seed"), actor=services.SYSTEM)
     booking = ghl_event("AppointmentCreate")
     booking["appointment"]["startTime"] = (timezone.now() + timedelta(days=3)).isoformat()
     first = workers()

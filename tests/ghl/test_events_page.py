@@ -1,6 +1,7 @@
 """The Events page: workspace-scoped list, filters, payload, Retry, unmatched payments."""
 
 import pytest
+from django.http import HttpRequest
 
 from inbox.models import EventStatus, InboundEvent, Provider
 from tests.conftest import PASSWORD
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def signed_in(client):
     def sign_in(user):
-        assert client.login(email=user.email, password=PASSWORD)
+        assert client.login(request=HttpRequest(), email=user.email, password=PASSWORD)
         return client
 
     return sign_in

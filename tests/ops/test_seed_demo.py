@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.http import HttpRequest
 from rest_framework.test import APIClient
 
 from accounts.models import Workspace
@@ -81,7 +82,8 @@ def test_token_grants_and_deducts_over_the_api():
 
 def test_owner_can_sign_in_with_the_printed_password(client):
     result = seed()
-    assert client.login(email=result["owner"]["email"], password=result["owner"]["password"])
+    owner = result["owner"]
+    assert client.login(request=HttpRequest(), email=owner["email"], password=owner["password"])
 
 
 def test_unknown_scope_is_refused_and_creates_nothing():

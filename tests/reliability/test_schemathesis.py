@@ -46,7 +46,7 @@ def api_schema(db, settings):
 def member(location, package):
     """Contact `m1` with a 10-credit lot, so reads and deducts have something to find."""
     credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                  payment=Payment(external_payment_id="fuzz-pay-1"), actor=Actor(request_id="fuzz-grant-1"))
+                  payment=Payment("fuzz-pay-1"), actor=Actor(request_id="fuzz-grant-1"))
 
 
 def _pin_location(case) -> None:

@@ -4,6 +4,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.mail.backends.base import BaseEmailBackend
+from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.models import Membership, Role
@@ -116,7 +117,9 @@ def test_invited_user_sets_a_password_from_the_email(client, login, owner):
         page.redirect_chain[-1][0],
         {"new_password1": "coach-long-phrase-1", "new_password2": "coach-long-phrase-1"},
     )
-    assert client.login(email="coach@example.com", password="coach-long-phrase-1")
+    assert client.login(
+        request=HttpRequest(), email="coach@example.com", password="coach-long-phrase-1"
+    )
 
 
 def test_inviting_an_existing_member_is_a_form_error(login, owner, viewer):

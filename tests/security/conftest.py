@@ -1,0 +1,3 @@
+"""The admin UI helpers (tests/ui/conftest.py) for the security tests."""
+
+from tests.ui.conftest import login  # noqa: F401
