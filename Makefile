@@ -16,10 +16,12 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## make run: local SQLite, eager tasks, dev billing, demo data, http://127.0.0.1:8000
+## (and a fresh embed sandbox token unless EMBED_SANDBOX_TOKEN is set; seed_demo prints its URL)
 run: $(STAMP)
 	DJANGO_DEBUG=True $(BIN)/python manage.py migrate --noinput
-	DJANGO_DEBUG=True $(BIN)/python manage.py seed_demo
-	DJANGO_DEBUG=True $(BIN)/python manage.py runserver 127.0.0.1:8000
+	export DJANGO_DEBUG=True \
+	  EMBED_SANDBOX_TOKEN="$${EMBED_SANDBOX_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(18))')}"; \
+	$(BIN)/python manage.py seed_demo && $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite. With DATABASE_URL/REDIS_URL set it uses PostgreSQL/Redis.
 test: $(STAMP)

@@ -267,11 +267,20 @@ def timeline_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
 # --- aggregates -------------------------------------------------------------------------------
 
 
+def contact_lots(contact: Contact) -> list[Entitlement]:
+    """Every lot of the contact with its config, by config priority, then oldest first."""
+    return list(_lots(contact).order_by("product_config__priority", "pk"))
+
+
 def credits_by_config(contact: Contact, now: datetime | None = None) -> tuple[int, list[dict]]:
     """(total available, [{product_config_id, name, credits_available}]) over usable lots."""
-    now = now or timezone.now()
+    return credits_of_lots(contact_lots(contact), now or timezone.now())
+
+
+def credits_of_lots(lots: list[Entitlement], now: datetime) -> tuple[int, list[dict]]:
+    """credits_by_config over lots already loaded by `contact_lots`."""
     per_config: dict[str, dict] = {}
-    for lot in _lots(contact).order_by("product_config__priority", "pk"):
+    for lot in lots:
         config = lot.product_config
         row = per_config.setdefault(
             config.public_id,

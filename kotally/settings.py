@@ -1,6 +1,7 @@
 """Kotally settings: everything comes from the environment (see .env.example / README)."""
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,6 +115,7 @@ INSTALLED_APPS = [
     "integrations_stripe",
     "billing",
     "api",
+    "embed",
     "console",
 ]
 
@@ -289,7 +291,19 @@ TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
 
 GHL_CLIENT_ID = env("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env("GHL_CLIENT_SECRET", default="")
+# The embed (SPEC §5.4): SSO shared secret (unset → GHL sign-in off), the sandbox launcher's
+# token (unset → no launcher) and origins allowed to frame it besides GHL's own app domains.
 GHL_SHARED_SECRET = env("GHL_SHARED_SECRET", default="")
+EMBED_SANDBOX_TOKEN = env("EMBED_SANDBOX_TOKEN", default="")
+if EMBED_SANDBOX_TOKEN and not DEBUG and len(EMBED_SANDBOX_TOKEN) < 24:
+    # The launcher opens any served location's data: its token must not be guessable.
+    raise ImproperlyConfigured("EMBED_SANDBOX_TOKEN needs 24+ random characters (or unset it)")
+EMBED_FRAME_ANCESTORS = env.list("EMBED_FRAME_ANCESTORS", default=[])
+_ORIGIN = re.compile(r"https?://[\w.*-]+(:\d+)?")
+if _bad := [o for o in EMBED_FRAME_ANCESTORS if not _ORIGIN.fullmatch(o)]:
+    raise ImproperlyConfigured(
+        f"EMBED_FRAME_ANCESTORS takes origins like https://app.example.com, not: {_bad}"
+    )
 # GHL Marketplace OAuth and API (INTEGRATIONS.md, docs/ghl.md); the authorize host differs for
 # white-label.
 GHL_OAUTH_AUTHORIZE_URL = env(

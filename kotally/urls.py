@@ -26,6 +26,8 @@ urlpatterns = [
     re_path(r"^webhooks/stripe/(?P<location_id>(?!billing$)[^/]+)$", merchant_stripe_webhook,
             name="webhook-stripe-merchant"),
     path("events/", include("inbox.urls")),
+    # The read-only pages GoHighLevel frames (SPEC §5.4).
+    path("embed/", include("embed.urls")),
 ]
 
 handler400 = "kotally.errors.bad_request"

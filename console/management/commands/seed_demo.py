@@ -2,6 +2,7 @@
 client on every run. `--json` prints one JSON object on stdout and nothing else."""
 
 import json
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -151,6 +152,20 @@ class Command(BaseCommand):
             }
         )
         sim = "DJANGO_DEBUG=True .venv/bin/python manage.py ghl_simulate"
+        embed = ""
+        if settings.EMBED_SANDBOX_TOKEN:
+            query = urlencode(
+                {
+                    "location_id": r["location_id"],
+                    "user_id": "demo-user",
+                    "agency_id": "demo-agency",
+                    "token": settings.EMBED_SANDBOX_TOKEN,
+                }
+            )
+            embed = f"""
+Kotally as GoHighLevel shows it (embed sandbox, no GHL needed; see docs/embed.md):
+  {base}/embed/sandbox-launch?{query}
+"""
         self.stdout.write(
             f"""
 Kotally demo data ready.
@@ -172,5 +187,5 @@ Try the GoHighLevel path without GHL (signed webhooks from a dev key; see docs/g
       --product-id prod_demo_class_pack
   {sim} booking --location-id {r["location_id"]} --contact-id member-2 \\
       --calendar-id {pkg["calendar_id"]}
-"""
+{embed}"""
         )
