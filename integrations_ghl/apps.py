@@ -17,12 +17,15 @@ class IntegrationsGhlConfig(AppConfig):
         register(ghl, ["INSTALL"], installs.handle_install, **lifecycle)
         register(ghl, ["UNINSTALL"], installs.handle_uninstall, **lifecycle)
         register(ghl, ["LocationCreate"], installs.handle_location_create, **lifecycle)
-        register(ghl, ["ContactCreate", "ContactUpdate"], handlers.contact_upsert,
-                 needs=Needs.LOCATION)
+        register(
+            ghl, ["ContactCreate", "ContactUpdate"], handlers.contact_upsert, needs=Needs.LOCATION
+        )
         register(ghl, ["InvoicePaid"], handlers.invoice_paid)
         register(ghl, ["InvoiceVoid"], handlers.invoice_void)
-        register(ghl, ["InvoicePartiallyPaid", handlers.INVOICE_OTHER],
-                 handlers.invoice_not_paid)
+        register(ghl, ["InvoicePartiallyPaid", handlers.INVOICE_OTHER], handlers.invoice_not_paid)
         register(ghl, ["OrderCreate", "OrderStatusUpdate"], handlers.order_paid)
-        register(ghl, ["AppointmentCreate", "AppointmentUpdate", appointments.DELETE],
-                 appointments.appointment_event)
+        register(
+            ghl,
+            ["AppointmentCreate", "AppointmentUpdate", appointments.DELETE],
+            appointments.appointment_event,
+        )

@@ -112,9 +112,10 @@ def _backoff_seconds(response: requests.Response, attempt: int) -> float:
     wait = None
     if headers.get("Retry-After", "").replace(".", "", 1).isdigit():
         wait = float(headers["Retry-After"])
-    elif headers.get("X-RateLimit-Remaining") == "0" and headers.get(
-        "X-RateLimit-Interval-Milliseconds", ""
-    ).isdigit():
+    elif (
+        headers.get("X-RateLimit-Remaining") == "0"
+        and headers.get("X-RateLimit-Interval-Milliseconds", "").isdigit()
+    ):
         wait = int(headers["X-RateLimit-Interval-Milliseconds"]) / 1000
     if wait is None:
         wait = 2.0**attempt
@@ -133,9 +134,16 @@ def _error_text(response: requests.Response) -> tuple[str, str]:
     return str(body.get("error", "")), str(message if isinstance(message, str) else "")[:200]
 
 
-def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
-          token: str | None = None, params: dict | None = None,
-          data: dict | None = None) -> dict[str, Any]:
+def _send(
+    method: str,
+    path: str,
+    *,
+    version: str,
+    rate_key: str | None = None,
+    token: str | None = None,
+    params: dict | None = None,
+    data: dict | None = None,
+) -> dict[str, Any]:
     """One GHL call with the limiter and 429 backoff; returns the JSON body."""
     headers = {"Version": version}
     if token:
@@ -145,8 +153,9 @@ def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
         if rate_key:
             _take_slot(rate_key)
         try:
-            response = _http().request(method, _url(path), headers=headers, params=params,
-                                       data=data, timeout=_timeout())
+            response = _http().request(
+                method, _url(path), headers=headers, params=params, data=data, timeout=_timeout()
+            )
         except requests.RequestException as exc:
             raise GhlError(f"GHL unreachable: {type(exc).__name__}", retryable=True) from exc
         if response.status_code != 429:
@@ -184,17 +193,32 @@ def _raise_for(response: requests.Response, path: str) -> None:
     raise GhlError(text, status=status, retryable=status >= 500)
 
 
-def _authed(auth: TokenSource, method: str, path: str, *, version: str = V_DEFAULT,
-            params: dict | None = None, data: dict | None = None) -> dict[str, Any]:
+def _authed(
+    auth: TokenSource,
+    method: str,
+    path: str,
+    *,
+    version: str = V_DEFAULT,
+    params: dict | None = None,
+    data: dict | None = None,
+) -> dict[str, Any]:
     """A call with the installation's token; a 401 refreshes the token once and retries."""
     token = auth.access_token()
     try:
-        return _send(method, path, version=version, rate_key=auth.ghl_id, token=token,
-                     params=params, data=data)
+        return _send(
+            method,
+            path,
+            version=version,
+            rate_key=auth.ghl_id,
+            token=token,
+            params=params,
+            data=data,
+        )
     except GhlAuthError:
         fresh = auth.refreshed_token(token)
-    return _send(method, path, version=version, rate_key=auth.ghl_id, token=fresh,
-                 params=params, data=data)
+    return _send(
+        method, path, version=version, rate_key=auth.ghl_id, token=fresh, params=params, data=data
+    )
 
 
 # --- OAuth ---------------------------------------------------------------------------------
@@ -224,13 +248,18 @@ def refresh(*, refresh_token: str, user_type: str) -> dict[str, Any]:
 
     https://marketplace.gohighlevel.com/docs/ghl/oauth/get-access-token
     """
-    return _send("POST", "/oauth/token", version=V_DEFAULT, data={
-        "client_id": settings.GHL_CLIENT_ID,
-        "client_secret": settings.GHL_CLIENT_SECRET,
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "user_type": user_type,
-    })
+    return _send(
+        "POST",
+        "/oauth/token",
+        version=V_DEFAULT,
+        data={
+            "client_id": settings.GHL_CLIENT_ID,
+            "client_secret": settings.GHL_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "user_type": user_type,
+        },
+    )
 
 
 def location_token(company: TokenSource, *, location_id: str) -> dict[str, Any]:
@@ -240,8 +269,12 @@ def location_token(company: TokenSource, *, location_id: str) -> dict[str, Any]:
     https://marketplace.gohighlevel.com/docs/ghl/oauth/get-location-access-token
     (apps/oauth.json, POST /oauth/locationToken)
     """
-    return _authed(company, "POST", "/oauth/locationToken",
-                   data={"companyId": company.ghl_id, "locationId": location_id})
+    return _authed(
+        company,
+        "POST",
+        "/oauth/locationToken",
+        data={"companyId": company.ghl_id, "locationId": location_id},
+    )
 
 
 PAGE_SIZE = 100
@@ -261,21 +294,27 @@ def _pages(fetch, items_key: str, total_key: str) -> list[dict[str, Any]]:
     return items
 
 
-def installed_locations(company: TokenSource, *, app_id: str,
-                        location_id: str = "") -> list[dict[str, Any]]:
+def installed_locations(
+    company: TokenSource, *, app_id: str, location_id: str = ""
+) -> list[dict[str, Any]]:
     """The locations of an agency that have this app installed (`_id`, `name`, ...); needs
     scope `oauth.readonly`. `location_id` narrows it to one location.
 
     apps/oauth.json, GET /oauth/installedLocations (operationId get-installed-location)
     """
-    params = {"companyId": company.ghl_id, "appId": app_id, "isInstalled": "true",
-              "limit": str(PAGE_SIZE)}
+    params = {
+        "companyId": company.ghl_id,
+        "appId": app_id,
+        "isInstalled": "true",
+        "limit": str(PAGE_SIZE),
+    }
     if location_id:
         params["locationId"] = location_id
 
     def fetch(offset):
-        return _authed(company, "GET", "/oauth/installedLocations",
-                       params={**params, "skip": str(offset)})
+        return _authed(
+            company, "GET", "/oauth/installedLocations", params={**params, "skip": str(offset)}
+        )
 
     return _pages(fetch, "locations", "count")
 
@@ -290,8 +329,9 @@ def get_contact(auth: TokenSource, contact_id: str) -> dict[str, Any]:
 
 def list_calendars(auth: TokenSource) -> list[dict[str, Any]]:
     """https://marketplace.gohighlevel.com/docs/ghl/calendars/get-calendars"""
-    body = _authed(auth, "GET", "/calendars/", version=V_CALENDARS,
-                       params={"locationId": auth.ghl_id})
+    body = _authed(
+        auth, "GET", "/calendars/", version=V_CALENDARS, params={"locationId": auth.ghl_id}
+    )
     return body.get("calendars", [])
 
 
@@ -300,15 +340,18 @@ def list_products(auth: TokenSource, *, limit: int = 100, offset: int = 0) -> li
 
     https://marketplace.gohighlevel.com/docs/ghl/products/list-invoices
     """
-    body = _authed(auth, "GET", "/products/", params={
-        "locationId": auth.ghl_id, "limit": limit, "offset": offset})
+    body = _authed(
+        auth,
+        "GET",
+        "/products/",
+        params={"locationId": auth.ghl_id, "limit": limit, "offset": offset},
+    )
     return body.get("products", [])
 
 
 def list_prices(auth: TokenSource, product_id: str) -> list[dict[str, Any]]:
     """https://marketplace.gohighlevel.com/docs/ghl/products/list-prices-for-product"""
-    body = _authed(auth, "GET", f"/products/{product_id}/price",
-                       params={"locationId": auth.ghl_id})
+    body = _authed(auth, "GET", f"/products/{product_id}/price", params={"locationId": auth.ghl_id})
     return body.get("prices", [])
 
 
@@ -318,25 +361,45 @@ def list_invoices(auth: TokenSource, *, status: str, start_at: str) -> list[dict
 
     apps/invoices.json, GET /invoices/ (operationId list-invoices)
     """
+
     def fetch(offset):
-        return _authed(auth, "GET", "/invoices/", params={
-            "altId": auth.ghl_id, "altType": "location", "status": status,
-            "startAt": start_at, "limit": str(PAGE_SIZE), "offset": str(offset)})
+        return _authed(
+            auth,
+            "GET",
+            "/invoices/",
+            params={
+                "altId": auth.ghl_id,
+                "altType": "location",
+                "status": status,
+                "startAt": start_at,
+                "limit": str(PAGE_SIZE),
+                "offset": str(offset),
+            },
+        )
 
     return _pages(fetch, "invoices", "total")
 
 
-def list_orders(auth: TokenSource, *, payment_status: str,
-                start_at: str) -> list[dict[str, Any]]:
+def list_orders(auth: TokenSource, *, payment_status: str, start_at: str) -> list[dict[str, Any]]:
     """The location's orders with `payment_status` since `start_at` (YYYY-MM-DD). List items
     carry no `items`: read those with `get_order`.
 
     apps/payments.json, GET /payments/orders (operationId list-orders; it takes no altType)
     """
+
     def fetch(offset):
-        return _authed(auth, "GET", "/payments/orders", params={
-            "altId": auth.ghl_id, "paymentStatus": payment_status, "startAt": start_at,
-            "limit": PAGE_SIZE, "offset": offset})
+        return _authed(
+            auth,
+            "GET",
+            "/payments/orders",
+            params={
+                "altId": auth.ghl_id,
+                "paymentStatus": payment_status,
+                "startAt": start_at,
+                "limit": PAGE_SIZE,
+                "offset": offset,
+            },
+        )
 
     return _pages(fetch, "data", "totalCount")
 
@@ -355,10 +418,20 @@ def list_transactions(auth: TokenSource, *, start_at: str) -> list[dict[str, Any
 
     apps/payments.json, GET /payments/transactions (operationId list-transactions)
     """
+
     def fetch(offset):
-        return _authed(auth, "GET", "/payments/transactions", params={
-            "altId": auth.ghl_id, "altType": "location", "startAt": start_at,
-            "limit": PAGE_SIZE, "offset": offset})
+        return _authed(
+            auth,
+            "GET",
+            "/payments/transactions",
+            params={
+                "altId": auth.ghl_id,
+                "altType": "location",
+                "startAt": start_at,
+                "limit": PAGE_SIZE,
+                "offset": offset,
+            },
+        )
 
     return _pages(fetch, "data", "totalCount")
 

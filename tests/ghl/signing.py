@@ -101,8 +101,9 @@ def post_ghl(client, ghl_signer, celery_eager, django_capture_on_commit_callback
         if legacy is not None:
             headers["HTTP_X_WH_SIGNATURE"] = legacy
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post("/webhooks/ghl", data=body, content_type="application/json",
-                               **headers)
+            return client.post(
+                "/webhooks/ghl", data=body, content_type="application/json", **headers
+            )
 
     return post
 
@@ -129,7 +130,9 @@ def post_stripe(client, celery_eager, django_capture_on_commit_callbacks):
         body = json.dumps(payload).encode()
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(
-                f"/webhooks/stripe/{location_id}", data=body, content_type="application/json",
+                f"/webhooks/stripe/{location_id}",
+                data=body,
+                content_type="application/json",
                 HTTP_STRIPE_SIGNATURE=header if header is not None else stripe_header(body),
             )
 

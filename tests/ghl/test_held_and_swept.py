@@ -47,8 +47,9 @@ def test_held_events_are_released_in_order_when_billing_recovers(
     post_ghl(booking())  # only succeeds if the purchase before it is processed first
     with django_capture_on_commit_callbacks(execute=True):
         billing_set_status(workspace=suspended, status=BillingStatus.ACTIVE)
-    reasons = list(InboundEvent.objects.order_by("received_at").values_list("reason_code",
-                                                                            flat=True))
+    reasons = list(
+        InboundEvent.objects.order_by("received_at").values_list("reason_code", flat=True)
+    )
     assert reasons == ["grant_applied", "deducted"]
     assert balance(location, AVA) == 9
 
@@ -124,7 +125,9 @@ def test_event_arriving_before_the_replay_waits_behind_the_held_ones(post_ghl, w
     location_connect_ghl(workspace=workspace, location_id=NEW)  # replay not run yet
     post_ghl(ghl_event("ContactCreate", locationId=NEW))
     assert list(InboundEvent.objects.order_by("pk").values_list("reason_code", flat=True)) == [
-        "AWAITING_LOCATION", "HELD_BEHIND"]
+        "AWAITING_LOCATION",
+        "HELD_BEHIND",
+    ]
     release_held_events(location_ref=NEW)
     assert set(InboundEvent.objects.values_list("status", flat=True)) == {EventStatus.PROCESSED}
 

@@ -37,7 +37,10 @@ def test_signed_delivery_is_stored_and_processed(post_ghl, location):
     event = InboundEvent.objects.get()
     assert response.status_code == 200
     assert (event.status, event.location, event.signature_scheme) == (
-        EventStatus.PROCESSED, location, "ed25519")
+        EventStatus.PROCESSED,
+        location,
+        "ed25519",
+    )
 
 
 def test_tampered_body_answers_401_and_stores_nothing(post_ghl, ghl_signer, location):
@@ -55,8 +58,9 @@ def test_missing_signature_answers_401(post_ghl, location):
     assert not InboundEvent.objects.exists()
 
 
-def test_legacy_rsa_signature_verifies_when_ed25519_header_is_absent(post_ghl, ghl_signer,
-                                                                       location):
+def test_legacy_rsa_signature_verifies_when_ed25519_header_is_absent(
+    post_ghl, ghl_signer, location
+):
     body = json.dumps(ghl_event("ContactCreate")).encode()
     response = post_ghl(body, sign=False, legacy=ghl_signer.rsa_header(body))
     assert response.status_code == 200
@@ -79,8 +83,9 @@ def test_legacy_signature_by_a_key_other_than_the_configured_one_is_refused(
     assert post_ghl(body, sign=False, legacy=forged).status_code == 401
 
 
-@pytest.mark.parametrize("stamp", ["2020-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z",
-                                   "not a time"])
+@pytest.mark.parametrize(
+    "stamp", ["2020-01-01T00:00:00.000Z", "2099-01-01T00:00:00.000Z", "not a time"]
+)
 def test_timestamp_beyond_the_retry_horizon_is_refused(post_ghl, location, stamp):
     response = post_ghl(ghl_event("ContactCreate", timestamp=stamp))
     assert response.status_code == 401
@@ -122,9 +127,7 @@ def test_delivery_answered_429_is_processed_when_ghl_resends_it(post_ghl, locati
     assert balance(location, "ghl_contact_ava") == 10
 
 
-def test_body_of_another_marketplace_app_is_stored_ignored_and_changes_nothing(
-    post_ghl, workspace
-):
+def test_body_of_another_marketplace_app_is_stored_ignored_and_changes_nothing(post_ghl, workspace):
     installation = make_installation(workspace)
     foreign = ghl_event("AppUninstall", appId="another-apps-id")
     response = post_ghl(foreign)
@@ -132,7 +135,10 @@ def test_body_of_another_marketplace_app_is_stored_ignored_and_changes_nothing(
     installation.refresh_from_db()
     assert response.status_code == 200
     assert (event.status, event.reason_code, event.location) == (
-        EventStatus.IGNORED, "FOREIGN_APP", None)
+        EventStatus.IGNORED,
+        "FOREIGN_APP",
+        None,
+    )
     assert installation.active and installation.location.status == LocationStatus.ACTIVE
 
 
