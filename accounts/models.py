@@ -63,8 +63,10 @@ class Workspace(models.Model):
         max_length=16, choices=BillingStatus.choices, default=BillingStatus.NONE
     )
     trial_ends_at = models.DateTimeField(null=True, blank=True)
+    # Kotally's own Stripe subscription (billing.services writes them through accounts.services).
     stripe_customer_id = models.CharField(max_length=255, blank=True)
     stripe_subscription_id = models.CharField(max_length=255, blank=True)
+    next_invoice_at = models.DateTimeField(null=True, blank=True)
     cancellation_window_hours = models.PositiveIntegerField(default=24)
     restore_on_cancel = models.BooleanField(default=True)
     # Temporary signup agency reference, replaced by the real GHL company id on first install.

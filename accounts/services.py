@@ -58,6 +58,18 @@ def workspace_billing_update(*, workspace: Workspace, status: str, trial_ends_at
     workspace.save(update_fields=["billing_status", "trial_ends_at"])
 
 
+def workspace_subscription_update(
+    *, workspace: Workspace, customer_id: str, subscription_id: str, next_invoice_at
+) -> None:
+    """Record the workspace's Stripe customer and subscription and when Stripe invoices next
+    (None: no invoice coming). Billing decides (billing.services); this only stores it."""
+    workspace.stripe_customer_id = customer_id
+    workspace.stripe_subscription_id = subscription_id
+    workspace.next_invoice_at = next_invoice_at
+    workspace.save(update_fields=["stripe_customer_id", "stripe_subscription_id",
+                                  "next_invoice_at"])
+
+
 def workspace_ghl_company_set(*, workspace: Workspace, company_id: str) -> None:
     """Replace the temporary signup agency reference with the real GHL company id (the GHL
     integration calls this on a workspace's first install)."""

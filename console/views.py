@@ -9,6 +9,8 @@ from django.utils import timezone
 
 from accounts.permissions import member_view
 from api.models import ApiClient
+from billing import client as billing_client
+from billing.views import allow_stripe_redirects
 from entitlements.models import ProductConfig
 from inbox.models import InboundEvent, Provider
 from locations.models import Location, LocationKind, LocationStatus
@@ -36,7 +38,7 @@ def getting_started(request):
         ).exists(),
         "client": ApiClient.objects.filter(location__workspace=workspace, active=True).exists(),
     }
-    return render(
+    return allow_stripe_redirects(render(
         request,
         "console/getting_started.html",
         {
@@ -45,8 +47,9 @@ def getting_started(request):
             "locations": locations,
             "ghl_connect_url": ghl_connect_url(),
             "trial_days": settings.TRIAL_DAYS,
+            "stripe_billing": billing_client.configured(),
         },
-    )
+    ))
 
 
 def _with_ghl_health(locations):

@@ -6,8 +6,11 @@ of `PurchaseLine`s and call `purchase_settle`, which grants each line through th
 records why it did not (unmatched, ambiguous, duplicate of a twin).
 
 Twins — the same purchase seen through another view — are matched here and only here: the
-same payment intent when both views know one, else the purchase fingerprint (location,
-contact, product config, amount, paid within 15 minutes).
+ids both views report (a Stripe Checkout Session and the invoice it created), else the same
+payment intent when both views know one, else — between views that share no ids, GHL and
+Stripe — the purchase fingerprint (location, contact, product config, amount, paid within 15
+minutes). `purchase_refund` (by payment intent) and `purchase_refund_by_payment` (by payment
+key) take a refunded, voided or disputed purchase back, whoever granted it.
 """
 
 import hashlib
@@ -28,6 +31,8 @@ FINGERPRINT_WINDOW = timedelta(minutes=15)
 TWIN_KEY = "duplicate_of"
 # Metadata key naming the inbound event whose processing recorded the payment.
 ORIGIN_KEY = "inbound_event"
+# Metadata key holding a payment's twin refs ({ref: true}, so `has_any_keys` can match them).
+REFS_KEY = "twin_refs"
 
 
 class PaymentProvider:
@@ -37,18 +42,23 @@ class PaymentProvider:
     STRIPE = "stripe"
 
 
-# The other views of one purchase, by the prefix of a line's external payment id: a GHL
-# invoice and the order of the same sale; a Stripe Checkout Session and its first invoice;
-# and any GHL sale that the merchant Stripe fallback reports too (whichever came first).
-_TWIN_VIEWS = {
+# The other views of one purchase, by the prefix of a line's external payment id.
+# Views that share no ids are matched by payment intent, else by fingerprint: a GHL invoice and
+# the order of the same sale, and any GHL sale that the merchant Stripe fallback reports too
+# (whichever came first).
+_FINGERPRINT_TWINS = {
     "ghl:invoice:": Q(provider=PaymentProvider.GHL, external_payment_id__startswith="ghl:order:")
     | Q(provider=PaymentProvider.STRIPE),
     "ghl:order:": Q(provider=PaymentProvider.GHL, external_payment_id__startswith="ghl:invoice:")
     | Q(provider=PaymentProvider.STRIPE),
-    "stripe:cs_": Q(provider=PaymentProvider.GHL)
-    | Q(provider=PaymentProvider.STRIPE, external_payment_id__startswith="stripe:in_"),
-    "stripe:in_": Q(provider=PaymentProvider.GHL)
-    | Q(provider=PaymentProvider.STRIPE, external_payment_id__startswith="stripe:cs_"),
+    "stripe:": Q(provider=PaymentProvider.GHL),
+}
+# A Stripe Checkout Session and the invoice it created both name the invoice (payment mode with
+# invoice creation) or the subscription (its first invoice): matched on those ids, never on
+# amounts — Checkout's amounts include tax and discounts, an invoice line's amount does not.
+_ID_TWINS = {
+    "stripe:cs_": Q(provider=PaymentProvider.STRIPE, external_payment_id__startswith="stripe:in_"),
+    "stripe:in_": Q(provider=PaymentProvider.STRIPE, external_payment_id__startswith="stripe:cs_"),
 }
 
 
@@ -64,6 +74,8 @@ class PurchaseLine:
     currency: str
     paid_at: datetime | None
     payment_intent: str = ""
+    # Ids that name this purchase in its other view (`_ID_TWINS`), e.g. "subscription:sub_1".
+    twin_refs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,31 +105,37 @@ def advisory_xact_lock(name: str) -> None:
         )
 
 
-def _twins_of(line: PurchaseLine) -> Q:
-    for prefix, twins in _TWIN_VIEWS.items():
+def _views(table: dict, line: PurchaseLine) -> Q:
+    for prefix, twins in table.items():
         if line.external_payment_id.startswith(prefix):
             return twins
     return Q(pk__in=[])
 
 
 def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None:
-    """A granted payment for the same purchase: same payment intent when both know one, else
-    the fingerprint (location, contact, product config, amount, paid within 15 minutes).
+    """A granted payment for the same purchase: the other Stripe view naming the same ids, the
+    same payment intent when both know one, else the fingerprint (location, contact, product
+    config, amount, paid within 15 minutes) between GHL and Stripe views.
 
     A fingerprint twin already matched by an earlier duplicate is used up (two real purchases
     of one pack must not both hide behind one grant), and payments whose known payment
     intents differ are never the same purchase."""
-    granted = (
-        PaymentEvent.objects.filter(
-            location=purchase.location,
-            # a refunded grant is still the purchase: its twin must not grant again
-            outcome__in=(PaymentOutcome.GRANTED, PaymentOutcome.REFUNDED),
-        )
-        .filter(_twins_of(line))
-        .order_by("pk")
-    )
+    granted = PaymentEvent.objects.filter(
+        location=purchase.location,
+        # a refunded grant is still the purchase: its twin must not grant again
+        outcome__in=(PaymentOutcome.GRANTED, PaymentOutcome.REFUNDED),
+    ).order_by("pk")
+    by_ids, by_fingerprint = _views(_ID_TWINS, line), _views(_FINGERPRINT_TWINS, line)
+    if line.twin_refs:
+        same_ids = granted.filter(
+            by_ids, product_config=config,
+            **{f"metadata__{REFS_KEY}__has_any_keys": list(line.twin_refs)},
+        ).first()
+        if same_ids is not None:
+            return same_ids
     if line.payment_intent:
-        same_intent = granted.filter(metadata__payment_intent=line.payment_intent).first()
+        same_intent = granted.filter(by_ids | by_fingerprint,
+                                     metadata__payment_intent=line.payment_intent).first()
         if same_intent is not None:
             return same_intent
     if line.amount_cents is None or line.paid_at is None:
@@ -130,6 +148,7 @@ def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None
         ).values_list(f"metadata__{TWIN_KEY}", flat=True)
     )
     candidates = granted.filter(
+        by_fingerprint,
         contact__external_id=purchase.contact_key,
         product_config=config,
         amount_cents=line.amount_cents,
@@ -151,6 +170,8 @@ def _settle_line(purchase: Purchase, line: PurchaseLine) -> str:
         metadata[ORIGIN_KEY] = purchase.origin_event
     if line.payment_intent:
         metadata["payment_intent"] = line.payment_intent
+    if line.twin_refs:
+        metadata[REFS_KEY] = dict.fromkeys(line.twin_refs, True)
     payment = services.Payment(
         provider=purchase.provider,
         external_payment_id=line.external_payment_id,
@@ -235,6 +256,38 @@ def purchase_settle(purchase: Purchase) -> str:
 
 
 def purchase_refund(
+    *, location: Location, payment_intent: str, actor: services.Actor,
+    refunded: tuple[int, int] | None = None,
+) -> str:
+    """Take back the unused credits of every grant the payment intent paid for, whoever
+    recorded it: a payment suppressed as a duplicate refunds through the grant it was matched
+    to (a GHL sale also seen through the merchant's Stripe). `refunded` is the cumulative
+    (amount refunded, amount charged); None takes everything back (a full refund, a dispute).
+    Each grant gives back that share of its own amount (services.payment_refund: idempotent,
+    never below zero). Returns `refund_applied`, or PAYMENT_NOT_GRANTED when no grant is
+    known for the intent (yet)."""
+    with transaction.atomic():
+        seen = list(PaymentEvent.objects.filter(location=location,
+                                                metadata__payment_intent=payment_intent))
+        twins = [p.metadata[TWIN_KEY] for p in seen if p.entitlement_id is None
+                 and (p.metadata or {}).get(TWIN_KEY)]
+        grants = PaymentEvent.objects.filter(
+            Q(pk__in=[p.pk for p in seen]) | Q(pk__in=twins), location=location,
+            entitlement__isnull=False,
+        ).order_by("pk")
+        reason = Reason.PAYMENT_NOT_GRANTED
+        for grant in grants:
+            cents = None
+            if refunded is not None and grant.amount_cents:
+                cents = grant.amount_cents * refunded[0] // refunded[1]
+            reason = services.payment_refund(
+                location=location, provider=grant.provider,
+                external_payment_id=grant.external_payment_id, actor=actor, refunded_cents=cents,
+            ).reason_code
+    return reason
+
+
+def purchase_refund_by_payment(
     *,
     location: Location,
     provider: str,
@@ -242,9 +295,10 @@ def purchase_refund(
     actor: services.Actor,
     refunded_cents: int | None = None,
 ) -> Outcome:
-    """Take back the unused credits of the purchase a payment reports (services.payment_refund,
-    same contract): the payment's own grant, or — when the payment was suppressed as the
-    duplicate of a twin (a voided invoice whose order granted) — the twin's grant."""
+    """Take back the unused credits of the purchase one payment key reports
+    (services.payment_refund, same contract): the payment's own grant, or — when the payment
+    was suppressed as the duplicate of a twin (a voided GHL invoice whose order granted) —
+    the twin's grant. For reports that name a payment, not a payment intent."""
     row = (
         PaymentEvent.objects.filter(
             location=location, provider=provider, external_payment_id=external_payment_id

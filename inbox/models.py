@@ -83,6 +83,22 @@ class EventReason(models.TextChoices):
     STRIPE_KEY_MISSING = (
         "STRIPE_KEY_MISSING", "Set the restricted key to read Checkout line items.",
     )
+    NOTHING_PAID = (
+        "NOTHING_PAID", "Nothing was paid (a trial, a 100% discount or a credit): no grant.",
+    )
+    NO_PAYMENT_INTENT = (
+        "NO_PAYMENT_INTENT", "The charge names no payment intent: no purchase to take back.",
+    )
+    # Kotally's own billing (Stripe)
+    BILLING_UPDATED = "billing_updated", "The workspace's billing follows its subscription."
+    NO_SUBSCRIPTION = "NO_SUBSCRIPTION", "The event is about no subscription."
+    UNKNOWN_WORKSPACE = "UNKNOWN_WORKSPACE", "No workspace matches this subscription."
+    OTHER_SUBSCRIPTION = (
+        "OTHER_SUBSCRIPTION", "The workspace follows another, live subscription.",
+    )
+    SUBSCRIPTION_INCOMPLETE = (
+        "SUBSCRIPTION_INCOMPLETE", "The first payment is not done yet: billing unchanged.",
+    )
 
 
 class InboundEvent(models.Model):

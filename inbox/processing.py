@@ -318,3 +318,15 @@ def retry_failed(event: InboundEvent) -> bool:
         if retried:
             transaction.on_commit(lambda: enqueue(event.pk))
     return bool(retried)
+
+
+def requeue(pks: list[int]) -> None:
+    """Process already-final events again, after the current transaction commits (a merchant
+    Stripe refund that came before its purchase, replayed once the purchase granted)."""
+    if not pks:
+        return
+    InboundEvent.objects.filter(pk__in=pks).update(
+        status=EventStatus.RECEIVED, reason_code="", processed_at=None, updated_at=timezone.now()
+    )
+    for pk in pks:
+        transaction.on_commit(lambda pk=pk: enqueue(pk))

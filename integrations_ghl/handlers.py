@@ -19,7 +19,12 @@ from django.db.models import Q
 from entitlements import services
 from entitlements.models import ProductConfig, Source
 from entitlements.outcomes import Outcome, Reason
-from entitlements.purchases import PaymentProvider, Purchase, PurchaseLine, purchase_refund
+from entitlements.purchases import (
+    PaymentProvider,
+    Purchase,
+    PurchaseLine,
+    purchase_refund_by_payment,
+)
 from entitlements.purchases import purchase_settle as _purchase_settle
 from inbox.models import EventReason, EventStatus, InboundEvent
 from inbox.processing import InvalidPayload, Result
@@ -258,10 +263,10 @@ def refund_lines(
 ) -> list[Outcome]:
     """Take back the unused credits of each payment id → cumulative refunded cents (None: all
     of it), from its grant or its twin's when it was a duplicate: a `revoke` ledger entry
-    noting `reason` (entitlements.purchases.purchase_refund, idempotent)."""
+    noting `reason` (entitlements.purchases.purchase_refund_by_payment, idempotent)."""
     actor = services.Actor(source=Source.GHL, correlation_id=correlation_id, note=reason)
     return [
-        purchase_refund(
+        purchase_refund_by_payment(
             location=location,
             provider=PaymentProvider.GHL,
             external_payment_id=payment_id,

@@ -5,11 +5,9 @@ GHL-native grants win: events are processed only after MERCHANT_STRIPE_DELAY_SEC
 recorded as `duplicate` when a GHL grant already covers the purchase, entitlements.purchases).
 """
 
-import json
 import logging
 from datetime import timedelta
 
-import stripe
 from django.conf import settings
 from django.db import DatabaseError
 from django.utils import timezone
@@ -17,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from inbox.intake import answer, store_event
 from inbox.models import Provider
+from kotally.lib.stripe_api import InvalidWebhook, webhook_payload
 from locations.models import Location
 
 from .secrets import location_secret
@@ -35,20 +34,10 @@ def merchant_stripe_webhook(request, location_id: str):
     if not secret:
         return answer(404, "NOT_CONFIGURED", "No merchant Stripe fallback for this location.")
     try:
-        # stripe-python's signature check (HMAC-SHA256 over "<t>.<body>", 5-minute tolerance);
-        # the body is parsed here so a signed non-object can't crash Stripe's event builder.
-        stripe.WebhookSignature.verify_header(
-            request.body.decode("utf-8"), request.headers.get("Stripe-Signature", ""), secret,
-            stripe.Webhook.DEFAULT_TOLERANCE,
-        )
-    except (stripe.SignatureVerificationError, UnicodeDecodeError):
-        return answer(400, "INVALID_SIGNATURE", "Missing or invalid Stripe-Signature.")
-    try:
-        payload = json.loads(request.body)
-    except (ValueError, RecursionError):
-        payload = None
-    if not isinstance(payload, dict):
-        return answer(400, "INVALID_JSON", "The body is not a JSON object.")
+        payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""),
+                                  secret)
+    except InvalidWebhook as exc:
+        return answer(400, exc.reason_code, str(exc))
     try:
         _, created = store_event(
             provider=Provider.STRIPE_MERCHANT,

@@ -367,6 +367,8 @@ GHL_RECONCILE_LOOKBACK_DAYS = env.int("GHL_RECONCILE_LOOKBACK_DAYS", default=3)
 INBOUND_EVENT_STUCK_SECONDS = env.int("INBOUND_EVENT_STUCK_SECONDS", default=300)
 # Merchant Stripe fallback events wait this long so GHL-native grants win (SPEC §6.2).
 MERCHANT_STRIPE_DELAY_SECONDS = env.int("MERCHANT_STRIPE_DELAY_SECONDS", default=600)
+# Every Stripe API call (Kotally's billing and merchants' accounts) goes here: a fake in tests.
+STRIPE_API_BASE = env("STRIPE_API_BASE", default="https://api.stripe.com")
 STRIPE_SECRET_KEY = env("STRIPE_SECRET_KEY", default="")
 STRIPE_BILLING_WEBHOOK_SECRET = env("STRIPE_BILLING_WEBHOOK_SECRET", default="")
 STRIPE_PRICE_BASE = env("STRIPE_PRICE_BASE", default="")

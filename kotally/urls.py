@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 
 from api.views import route_not_found
+from billing.webhooks import billing_stripe_webhook
 from integrations_ghl.webhooks import ghl_webhook
 from integrations_stripe.webhooks import merchant_stripe_webhook
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("", include("integrations_ghl.urls")),
     # Inbound webhooks (SPEC §5.2, §6.2); `billing` is Kotally's own billing endpoint.
     path("webhooks/ghl", ghl_webhook, name="webhook-ghl"),
+    path("webhooks/stripe/billing", billing_stripe_webhook, name="webhook-stripe-billing"),
     re_path(r"^webhooks/stripe/(?P<location_id>(?!billing$)[^/]+)$", merchant_stripe_webhook,
             name="webhook-stripe-merchant"),
     path("events/", include("inbox.urls")),

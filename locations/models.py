@@ -16,6 +16,11 @@ class LocationStatus(models.TextChoices):
     REMOVED = "removed", "Removed"
 
 
+# The locations a workspace pays for: active ones, and pending ones (they go active the moment
+# billing starts). SPEC §6.1: the first is in the base price, each other one is additional.
+BILLED = (LocationStatus.ACTIVE, LocationStatus.PENDING)
+
+
 class LocationQuerySet(models.QuerySet):
     def live(self):
         """Every location but removed ones (usable through `workspace.locations.live()`, so

@@ -9,9 +9,10 @@ business refusal). Who calls what:
   `location_rename`;
 - billing: `locations_activate_pending` when service becomes allowed.
 
-Apps above `locations` react through `signals` — a removal (the API deactivates the
-location's clients), a GHL link (the inbox replays events that waited for it) — so this
-module imports none of them.
+Apps above `locations` react through `signals`: a removal (the API deactivates the location's
+clients), any change in the locations that count for billing (billing updates the Stripe
+quantity) and a GHL link (the inbox replays events that waited for it), so this module
+imports none of them.
 """
 
 from django.db import transaction
@@ -20,8 +21,8 @@ from accounts.models import Workspace
 from kotally.lib.crypto import encrypt
 from kotally.lib.ids import new_loc_id
 
-from .models import Location, LocationKind, LocationStatus
-from .signals import location_linked, location_removed
+from .models import BILLED, Location, LocationKind, LocationStatus
+from .signals import billed_locations_changed, location_linked, location_removed
 
 S = LocationStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -48,10 +49,18 @@ class LocationTaken(Exception):
 
 
 def _set_status(location: Location, status: str) -> None:
-    """Move a locked row to `status` (saved with the given extra fields by the caller)."""
+    """Move a locked row to `status` (saved by the caller, in the same transaction)."""
     if status != location.status and status not in TRANSITIONS[location.status]:
         raise IllegalTransition(f"location {location.location_id}: {location.status} → {status}")
+    if (location.status in BILLED) != (status in BILLED):
+        billed_locations_changed.send(sender=Location, workspace_id=location.workspace_id)
     location.status = status
+
+
+def _create(**fields) -> Location:
+    location = Location.objects.create(**fields)
+    billed_locations_changed.send(sender=Location, workspace_id=location.workspace_id)
+    return location
 
 
 def _status_by_billing(workspace: Workspace) -> str:
@@ -75,7 +84,7 @@ def api_location_create(
     if not workspace.service_allowed and not pending_without_billing:
         raise BillingRequired("Start a trial or subscribe before using the API.")
     with transaction.atomic():
-        return Location.objects.create(
+        return _create(
             workspace=workspace,
             location_id=location_id or new_loc_id(),
             kind=LocationKind.API,
@@ -126,7 +135,7 @@ def location_connect_ghl(*, workspace: Workspace, location_id: str) -> Location:
         if location is not None and location.workspace_id != workspace.pk:
             raise LocationTaken(location_id)
         if location is None:
-            location = Location.objects.create(
+            location = _create(
                 workspace=workspace,
                 location_id=location_id,
                 kind=LocationKind.GHL,

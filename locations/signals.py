@@ -7,6 +7,11 @@ from django.dispatch import Signal
 # writes commit or roll back with the removal. `api` deactivates the location's API clients.
 location_removed = Signal()
 
+# Sent with `workspace_id=` inside the transaction of any change that makes a location start or
+# stop counting for billing (created; reconnected; disconnected; removed): billing updates the
+# subscription's additional-location quantity after commit.
+billed_locations_changed = Signal()
+
 # Sent with `location=` inside the transaction that creates or reconnects a GHL location; the
 # inbox replays, after commit, the events that waited for it to be linked.
 location_linked = Signal()

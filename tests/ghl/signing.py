@@ -5,14 +5,13 @@ Import the fixtures into a conftest (`from tests.ghl.signing import *`) to use t
 """
 
 import base64
-import hashlib
-import hmac
 import json
 import time
 import uuid
 from pathlib import Path
 
 import pytest
+import stripe
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 from django.db.models import Sum
@@ -109,10 +108,9 @@ def post_ghl(client, ghl_signer, celery_eager, django_capture_on_commit_callback
 
 
 def stripe_header(body: bytes, secret: str = STRIPE_SECRET, at: int | None = None) -> str:
-    """`Stripe-Signature` as Stripe computes it: HMAC-SHA256 of "<t>.<body>"."""
-    at = at or int(time.time())
-    mac = hmac.new(secret.encode(), f"{at}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={at},v1={mac}"
+    """`Stripe-Signature` made by stripe-python's own signing code (HMAC-SHA256 of
+    "<t>.<body>")."""
+    return stripe.WebhookSignature.generate_signature_header(body.decode(), secret, timestamp=at)
 
 
 @pytest.fixture

@@ -1,3 +1,4 @@
+from tests.fake_stripe import fake_stripe  # noqa: F401 (fixtures)
 from tests.ghl.conftest import pack  # noqa: F401 (fixtures)
 from tests.ghl.signing import (  # noqa: F401 (fixtures)
     celery_eager,

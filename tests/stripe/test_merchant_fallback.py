@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 import pytest
-import responses
 from django.utils import timezone
 
 from entitlements.models import Contact, PaymentEvent, PaymentOutcome
@@ -15,7 +14,7 @@ from tests.ghl.signing import STRIPE_KEY, balance, fixture, ghl_event, stripe_he
 pytestmark = pytest.mark.django_db
 
 AVA = "ghl_contact_ava"
-LINE_ITEMS = "https://api.stripe.com/v1/checkout/sessions/cs_live_a1B2c3D4e5F6/line_items"
+SESSION = "cs_live_a1B2c3D4e5F6"
 
 
 @pytest.fixture(autouse=True)
@@ -23,18 +22,18 @@ def no_delay(settings):
     settings.MERCHANT_STRIPE_DELAY_SECONDS = 0
 
 
+@pytest.fixture(autouse=True)
+def stripe_api(fake_stripe):
+    """The merchant's Stripe API: Checkout line items; invoices without payments."""
+    fake_stripe.line_items[SESSION] = fixture("stripe", "checkout.session.line_items")["data"]
+    return fake_stripe
+
+
 @pytest.fixture
 def stripe_pack(pack):
     pack.stripe_price_id = "price_1PzPack10"
     pack.save()
     return pack
-
-
-@pytest.fixture
-def line_items():
-    with responses.RequestsMock() as mock:
-        mock.get(LINE_ITEMS, json=fixture("stripe", "checkout.session.line_items"))
-        yield mock
 
 
 def checkout(**session) -> dict:
@@ -45,14 +44,15 @@ def checkout(**session) -> dict:
 
 
 def test_paid_checkout_grants_by_stripe_price(post_stripe, merchant_location, stripe_pack,
-                                              line_items):
+                                              stripe_api):
     response = post_stripe(checkout())
     payment = PaymentEvent.objects.get()
     assert response.status_code == 200
     assert balance(merchant_location, AVA) == 10
     assert (payment.provider, payment.external_payment_id) == (
         "stripe", "stripe:cs_live_a1B2c3D4e5F6:li_1PzLineItem01")
-    assert line_items.calls[0].request.headers["Authorization"] == f"Bearer {STRIPE_KEY}"
+    line_items = stripe_api.headers(f"/v1/checkout/sessions/{SESSION}/line_items")
+    assert line_items["Authorization"] == f"Bearer {STRIPE_KEY}"
 
 
 def test_invoice_without_a_known_contact_is_unmatched(post_stripe, merchant_location):
@@ -92,7 +92,7 @@ def test_location_without_the_fallback_answers_404(post_stripe, location):
 
 
 def test_redelivered_stripe_event_is_stored_once(post_stripe, merchant_location, stripe_pack,
-                                                 line_items):
+                                                 stripe_api):
     payload = checkout()
     post_stripe(payload)
     assert post_stripe(payload).json()["reason_code"] == "duplicate"
@@ -108,7 +108,7 @@ def ghl_invoice_of_the_checkout() -> dict:
 
 def test_purchase_already_granted_through_ghl_is_suppressed(post_ghl, post_stripe,
                                                             merchant_location, stripe_pack,
-                                                            line_items):
+                                                            stripe_api):
     post_ghl(ghl_invoice_of_the_checkout())
     post_stripe(checkout())
     stripe_payment = PaymentEvent.objects.get(provider="stripe")
@@ -123,7 +123,7 @@ def test_unpaid_checkout_is_ignored(post_stripe, merchant_location, stripe_pack)
 
 
 def test_fallback_waits_for_the_delay_then_the_sweeper_processes_it(
-    post_stripe, merchant_location, stripe_pack, line_items, settings
+    post_stripe, merchant_location, stripe_pack, settings
 ):
     settings.MERCHANT_STRIPE_DELAY_SECONDS = 600
     post_stripe(checkout())
@@ -164,7 +164,7 @@ def stripe_location_b(workspace):
 
 
 def test_ghl_invoice_arriving_after_the_fallback_granted_it_is_suppressed(
-    post_ghl, post_stripe, merchant_location, stripe_pack, line_items
+    post_ghl, post_stripe, merchant_location, stripe_pack
 ):
     post_stripe(checkout())
     post_ghl(ghl_invoice_of_the_checkout())
@@ -173,11 +173,10 @@ def test_ghl_invoice_arriving_after_the_fallback_granted_it_is_suppressed(
 
 
 def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, merchant_location,
-                                                      stripe_pack, line_items):
+                                                      stripe_pack, stripe_api):
     post_ghl(ghl_invoice_of_the_checkout())
     post_stripe(checkout())  # the same purchase, seen through Stripe: suppressed
-    line_items.get(LINE_ITEMS.replace("cs_live_a1B2c3D4e5F6", "cs_live_second"),
-                   json=fixture("stripe", "checkout.session.line_items"))
+    stripe_api.line_items["cs_live_second"] = stripe_api.line_items[SESSION]
     second = checkout(id="cs_live_second", payment_intent="pi_second_purchase")
     second["id"] = "evt_second_purchase"
     post_stripe(second)  # a second pack bought minutes later: granted
@@ -185,16 +184,16 @@ def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, mer
 
 
 def test_subscription_checkout_and_its_first_invoice_grant_once(post_stripe, merchant_location,
-                                                                line_items):
+                                                                stripe_api):
     MembershipConfigFactory(location=merchant_location, stripe_price_id="price_1PzMonthly")
-    items = fixture("stripe", "checkout.session.line_items")
-    items["data"][0].update(amount_total=4900, price={"id": "price_1PzMonthly",
-                                                      "product": "prod_Monthly"})
-    line_items.replace(responses.GET, LINE_ITEMS, json=items)
-    post_stripe(checkout(mode="subscription", amount_total=4900, payment_intent=None))
+    items = stripe_api.line_items[SESSION]
+    items[0].update(amount_total=4900, price={"id": "price_1PzMonthly",
+                                              "product": "prod_Monthly"})
+    post_stripe(checkout(mode="subscription", amount_total=4900, payment_intent=None,
+                         subscription="sub_1PzMonthly01"))
     invoice = fixture("stripe", "invoice.paid")
     invoice["created"] = int(timezone.now().timestamp())
-    invoice["data"]["object"]["status_transitions"] = {"paid_at": invoice["created"]}
+    invoice["data"]["object"]["billing_reason"] = "subscription_create"
     post_stripe(invoice)
     assert balance(merchant_location, AVA) == 4
     assert PaymentEvent.objects.filter(outcome=PaymentOutcome.DUPLICATE).count() == 1
