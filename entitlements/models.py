@@ -286,11 +286,19 @@ class PaymentEvent(models.Model):
 
 
 class AppointmentStatus(models.TextChoices):
+    """`booked` is an API booking (a deduct with an `external_ref`); the others are GHL's
+    `appointmentStatus` values (apps/calendars.json of GHL's docs: AppointmentSchemaResponse
+    lists new, confirmed, cancelled, showed, noshow, invalid, active, completed)."""
+
     BOOKED = "booked", "Booked"
-    CANCELLED = "cancelled", "Cancelled"
+    NEW = "new", "New"
+    CONFIRMED = "confirmed", "Confirmed"
+    ACTIVE = "active", "Active"
     SHOWED = "showed", "Showed"
-    NOSHOW = "noshow", "No-show"
     COMPLETED = "completed", "Completed"
+    NOSHOW = "noshow", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+    INVALID = "invalid", "Invalid"
 
 
 class Appointment(models.Model):
@@ -310,6 +318,12 @@ class Appointment(models.Model):
     entitlement = models.ForeignKey(
         Entitlement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Kept by the integration that reports the booking (GHL): the source's last-update time
+    # of the state applied (older reports are stale), how many times a confirmation tried to
+    # deduct (each has its own request id), and whether the source deleted the booking.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    confirmations = models.PositiveIntegerField(default=0)
+    source_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

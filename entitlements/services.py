@@ -506,12 +506,43 @@ def contact_upsert(
     return created
 
 
+def appointment_seen(
+    *, location: Location, external_id: str, contact_key: str, calendar_id: str,
+    start_time: datetime | None, status: str, source: str,
+) -> tuple[Appointment, bool]:
+    """The stored booking `external_id`, created with its contact the first time an
+    integration reports it — also when it moves no credit (created cancelled, refused for lack
+    of credits), so its later changes are judged against what was seen. Returns
+    (appointment, created)."""
+    with transaction.atomic(savepoint=False):
+        found = Appointment.objects.filter(location=location, external_id=external_id).first()
+        if found is not None:
+            return found, False
+        contact = _lock_or_create_contact(location, contact_key)
+        # Insert-or-ignore, then read back (as _record_booking): the first insert owns it.
+        Appointment.objects.bulk_create([Appointment(
+            location=location, contact=contact, external_id=external_id,
+            calendar_id=calendar_id, start_time=start_time,
+            status=AppointmentStatus(status), source=source,
+        )], ignore_conflicts=True)
+        return Appointment.objects.get(location=location, external_id=external_id), True
+
+
 def appointment_update(
     *, location: Location, external_id: str, start_time: datetime | None = None,
-    status: str | None = None,
+    status: str | None = None, source_updated_at: datetime | None = None,
+    confirmations: int | None = None, source_deleted: bool | None = None,
 ) -> bool:
-    """Keep a stored booking's start time and status current; credits are untouched (a
-    `noshow` keeps its deduction). Returns False when no such booking is stored."""
+    """Keep a stored booking current: start time, status and the reporting integration's
+    bookkeeping (None leaves a field as it is). Credits are untouched (a `noshow` keeps its
+    deduction). Returns False when no such booking is stored."""
+    wanted = {
+        "start_time": start_time,
+        "status": AppointmentStatus(status) if status else None,
+        "source_updated_at": source_updated_at,
+        "confirmations": confirmations,
+        "source_deleted": source_deleted,
+    }
     with transaction.atomic(savepoint=False):
         stored = (
             Appointment.objects.select_for_update()
@@ -520,11 +551,8 @@ def appointment_update(
         )
         if stored is None:
             return False
-        changes = {}
-        if start_time and start_time != stored.start_time:
-            changes["start_time"] = start_time
-        if status and stored.status != status:
-            changes["status"] = AppointmentStatus(status)
+        changes = {field: value for field, value in wanted.items()
+                   if value is not None and getattr(stored, field) != value}
         if changes:
             Appointment.objects.filter(pk=stored.pk).update(**changes, updated_at=timezone.now())
     return True
