@@ -7,7 +7,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from entitlements import selectors, services
+from entitlements import events, selectors, services
 from entitlements.idempotency import InProgress, Reused, run_once
 from entitlements.models import Source
 from entitlements.outcomes import Outcome
@@ -193,6 +193,18 @@ class _MoveView(ApiView):
                 external_ref=data.get("external_ref", ""),
                 appointment_time=data.get("appointment_time"),
             )
+            if self.operation == "deduct" and not outcome.ok:
+                events.announce_booking_refused(
+                    location_pk=location.pk,
+                    request_id=data["request_id"],
+                    contact_key=data["contact_key"],
+                    reason_code=outcome.reason_code,
+                    source=Source.API,
+                    calendar_id=data.get("calendar_id"),
+                    product_config_id=data.get("product_config_id"),
+                    external_ref=data.get("external_ref", ""),
+                    appointment_time=data.get("appointment_time"),
+                )
             return self.outcome_body(outcome)
 
         return self.once(location, data, self.operation, execute)

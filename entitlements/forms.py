@@ -65,6 +65,14 @@ class ProductConfigForm(forms.Form):
         max_value=10000,
         help_text="Lower is used first when a booking could use several configs.",
     )
+    low_credits_threshold = forms.IntegerField(
+        label="Low-credits alert at",
+        min_value=1,
+        max_value=10000,
+        required=False,
+        help_text="Announce credits.low (webhooks, GoHighLevel tag) when a booking leaves this "
+        "many credits or fewer. Leave empty for no alert.",
+    )
     renewal_policy = forms.ChoiceField(
         label="At renewal (membership)",
         choices=RenewalPolicy.choices,

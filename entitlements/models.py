@@ -36,6 +36,8 @@ class ProductConfig(models.Model):
     stripe_price_id = models.CharField(max_length=255, blank=True)
     stripe_product_id = models.CharField(max_length=255, blank=True)
     priority = models.IntegerField(default=100)
+    # credits.low is announced when a deduct leaves this many credits or fewer (null: off).
+    low_credits_threshold = models.PositiveIntegerField(null=True, blank=True)
     renewal_policy = models.CharField(
         max_length=12, choices=RenewalPolicy.choices, default=RenewalPolicy.ACCUMULATE
     )
@@ -91,7 +93,7 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["location", "external_id"], name="contact_key_unique")
         ]
-        # PostgreSQL also has the search indexes of migration 0004: external id prefix
+        # PostgreSQL also has the search indexes of migration 0006: external id prefix
         # (varchar_pattern_ops), email prefix (upper, text_pattern_ops) and name / email
         # substring (pg_trgm GIN) — see selectors.contacts_window.
         indexes = [
@@ -145,6 +147,8 @@ class Entitlement(models.Model):
         "PaymentEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     value_cents = models.PositiveIntegerField(null=True, blank=True)
+    # When credits.expiring was announced for this lot (once per lot).
+    expiry_announced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -315,11 +319,19 @@ class PaymentEvent(models.Model):
 
 
 class AppointmentStatus(models.TextChoices):
+    """`booked` is an API booking (a deduct with an `external_ref`); the others are GHL's
+    `appointmentStatus` values (apps/calendars.json of GHL's docs: AppointmentSchemaResponse
+    lists new, confirmed, cancelled, showed, noshow, invalid, active, completed)."""
+
     BOOKED = "booked", "Booked"
-    CANCELLED = "cancelled", "Cancelled"
+    NEW = "new", "New"
+    CONFIRMED = "confirmed", "Confirmed"
+    ACTIVE = "active", "Active"
     SHOWED = "showed", "Showed"
-    NOSHOW = "noshow", "No-show"
     COMPLETED = "completed", "Completed"
+    NOSHOW = "noshow", "No-show"
+    CANCELLED = "cancelled", "Cancelled"
+    INVALID = "invalid", "Invalid"
 
 
 class Appointment(models.Model):
@@ -339,6 +351,12 @@ class Appointment(models.Model):
     entitlement = models.ForeignKey(
         Entitlement, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Kept by the integration that reports the booking (GHL): the source's last-update time
+    # of the state applied (older reports are stale), how many times a confirmation tried to
+    # deduct (each has its own request id), and whether the source deleted the booking.
+    source_updated_at = models.DateTimeField(null=True, blank=True)
+    confirmations = models.PositiveIntegerField(default=0)
+    source_deleted = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -355,6 +373,26 @@ class Appointment(models.Model):
 
     def __str__(self):
         return f"{self.external_id} ({self.status})"
+
+
+class ContactActivity(models.Model):
+    """What Kotally told the outside world about a member (outbound webhooks, the GoHighLevel
+    write-back), shown on the contact's timeline. Written through
+    services.contact_activity_record by the apps that do the telling."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="activity")
+    message = models.CharField(max_length=255)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The contact timeline, newest first.
+            models.Index(fields=["contact", "-created_at"], name="activity_contact_idx"),
+        ]
+
+    def __str__(self):
+        return self.message
 
 
 class IdempotencyRecord(models.Model):

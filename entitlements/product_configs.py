@@ -24,6 +24,7 @@ EDITABLE_FIELDS = (
     "stripe_product_id",
     "priority",
     "renewal_policy",
+    "low_credits_threshold",
 )
 
 

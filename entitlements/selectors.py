@@ -19,6 +19,7 @@ from locations.models import Location
 from .models import (
     Appointment,
     Contact,
+    ContactActivity,
     Entitlement,
     LedgerEntry,
     LotStatus,
@@ -213,14 +214,23 @@ _TIMELINE = (
 )
 
 
-def timeline_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+# The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated);
+# the API's timeline keeps SPEC §3.9's three types.
+_ACTIVITY = ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
+             lambda row: {"message": row.message})
+
+
+def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
+                  activity: bool = False) -> Page:
     after = decode_cursor(cursor, 3)
     if after is not None:
         c_at, c_rank, c_pk = _parse_at(after[0]), after[1], after[2]
         if not isinstance(c_rank, int) or not isinstance(c_pk, int):
             raise BadCursor("cursor is not one this API returned")
     merged = []
-    for rank, (kind, field, queryset, item) in enumerate(_TIMELINE):
+    for rank, (kind, field, queryset, item) in enumerate(
+        (*_TIMELINE, _ACTIVITY) if activity else _TIMELINE
+    ):
         qs = queryset(contact)
         if after is not None:
             before = Q(**{f"{field}__lt": c_at})
@@ -323,7 +333,7 @@ _CONTACT_ORDER = {
 def contacts_matching(qs: QuerySet, *, query: str = "", show: str = "") -> QuerySet:
     """The contacts list's search and filter. Search: external id or email by their start,
     name or email by a fragment of three characters or more, each through an index on
-    PostgreSQL (migration 0004). Balances are the stored ones (services._keep_balance)."""
+    PostgreSQL (migration 0006). Balances are the stored ones (services._keep_balance)."""
     if query:
         match = Q(external_id__startswith=query) | Q(email__istartswith=query)
         if len(query) >= SUBSTRING_MIN:

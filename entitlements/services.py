@@ -20,13 +20,16 @@ from django.db.models import F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kotally.lib.timeutil import iso_z
 from locations.models import Location, LocationStatus
 
+from . import events
 from .models import (
     Appointment,
     AppointmentStatus,
     ConfigKind,
     Contact,
+    ContactActivity,
     Entitlement,
     LedgerEntry,
     LedgerKind,
@@ -212,14 +215,14 @@ def _move(
     applied: bool = False,
 ) -> LedgerEntry:
     """Apply `delta` to one locked lot (unless the caller already `applied` it, as a new lot
-    created full does) and append its ledger entry."""
+    created full does), append its ledger entry and announce it (after commit)."""
     if delta and not applied:
         Entitlement.objects.filter(pk=lot.pk).update(
             credits_remaining=F("credits_remaining") + delta
         )
         lot.credits_remaining += delta
     balance = _keep_balance(lot.contact_id, lots, now)
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         location_id=lot.location_id,
         contact_id=lot.contact_id,
         entitlement=lot,
@@ -236,6 +239,51 @@ def _move(
         note=actor.note,
         created_at=now,
     )
+    _announce(entry, lot, lots, now)
+    return entry
+
+
+# A reset renewal's forfeit is announced by the grant it is part of.
+_ANNOUNCED = {
+    LedgerKind.GRANT: events.CREDITS_GRANTED,
+    LedgerKind.DEDUCT: events.CREDITS_DEDUCTED,
+    LedgerKind.RESTORE: events.CREDITS_RESTORED,
+    LedgerKind.REVOKE: events.CREDITS_REVOKED,
+    LedgerKind.EXPIRE: events.CREDITS_EXPIRED,
+}
+
+
+def _announce(entry: LedgerEntry, lot: Entitlement, lots: list[Entitlement], now) -> None:
+    """The movement's domain event; a deduct that takes its config's balance to its low
+    threshold or to zero also announces credits.low / credits.depleted. No queries."""
+    kind = _ANNOUNCED.get(entry.kind)
+    if kind is None:
+        return
+    config = lot.product_config
+    balance = available([x for x in lots if x.product_config_id == config.pk], now)
+    data = {
+        "entitlement_id": lot.public_id,
+        "product_config_id": config.public_id,
+        "product_config_name": config.name,
+        "amount": entry.amount,
+        "balance": balance,
+        "contact_balance": entry.contact_balance_after,
+        "source": entry.source,
+        "external_ref": entry.external_ref,
+        "ledger_entry_id": entry.public_id,
+    }
+    events.publish(kind, lot.location_id, data, key=entry.public_id, contact_pk=lot.contact_id)
+    if entry.kind != LedgerKind.DEDUCT:
+        return
+    before, threshold = balance - entry.amount, config.low_credits_threshold
+    if balance == 0 < before:
+        crossed = events.CREDITS_DEPLETED
+    elif threshold is not None and 0 < balance <= threshold < before:
+        crossed = events.CREDITS_LOW
+    else:
+        return
+    events.publish(crossed, lot.location_id, {**data, "low_credits_threshold": threshold},
+                   key=f"{entry.public_id}:{crossed}", contact_pk=lot.contact_id)
 
 
 def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> int:
@@ -490,12 +538,43 @@ def contact_upsert(
     return created
 
 
+def appointment_seen(
+    *, location: Location, external_id: str, contact_key: str, calendar_id: str,
+    start_time: datetime | None, status: str, source: str,
+) -> tuple[Appointment, bool]:
+    """The stored booking `external_id`, created with its contact the first time an
+    integration reports it — also when it moves no credit (created cancelled, refused for lack
+    of credits), so its later changes are judged against what was seen. Returns
+    (appointment, created)."""
+    with transaction.atomic(savepoint=False):
+        found = Appointment.objects.filter(location=location, external_id=external_id).first()
+        if found is not None:
+            return found, False
+        contact = _lock_or_create_contact(location, contact_key)
+        # Insert-or-ignore, then read back (as _record_booking): the first insert owns it.
+        Appointment.objects.bulk_create([Appointment(
+            location=location, contact=contact, external_id=external_id,
+            calendar_id=calendar_id, start_time=start_time,
+            status=AppointmentStatus(status), source=source,
+        )], ignore_conflicts=True)
+        return Appointment.objects.get(location=location, external_id=external_id), True
+
+
 def appointment_update(
     *, location: Location, external_id: str, start_time: datetime | None = None,
-    status: str | None = None,
+    status: str | None = None, source_updated_at: datetime | None = None,
+    confirmations: int | None = None, source_deleted: bool | None = None,
 ) -> bool:
-    """Keep a stored booking's start time and status current; credits are untouched (a
-    `noshow` keeps its deduction). Returns False when no such booking is stored."""
+    """Keep a stored booking current: start time, status and the reporting integration's
+    bookkeeping (None leaves a field as it is). Credits are untouched (a `noshow` keeps its
+    deduction). Returns False when no such booking is stored."""
+    wanted = {
+        "start_time": start_time,
+        "status": AppointmentStatus(status) if status else None,
+        "source_updated_at": source_updated_at,
+        "confirmations": confirmations,
+        "source_deleted": source_deleted,
+    }
     with transaction.atomic(savepoint=False):
         stored = (
             Appointment.objects.select_for_update()
@@ -504,14 +583,18 @@ def appointment_update(
         )
         if stored is None:
             return False
-        changes = {}
-        if start_time and start_time != stored.start_time:
-            changes["start_time"] = start_time
-        if status and stored.status != status:
-            changes["status"] = AppointmentStatus(status)
+        changes = {field: value for field, value in wanted.items()
+                   if value is not None and getattr(stored, field) != value}
         if changes:
             Appointment.objects.filter(pk=stored.pk).update(**changes, updated_at=timezone.now())
     return True
+
+
+def contact_activity_record(*, location_pk: int, contact_pk: int, message: str) -> None:
+    """Note on the member's timeline what Kotally told the outside world about them
+    (a webhook sent, the GoHighLevel field updated)."""
+    ContactActivity.objects.create(location_id=location_pk, contact_id=contact_pk,
+                                   message=message[:255])
 
 
 # --- check and deduct -------------------------------------------------------------------------
@@ -896,3 +979,31 @@ def expire_lots(*, now: datetime | None = None, batch: int = 500) -> int:
         if len(due) < batch:
             return count
         after = due[-1][0]
+
+
+def announce_expiring(*, days: int, now: datetime | None = None) -> int:
+    """Announce credits.expiring once per lot: usable lots still holding credits whose
+    expiry falls within `days` days. Returns how many were announced."""
+    now = now or timezone.now()
+    due = Entitlement.objects.select_related("product_config").filter(
+        status=LotStatus.ACTIVE, credits_remaining__gt=0, expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=days), expiry_announced_at__isnull=True,
+        product_config__active=True,
+    )
+    count = 0
+    for lot in due.order_by("pk"):
+        with transaction.atomic():
+            # The conditional update claims the lot, so overlapping sweeps announce it once.
+            if not Entitlement.objects.filter(
+                pk=lot.pk, expiry_announced_at__isnull=True
+            ).update(expiry_announced_at=now):
+                continue
+            events.publish(events.CREDITS_EXPIRING, lot.location_id, {
+                "entitlement_id": lot.public_id,
+                "product_config_id": lot.product_config.public_id,
+                "product_config_name": lot.product_config.name,
+                "credits_remaining": lot.credits_remaining,
+                "expires_at": iso_z(lot.expires_at),
+            }, key=f"{lot.public_id}:expiring", contact_pk=lot.contact_id)
+        count += 1
+    return count

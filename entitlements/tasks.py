@@ -5,12 +5,18 @@ from django.conf import settings
 from django.utils import timezone
 
 from .models import IdempotencyRecord
+from .services import announce_expiring
 from .services import expire_lots as expire_lots_service
 
 
 @shared_task(acks_late=True)
 def expire_lots() -> int:
     return expire_lots_service()
+
+
+@shared_task(acks_late=True)
+def announce_expiring_lots() -> int:
+    return announce_expiring(days=settings.CREDITS_EXPIRING_DAYS)
 
 
 @shared_task(acks_late=True)

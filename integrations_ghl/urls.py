@@ -11,4 +11,9 @@ urlpatterns = [
         views.ghl_pickers,
         name="ghl-pickers",
     ),
+    path(
+        "integrations/ghl/locations/<str:location_id>/writeback",
+        views.location_writeback,
+        name="ghl-writeback",
+    ),
 ]

@@ -7,17 +7,20 @@ the pickers endpoint is the other, read-only and cached (pickers.py).
 import logging
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import active_membership, has_role, member_view
 from locations.models import Location, LocationKind
 
-from . import oauth, pickers
+from . import oauth, pickers, writeback
 from .client import GhlAuthError, GhlError, GhlRateLimited
+from .models import Installation
 
 logger = logging.getLogger("kotally.ghl")
 
@@ -199,3 +202,25 @@ def ghl_pickers(request, location_id: str):
             },
             status=502,
         )
+
+
+@require_POST
+@member_view
+def location_writeback(request, location_id):
+    """Locations page: opt a GHL location in or out of the write-back (credits field, tags)."""
+    location = get_object_or_404(Location, workspace=request.workspace, location_id=location_id,
+                                 kind=LocationKind.GHL)
+    installation = Installation.objects.filter(location=location, active=True).first()
+    enabled = request.POST.get("enabled") == "on"
+    if installation is None:
+        messages.error(request, f"{location} is not connected: reconnect GoHighLevel first.")
+        return redirect("locations")
+    try:
+        writeback.writeback_set(installation=installation, enabled=enabled)
+    except writeback.ScopesMissing as exc:
+        messages.error(request, f"Reconnect GoHighLevel first: {location} was installed before "
+                       f"Kotally asked for {exc}.")
+    else:
+        messages.success(request, f"GoHighLevel write-back {'on' if enabled else 'off'} for "
+                         f"{location}.")
+    return redirect("locations")

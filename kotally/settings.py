@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "billing",
     "api",
     "embed",
+    "outbound",
     "console",
 ]
 
@@ -249,9 +250,12 @@ CELERY_TASK_TIME_LIMIT = 120
 CELERY_TASK_SOFT_TIME_LIMIT = 100
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # Task modules autodiscovery (`<app>.tasks`) would miss.
-CELERY_IMPORTS = ["integrations_ghl.token_tasks"]
+CELERY_IMPORTS = ["integrations_ghl.token_tasks", "integrations_ghl.writeback_tasks"]
 CELERY_BEAT_SCHEDULE = {
     "expire-lots": {"task": "entitlements.tasks.expire_lots", "schedule": 300.0},
+    "announce-expiring-lots": {
+        "task": "entitlements.tasks.announce_expiring_lots", "schedule": 86400.0,
+    },
     "purge-idempotency-records": {
         "task": "entitlements.tasks.purge_idempotency_records",
         "schedule": 3600.0,
@@ -260,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
     "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},
     "release-held-events": {"task": "inbox.release_held_events", "schedule": 300.0},
+    "deliver-due-webhooks": {"task": "outbound.deliver_due", "schedule": 30.0},
+    # Per connected location: paid invoices/orders and refunds GHL never delivered; per
+    # agency: the locations it installed Kotally on (integrations_ghl.reconcile).
+    "reconcile-ghl": {"task": "integrations_ghl.reconcile_all", "schedule": 3600.0},
 }
 
 # --- Sign-in abuse limits (django-axes) and the cache-backed limits of kotally.lib.throttle ---
@@ -285,6 +293,10 @@ API_RATE_LIMIT_PER_SECOND = env.float("API_RATE_LIMIT_PER_SECOND", default=20.0)
 API_RATE_LIMIT_BURST = env.int("API_RATE_LIMIT_BURST", default=100)
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=30)
 TRIAL_DAYS = env.int("TRIAL_DAYS", default=14)
+# Outbound webhooks may go to http:// and private/loopback hosts only while debugging.
+OUTBOUND_ALLOW_PRIVATE_URLS = DEBUG
+# credits.expiring is announced this many days before a lot expires (once per lot).
+CREDITS_EXPIRING_DAYS = env.int("CREDITS_EXPIRING_DAYS", default=7)
 
 GHL_CLIENT_ID = env("GHL_CLIENT_ID", default="")
 GHL_CLIENT_SECRET = env("GHL_CLIENT_SECRET", default="")
@@ -301,19 +313,26 @@ if _bad := [o for o in EMBED_FRAME_ANCESTORS if not _ORIGIN.fullmatch(o)]:
     raise ImproperlyConfigured(
         f"EMBED_FRAME_ANCESTORS takes origins like https://app.example.com, not: {_bad}"
     )
-# GHL Marketplace OAuth and API (INTEGRATIONS.md); the authorize host differs for white-label.
+# GHL Marketplace OAuth and API (INTEGRATIONS.md, docs/ghl.md); the authorize host differs for
+# white-label.
 GHL_OAUTH_AUTHORIZE_URL = env(
     "GHL_OAUTH_AUTHORIZE_URL", default="https://marketplace.gohighlevel.com/oauth/chooselocation"
 )
 GHL_API_BASE = env("GHL_API_BASE", default="https://services.leadconnectorhq.com")
-# The token type asked for at code exchange: "Location" (sub-account app) or "Company".
-GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="Location")
-GHL_SCOPES = env.list("GHL_SCOPES", default=[
+# `user_type` sent at code exchange: empty sends none, as GHL's app template does, and GHL
+# answers with the token of the install (Location or Company); "Location"/"Company" force one.
+GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="")
+# An empty GHL_SCOPES (as .env.example lists it) means these, not "no scopes".
+GHL_SCOPES = env.list("GHL_SCOPES", default=[]) or [
     "contacts.readonly", "calendars.readonly", "calendars/events.readonly",
     "products.readonly", "products/prices.readonly", "invoices.readonly",
     "payments/orders.readonly", "payments/transactions.readonly", "locations.readonly",
     "users.readonly",
-])
+    # an agency install lists its locations and mints their tokens (docs/oauth/Scopes.md)
+    "oauth.readonly", "oauth.write",
+    # the write-back (integrations_ghl.writeback.SCOPES): the credits field and the tags
+    "contacts.write", "locations/customFields.readonly", "locations/customFields.write",
+]
 GHL_CONNECT_TIMEOUT = env.float("GHL_CONNECT_TIMEOUT", default=5.0)
 GHL_READ_TIMEOUT = env.float("GHL_READ_TIMEOUT", default=20.0)
 GHL_RATE_LIMIT_REQUESTS = env.int("GHL_RATE_LIMIT_REQUESTS", default=100)  # per window
@@ -323,16 +342,41 @@ GHL_MAX_BACKOFF_SECONDS = env.float("GHL_MAX_BACKOFF_SECONDS", default=10.0)
 # Refresh tokens this long before they expire (the beat task runs every 15 minutes).
 GHL_REFRESH_MARGIN_SECONDS = env.int("GHL_REFRESH_MARGIN_SECONDS", default=2 * 3600)
 GHL_PICKER_CACHE_SECONDS = env.int("GHL_PICKER_CACHE_SECONDS", default=60)
-# GHL webhook signature keys (PEM). Ed25519 default: GHL's published key (INTEGRATIONS.md).
-# The legacy RSA key is not in our docs: empty means X-WH-Signature cannot verify until set.
+# The write-back waits this long after a member's first credit event, so a burst is one sync.
+GHL_WRITEBACK_DEBOUNCE_SECONDS = env.int("GHL_WRITEBACK_DEBOUNCE_SECONDS", default=10)
+# GHL webhook signature keys (PEM). Ed25519: the key GHL's SDK docs and app settings name
+# (INTEGRATIONS.md; no primary source in GHL's docs repository). RSA: the legacy key published
+# in docs/oauth/WebhookAuthentication.md of GoHighLevel/highlevel-api-docs.
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = env(
     "GHL_WEBHOOK_ED25519_PUBLIC_KEY",
     default="-----BEGIN PUBLIC KEY-----\n"
     "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=\n"
     "-----END PUBLIC KEY-----\n",
 )
-GHL_WEBHOOK_RSA_PUBLIC_KEY = env("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
-GHL_WEBHOOK_MAX_AGE_SECONDS = env.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=300)
+GHL_WEBHOOK_RSA_PUBLIC_KEY = env(
+    "GHL_WEBHOOK_RSA_PUBLIC_KEY",
+    default="-----BEGIN PUBLIC KEY-----\n"
+    "MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAokvo/r9tVgcfZ5DysOSC\n"
+    "Frm602qYV0MaAiNnX9O8KxMbiyRKWeL9JpCpVpt4XHIcBOK4u3cLSqJGOLaPuXw6\n"
+    "dO0t6Q/ZVdAV5Phz+ZtzPL16iCGeK9po6D6JHBpbi989mmzMryUnQJezlYJ3DVfB\n"
+    "csedpinheNnyYeFXolrJvcsjDtfAeRx5ByHQmTnSdFUzuAnC9/GepgLT9SM4nCpv\n"
+    "uxmZMxrJt5Rw+VUaQ9B8JSvbMPpez4peKaJPZHBbU3OdeCVx5klVXXZQGNHOs8gF\n"
+    "3kvoV5rTnXV0IknLBXlcKKAQLZcY/Q9rG6Ifi9c+5vqlvHPCUJFT5XUGG5RKgOKU\n"
+    "J062fRtN+rLYZUV+BjafxQauvC8wSWeYja63VSUruvmNj8xkx2zE/Juc+yjLjTXp\n"
+    "IocmaiFeAO6fUtNjDeFVkhf5LNb59vECyrHD2SQIrhgXpO4Q3dVNA5rw576PwTzN\n"
+    "h/AMfHKIjE4xQA1SZuYJmNnmVZLIZBlQAF9Ntd03rfadZ+yDiOXCCs9FkHibELhC\n"
+    "HULgCsnuDJHcrGNd5/Ddm5hxGQ0ASitgHeMZ0kcIOwKDOzOU53lDza6/Y09T7sYJ\n"
+    "PQe7z0cvj7aE4B+Ax1ZoZGPzpJlZtGXCsu9aTEGEnKzmsFqwcSsnw3JB31IGKAyk\n"
+    "T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==\n"
+    "-----END PUBLIC KEY-----\n",
+)
+# Oldest webhook `timestamp` accepted. GHL resends a delivery it got a 429 for ~10 minutes
+# later, up to 6 times, with the same body: replay protection is the stored webhookId / body
+# hash (inbound events are never purged), so the age only has to cover GHL's retry horizon.
+GHL_WEBHOOK_MAX_AGE_SECONDS = env.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=2 * 3600)
+# Reconciliation (integrations_ghl.reconcile): how far back each run looks for paid invoices,
+# orders and refunds it may have missed (GHL filters by date, not by time).
+GHL_RECONCILE_LOOKBACK_DAYS = env.int("GHL_RECONCILE_LOOKBACK_DAYS", default=3)
 # Inbound events left in received/processing this long are re-enqueued by the sweeper.
 INBOUND_EVENT_STUCK_SECONDS = env.int("INBOUND_EVENT_STUCK_SECONDS", default=300)
 # Merchant Stripe fallback events wait this long so GHL-native grants win (SPEC §6.2).

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("locations.urls")),
     path("", include("console.urls")),
+    path("", include("outbound.urls")),
     path("", include("entitlements.urls")),
     path("api-clients/", include("api.page_urls")),
     path("billing/", include("billing.urls")),

@@ -37,3 +37,11 @@ def new_pay_id() -> str:
 
 def new_apt_id() -> str:
     return public_id("apt")
+
+
+def new_whe_id() -> str:
+    return public_id("whe")
+
+
+def new_evt_id() -> str:
+    return public_id("evt")

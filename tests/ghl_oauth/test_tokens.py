@@ -6,15 +6,24 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 from django.db import connection
+from django.utils import timezone
 
 from integrations_ghl import client, oauth
 from integrations_ghl.client import GhlAuthError
 from integrations_ghl.models import Installation
-from kotally.lib.crypto import decrypt
+from kotally.lib.crypto import decrypt, encrypt
 from locations.models import LocationStatus
+from locations.services import location_remove
 from tests.factories import WorkspaceFactory
 
-from .conftest import API, CALLBACK, TOKEN_URL, make_installation, token_answer
+from .conftest import (
+    API,
+    CALLBACK,
+    LOCATION_TOKEN_URL,
+    TOKEN_URL,
+    make_installation,
+    token_answer,
+)
 
 CONTACT_URL = f"{API}/contacts/c_1"
 
@@ -134,3 +143,108 @@ def test_concurrent_refreshes_call_ghl_once_and_both_get_the_new_token(postgres,
     assert calls == ["ref-old"]
     assert results == ["acc-new", "acc-new"]
     assert decrypt(installation.refresh_token_enc) == "ref-new"
+
+
+# --- minted location tokens and GHL's "Location is not active" ----------------------------------
+
+
+@pytest.fixture
+def agency(workspace):
+    """An agency installation of comp_1 in the workspace: location tokens can be minted."""
+    return Installation.objects.create(
+        workspace=workspace,
+        user_type="Company",
+        company_id="comp_1",
+        access_token_enc=encrypt("company-acc"),
+        refresh_token_enc=encrypt("company-ref"),
+        expires_at=timezone.now() + timedelta(hours=20),
+    )
+
+
+@pytest.mark.django_db
+def test_refused_refresh_of_an_agency_location_mints_a_new_token(workspace, agency, ghl):
+    installation = make_installation(workspace)
+    ghl.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    ghl.add(
+        responses.POST,
+        LOCATION_TOKEN_URL,
+        json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
+    )
+    fresh = oauth.refresh_installation(installation.pk, stale_token="acc-old")
+    fresh.location.refresh_from_db()
+    assert oauth.current_access_token(fresh) == "acc-minted"
+    assert fresh.active and fresh.location.status == LocationStatus.ACTIVE
+    assert ghl.calls[1].request.headers["Authorization"] == "Bearer company-acc"
+
+
+@pytest.mark.django_db
+def test_minted_token_without_refresh_token_is_minted_again(workspace, agency, ghl):
+    installation = make_installation(workspace, refresh="", expires_in=timedelta(minutes=30))
+    ghl.add(
+        responses.POST,
+        LOCATION_TOKEN_URL,
+        json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
+    )
+    assert oauth.refresh_expiring() == {"refreshed": 1, "failed": 0}
+    assert [call.request.url for call in ghl.calls] == [LOCATION_TOKEN_URL]
+    installation.refresh_from_db()
+    assert oauth.current_access_token(installation) == "acc-minted"
+
+
+@pytest.mark.django_db
+def test_location_is_disconnected_when_minting_is_refused_too(workspace, agency, ghl):
+    installation = make_installation(workspace)
+    ghl.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
+    ghl.add(responses.POST, LOCATION_TOKEN_URL, status=401, json={"message": "Invalid JWT"})
+    with pytest.raises(GhlAuthError):
+        oauth.refresh_installation(installation.pk, stale_token="acc-old")
+    installation.refresh_from_db()
+    installation.location.refresh_from_db()
+    assert not installation.active
+    assert installation.location.status == LocationStatus.DISCONNECTED
+
+
+LOCATION_NOT_ACTIVE = {"statusCode": 400, "message": "Location is not active"}
+
+
+@pytest.mark.django_db
+def test_location_not_active_keeps_the_installation_and_shows_why(workspace, ghl):
+    installation = make_installation(workspace)
+    ghl.add(responses.POST, TOKEN_URL, status=400, json=LOCATION_NOT_ACTIVE)
+    with pytest.raises(client.GhlLocationInactive) as raised:
+        oauth.refresh_installation(installation.pk, stale_token="acc-old")
+    installation.refresh_from_db()
+    installation.location.refresh_from_db()
+    assert not raised.value.retryable
+    assert installation.active and installation.location.status == LocationStatus.ACTIVE
+    assert installation.last_error == "GHL answered 400 on /oauth/token: Location is not active"
+
+
+@pytest.mark.django_db
+def test_location_not_active_is_asked_again_once_a_day(workspace, ghl):
+    installation = make_installation(workspace, expires_in=timedelta(minutes=30))
+    ghl.add(responses.POST, TOKEN_URL, status=400, json=LOCATION_NOT_ACTIVE)
+    first = oauth.refresh_expiring()
+    second = oauth.refresh_expiring()
+    next_day = oauth.refresh_expiring(now=timezone.now() + timedelta(days=1, minutes=1))
+    assert (first, second, next_day) == (
+        {"refreshed": 0, "failed": 1},
+        {"refreshed": 0, "failed": 0},
+        {"refreshed": 0, "failed": 1},
+    )
+    assert len(ghl.calls) == 2
+    assert Installation.objects.get(pk=installation.pk).active
+
+
+@pytest.mark.django_db
+def test_minting_again_leaves_a_removed_location_removed(workspace, agency, ghl):
+    installation = make_installation(workspace, refresh="", expires_in=timedelta(minutes=30))
+    location_remove(location=installation.location)
+    ghl.add(
+        responses.POST,
+        LOCATION_TOKEN_URL,
+        json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
+    )
+    oauth.refresh_expiring()
+    installation.location.refresh_from_db()
+    assert installation.location.status == LocationStatus.REMOVED

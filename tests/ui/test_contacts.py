@@ -2,6 +2,7 @@ import pytest
 from django.urls import reverse
 
 from entitlements.models import Contact, LedgerEntry, PaymentEvent
+from entitlements.services import contact_activity_record
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,20 @@ def test_contact_page_shows_balance_lots_and_ledger(login, viewer, member):
     assert 'data-testid="credits-total">10<' in html
     assert lot.public_id in html
     assert "+10" in html
+
+
+def test_contact_timeline_shows_what_kotally_told_the_outside(login, viewer, member):
+    contact_activity_record(location_pk=member.location_id, contact_pk=member.pk,
+                            message="sent credits.low to 2 endpoints")
+    html = login(viewer).get(reverse("contact", args=[member.pk])).content.decode()
+    assert "sent credits.low to 2 endpoints" in html
+
+
+def test_api_timeline_keeps_its_three_types(api, member):
+    contact_activity_record(location_pk=member.location_id, contact_pk=member.pk,
+                            message="GHL field updated: Kotally credits 10")
+    events = api.get("/api/v2/contacts/member-1/timeline?location_id=loc_main").json()["events"]
+    assert sorted(e["type"] for e in events) == ["ledger", "payment"]
 
 
 def _adjust(client, member, **data):

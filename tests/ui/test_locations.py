@@ -91,9 +91,16 @@ def test_disconnected_location_offers_reconnect_to_admins(login, admin_user, wor
     assert "revoked" in html
 
 
-def test_connected_location_has_no_reconnect(login, owner, workspace):
-    make_installation(workspace)
+def test_connected_location_has_no_reconnect(login, owner, workspace, settings):
+    make_installation(workspace, scopes=" ".join(settings.GHL_SCOPES))
     assert "Reconnect ghl_loc_1" not in _page(login(owner))
+
+
+def test_install_without_the_write_back_scopes_is_asked_to_reconnect(login, owner, workspace):
+    make_installation(workspace, scopes="contacts.readonly calendars.readonly")
+    html = _page(login(owner))
+    assert "Reconnect ghl_loc_1" in html
+    assert "new permissions: contacts.write, locations/customFields.readonly" in html
 
 
 def test_viewers_see_health_but_no_actions(login, viewer, workspace):

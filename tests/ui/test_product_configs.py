@@ -22,6 +22,14 @@ def test_admin_creates_a_package_config(login, admin_user, location):
     assert (config.credits_total, config.calendar_ids) == (5, ["cal_yoga", "cal_pilates"])
 
 
+def test_low_credits_alert_is_optional_and_saved(login, admin_user, location):
+    client = login(admin_user)
+    client.post(reverse("product-config-new"), {**PACKAGE, "low_credits_threshold": "2"})
+    client.post(reverse("product-config-new"), {**PACKAGE, "name": "No alert"})
+    assert ProductConfig.objects.get(name="5-Class Pack").low_credits_threshold == 2
+    assert ProductConfig.objects.get(name="No alert").low_credits_threshold is None
+
+
 def test_membership_config_keeps_its_renewal_policy(login, admin_user, location):
     login(admin_user).post(
         reverse("product-config-new"),

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class OutboundConfig(AppConfig):
+    name = "outbound"
+
+    def ready(self):
+        from entitlements import events
+
+        from . import services
+
+        events.subscribe(services.fan_out)
