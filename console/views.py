@@ -73,11 +73,31 @@ def token_state(location: Location, now) -> tuple[str, str]:
         return "disconnected", "no tokens"
     if not installation.active:
         return "disconnected", "revoked"
+    if installation.ghl_inactive_since:
+        return "pending", "GHL says the location is not active"
     if installation.refresh_failures:
         return "pending", f"refresh failing ({installation.refresh_failures}×)"
     if installation.expires_at <= now:
         return "pending", "expired, refresh due"
     return "ok", "ok"
+
+
+def reconciliation_words(location: Location) -> str:
+    """What the last reconciliation of a GHL location found (integrations_ghl.reconcile)."""
+    installation = getattr(location, "installation", None)
+    found = installation.reconcile_result if installation else {}
+    if installation is None or installation.reconciled_at is None:
+        return "Not reconciled yet" + (
+            f" (last try failed: {found['error']})" if found.get("error") else ""
+        )
+    words = (
+        f"checked {found.get('checked', 0)} paid invoices and orders, recovered "
+        f"{found.get('recovered', 0)} missed ({found.get('granted', 0)} lines granted), "
+        f"{found.get('credits_revoked', 0)} credits taken back by refunds"
+    )
+    if found.get("error"):
+        words += f"; the last try since failed: {found['error']}"
+    return words
 
 
 def needs_reconnect(location: Location) -> bool:
@@ -105,6 +125,7 @@ def location_list(request):
             installation = getattr(location, "installation", None)
             # Installed before the write-back scopes were asked for: reconnect to grant them.
             location.writeback_missing = missing_scopes(installation) if installation else []
+            location.reconciliation = reconciliation_words(location)
     return render(
         request,
         "console/locations.html",

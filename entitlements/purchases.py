@@ -9,7 +9,8 @@ Twins — the same purchase seen through another view — are matched here and o
 ids both views report (a Stripe Checkout Session and the invoice it created), else the same
 payment intent when both views know one, else — between views that share no ids, GHL and
 Stripe — the purchase fingerprint (location, contact, product config, amount, paid within 15
-minutes). `purchase_refund` takes a refunded or disputed purchase back, whoever granted it.
+minutes). `purchase_refund` (by payment intent) and `purchase_refund_by_payment` (by payment
+key) take a refunded, voided or disputed purchase back, whoever granted it.
 """
 
 import hashlib
@@ -23,7 +24,7 @@ from locations.models import Location
 
 from . import events, services
 from .models import PaymentEvent, PaymentOutcome
-from .outcomes import BillingSuspended, Reason
+from .outcomes import BillingSuspended, Outcome, Reason
 
 FINGERPRINT_WINDOW = timedelta(minutes=15)
 # Metadata key on a `duplicate` payment naming the granted payment it was matched to.
@@ -305,3 +306,33 @@ def purchase_refund(
                 external_payment_id=grant.external_payment_id, actor=actor, refunded_cents=cents,
             ).reason_code
     return reason
+
+
+def purchase_refund_by_payment(
+    *,
+    location: Location,
+    provider: str,
+    external_payment_id: str,
+    actor: services.Actor,
+    refunded_cents: int | None = None,
+) -> Outcome:
+    """Take back the unused credits of the purchase one payment key reports
+    (services.payment_refund, same contract): the payment's own grant, or — when the payment
+    was suppressed as the duplicate of a twin (a voided GHL invoice whose order granted) —
+    the twin's grant. For reports that name a payment, not a payment intent."""
+    row = (
+        PaymentEvent.objects.filter(
+            location=location, provider=provider, external_payment_id=external_payment_id
+        )
+        .values("entitlement_id", "metadata")
+        .first()
+    )
+    twin = (row["metadata"] or {}).get(TWIN_KEY) if row and not row["entitlement_id"] else None
+    if twin is not None:
+        provider, external_payment_id = PaymentEvent.objects.values_list(
+            "provider", "external_payment_id"
+        ).get(pk=twin)
+    return services.payment_refund(
+        location=location, provider=provider, external_payment_id=external_payment_id,
+        actor=actor, refunded_cents=refunded_cents,
+    )

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Max, Q, Sum
+from django.db.models import Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kotally.lib.timeutil import iso_z
@@ -218,6 +219,7 @@ def _move(
     created full does), append its ledger entry and announce it (after commit)."""
     lot_delta = 0 if applied else delta
     lot.credits_remaining += lot_delta
+    balance = _keep_balance(lot.contact_id, lots, now)
     entry = LedgerEntry(
         location_id=lot.location_id,
         contact_id=lot.contact_id,
@@ -225,7 +227,7 @@ def _move(
         kind=kind,
         amount=delta,
         balance_after=lot.credits_remaining,
-        contact_balance_after=available(lots, now),
+        contact_balance_after=balance,
         source=actor.source,
         request_id=actor.request_id,
         external_ref=external_ref,
@@ -311,6 +313,36 @@ def _announce(entry: LedgerEntry, lot: Entitlement, lots: list[Entitlement], now
         return
     events.publish(crossed, lot.location_id, {**data, "low_credits_threshold": threshold},
                    key=f"{entry.public_id}:{crossed}", contact_pk=lot.contact_id)
+
+
+def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> int:
+    """Store the contact's usable credits and the soonest expiry among them on its (locked)
+    row, in the transaction of the change: the admin list reads and filters by these columns
+    instead of summing every member's lots. `lots` must hold every lot with credits left."""
+    usable = [lot for lot in lots if lot.usable_at(now) and lot.credits_remaining > 0]
+    balance = sum(lot.credits_remaining for lot in usable)
+    Contact.objects.filter(pk=contact_id).update(
+        credits_available=balance,
+        credits_expire_at=min((lot.expires_at for lot in usable if lot.expires_at), default=None),
+    )
+    return balance
+
+
+def balances_refresh(contacts: QuerySet, *, now: datetime) -> int:
+    """Recompute the stored balance of many contacts in one statement, by the rule of
+    _keep_balance, for a change that makes lots unusable without moving credits (a config
+    removed). Returns how many contacts were updated."""
+    usable = Entitlement.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        contact=OuterRef("pk"), status=LotStatus.ACTIVE, product_config__active=True,
+        credits_remaining__gt=0,
+    ).values("contact")
+    return Contact.objects.filter(pk__in=contacts.values("pk")).update(
+        credits_available=Coalesce(
+            Subquery(usable.annotate(total=Sum("credits_remaining")).values("total")), 0
+        ),
+        credits_expire_at=Subquery(usable.annotate(soonest=Min("expires_at")).values("soonest")),
+    )
 
 
 # --- grant ------------------------------------------------------------------------------------
@@ -535,12 +567,43 @@ def contact_upsert(
     return created
 
 
+def appointment_seen(
+    *, location: Location, external_id: str, contact_key: str, calendar_id: str,
+    start_time: datetime | None, status: str, source: str,
+) -> tuple[Appointment, bool]:
+    """The stored booking `external_id`, created with its contact the first time an
+    integration reports it — also when it moves no credit (created cancelled, refused for lack
+    of credits), so its later changes are judged against what was seen. Returns
+    (appointment, created)."""
+    with transaction.atomic(savepoint=False):
+        found = Appointment.objects.filter(location=location, external_id=external_id).first()
+        if found is not None:
+            return found, False
+        contact = _lock_or_create_contact(location, contact_key)
+        # Insert-or-ignore, then read back (as _record_booking): the first insert owns it.
+        Appointment.objects.bulk_create([Appointment(
+            location=location, contact=contact, external_id=external_id,
+            calendar_id=calendar_id, start_time=start_time,
+            status=AppointmentStatus(status), source=source,
+        )], ignore_conflicts=True)
+        return Appointment.objects.get(location=location, external_id=external_id), True
+
+
 def appointment_update(
     *, location: Location, external_id: str, start_time: datetime | None = None,
-    status: str | None = None,
+    status: str | None = None, source_updated_at: datetime | None = None,
+    confirmations: int | None = None, source_deleted: bool | None = None,
 ) -> bool:
-    """Keep a stored booking's start time and status current; credits are untouched (a
-    `noshow` keeps its deduction). Returns False when no such booking is stored."""
+    """Keep a stored booking current: start time, status and the reporting integration's
+    bookkeeping (None leaves a field as it is). Credits are untouched (a `noshow` keeps its
+    deduction). Returns False when no such booking is stored."""
+    wanted = {
+        "start_time": start_time,
+        "status": AppointmentStatus(status) if status else None,
+        "source_updated_at": source_updated_at,
+        "confirmations": confirmations,
+        "source_deleted": source_deleted,
+    }
     with transaction.atomic(savepoint=False):
         stored = (
             Appointment.objects.select_for_update()
@@ -549,11 +612,8 @@ def appointment_update(
         )
         if stored is None:
             return False
-        changes = {}
-        if start_time and start_time != stored.start_time:
-            changes["start_time"] = start_time
-        if status and stored.status != status:
-            changes["status"] = AppointmentStatus(status)
+        changes = {field: value for field, value in wanted.items()
+                   if value is not None and getattr(stored, field) != value}
         if changes:
             Appointment.objects.filter(pk=stored.pk).update(**changes, updated_at=timezone.now())
     return True
@@ -871,10 +931,12 @@ def entitlement_pause(*, entitlement: Entitlement, now: datetime | None = None) 
     """Pause an active lot: unusable until resumed. Returns False when it was not active."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
-        lot, _ = _locked_lot(entitlement)
+        lot, lots = _locked_lot(entitlement)
         if lot is None or lot.status != LotStatus.ACTIVE or lot.expired_at(now):
             return False
         Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.PAUSED, paused_at=now)
+        lot.status = LotStatus.PAUSED
+        _keep_balance(lot.contact_id, lots, now)
     return True
 
 
@@ -882,13 +944,15 @@ def entitlement_resume(*, entitlement: Entitlement, now: datetime | None = None)
     """Resume a paused lot; its expiry moves later by the time spent paused (SPEC §2.5)."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
-        lot, _ = _locked_lot(entitlement)
+        lot, lots = _locked_lot(entitlement)
         if lot is None or lot.status != LotStatus.PAUSED:
             return False
         expires_at = lot.expires_at + (now - lot.paused_at) if lot.expires_at else None
         Entitlement.objects.filter(pk=lot.pk).update(
             status=LotStatus.ACTIVE, paused_at=None, expires_at=expires_at
         )
+        lot.status, lot.expires_at = LotStatus.ACTIVE, expires_at
+        _keep_balance(lot.contact_id, lots, now)
     return True
 
 

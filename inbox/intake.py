@@ -14,7 +14,7 @@ from django.utils import timezone
 from kotally.lib.envelope import json_envelope
 from locations.models import Location
 
-from .models import InboundEvent
+from .models import EventStatus, InboundEvent
 
 logger = logging.getLogger("kotally.webhooks")
 
@@ -43,8 +43,10 @@ def store_event(
     payload: dict,
     signature_scheme: str,
     process_after: datetime | None = None,
+    final: tuple[str, str] | None = None,
 ) -> tuple[InboundEvent | None, bool]:
-    """Insert the raw event once per (provider, event id) and enqueue it after commit.
+    """Insert the raw event once per (provider, event id) and enqueue it after commit; with
+    `final` (status, reason code) it is stored already finished and never processed.
 
     Returns (event, created); a duplicate delivery returns (None, False) and changes nothing.
     Raises DatabaseError when the row cannot be stored.
@@ -61,9 +63,15 @@ def store_event(
                 payload=payload,
                 signature_scheme=signature_scheme,
                 process_after=process_after,
+                status=final[0] if final else EventStatus.RECEIVED,
+                reason_code=final[1] if final else "",
+                processed_at=timezone.now() if final else None,
             )
-            countdown = (process_after - timezone.now()).total_seconds() if process_after else None
-            transaction.on_commit(lambda: enqueue(event.pk, countdown))
+            if final is None:
+                countdown = (
+                    (process_after - timezone.now()).total_seconds() if process_after else None
+                )
+                transaction.on_commit(lambda: enqueue(event.pk, countdown))
     except IntegrityError:
         return None, False
     return event, True

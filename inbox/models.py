@@ -2,6 +2,7 @@
 before processing; the row holds the state (SPEC §1, "Inbound event")."""
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from locations.models import Location
@@ -19,7 +20,7 @@ class EventStatus(models.TextChoices):
     PROCESSED = "processed", "Processed"
     IGNORED = "ignored", "Ignored"
     FAILED = "failed", "Failed"
-    HELD = "held", "Held (billing suspended)"
+    HELD = "held", "Held"
 
 
 FINAL = (EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.FAILED)
@@ -31,7 +32,12 @@ class EventReason(models.TextChoices):
     snake case, refusals UPPER_SNAKE_CASE, as everywhere in Kotally."""
 
     # any provider
-    UNKNOWN_LOCATION = "UNKNOWN_LOCATION", "The event names no location Kotally knows."
+    UNKNOWN_LOCATION = "UNKNOWN_LOCATION", "The event names no location."
+    AWAITING_LOCATION = (
+        "AWAITING_LOCATION", "Held until its location is linked to Kotally; replayed then.",
+    )
+    HELD_BEHIND = "HELD_BEHIND", "Held behind earlier held events of its location."
+    FOREIGN_APP = "FOREIGN_APP", "Sent for another Marketplace app; never acted on."
     UNHANDLED_EVENT_TYPE = "UNHANDLED_EVENT_TYPE", "Kotally does not act on this event type."
     INVALID_PAYLOAD = "INVALID_PAYLOAD", "The payload lacks what its type needs."
     PROCESSING_ERROR = "PROCESSING_ERROR", "Processing failed unexpectedly; support has details."
@@ -39,8 +45,11 @@ class EventReason(models.TextChoices):
     NO_LINE_ITEMS = "NO_LINE_ITEMS", "The purchase has no line items."
     # contacts and appointments
     CONTACT_SAVED = "contact_saved", "Contact saved."
+    APPOINTMENT_RECORDED = "appointment_recorded", "Booking recorded; its status moves no credit."
     APPOINTMENT_UPDATED = "appointment_updated", "Appointment updated."
-    APPOINTMENT_NOT_FOUND = "APPOINTMENT_NOT_FOUND", "No booking Kotally knows of to update."
+    STALE_UPDATE = (
+        "STALE_UPDATE", "Older than the booking state already applied; nothing to change.",
+    )
     CALENDAR_NOT_CONFIGURED = (
         "CALENDAR_NOT_CONFIGURED", "No product config lists this calendar.",
     )
@@ -62,6 +71,15 @@ class EventReason(models.TextChoices):
     COMPANY_TOKEN_REVOKED = (
         "COMPANY_TOKEN_REVOKED", "The agency's GHL token was refused; reconnect GoHighLevel.",
     )
+    AWAITING_COMPANY = (
+        "AWAITING_COMPANY", "Held until the agency's GHL install is finished; replayed then.",
+    )
+    NOT_INSTALLED = "NOT_INSTALLED", "Kotally is not installed on this GHL location."
+    GHL_LOCATION_INACTIVE = (
+        "GHL_LOCATION_INACTIVE", "GHL says the location is not active (paused or canceled).",
+    )
+    # refunds and voids
+    NOT_GRANTED = "NOT_GRANTED", "The purchase granted nothing: nothing to take back."
     # merchant Stripe
     STRIPE_KEY_MISSING = (
         "STRIPE_KEY_MISSING", "Set the restricted key to read Checkout line items.",
@@ -117,8 +135,15 @@ class InboundEvent(models.Model):
         indexes = [
             # The sweeper and the held-event release: events by status and age.
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
-            # The Events page: a location's events newest first.
-            models.Index(fields=["location", "-received_at"], name="inbound_location_idx"),
+            # The Events page: a location's events newest first (keyset on received_at, id).
+            models.Index(
+                F("location"), F("received_at").desc(), F("id").desc(), name="inbound_list_idx"
+            ),
+            # The Events page filtered by status (failed, held, ...), newest first.
+            models.Index(
+                F("location"), F("status"), F("received_at").desc(), F("id").desc(),
+                name="inbound_status_list_idx",
+            ),
         ]
 
     def __str__(self):

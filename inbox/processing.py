@@ -12,6 +12,12 @@ must call a remote API (which never happens inside a transaction) register `atom
 their writes must be idempotent on their own keys, so a re-run after a crash finds the work
 done. The engine's own keys (payment key, `ghl:appt:<id>:*` request ids) are the second guard
 when two workers race on one event.
+
+Held events wait, in order per location, for what they need: billing to allow writes again
+(BILLING_SUSPENDED), their location to be linked (AWAITING_LOCATION: an install still under
+way; `locations.signals.location_linked` replays them at once), or earlier held events of the
+same location (HELD_BEHIND). Integrations may hold events for reasons of their own and
+release them with `release_later`.
 """
 
 import logging
@@ -76,6 +82,11 @@ def register(provider: str, event_types, handle, **options) -> None:
         _HANDLERS[(provider, event_type)] = Handler(handle, **options)
 
 
+def event_types() -> list[str]:
+    """Every event type a handler is registered for, sorted."""
+    return sorted({event_type for _, event_type in _HANDLERS})
+
+
 def handler_for(event: InboundEvent) -> Handler | None:
     return _HANDLERS.get((event.provider, event.event_type))
 
@@ -103,14 +114,29 @@ def _finish(event: InboundEvent, result: Result) -> None:
     )
 
 
+def _lifecycle() -> Q:
+    """Events of types registered `holdable=False` (app install/uninstall): they never wait,
+    and nothing waits behind them."""
+    never_held = Q(pk__in=[])
+    for (provider, event_type), handler in _HANDLERS.items():
+        if not handler.holdable:
+            never_held |= Q(provider=provider, event_type=event_type)
+    return never_held
+
+
 def _held_before(event: InboundEvent) -> bool:
-    """Held events of the same location received earlier: this one must wait behind them."""
+    """Held events of the same location received earlier (also those stored before the
+    location was linked): this one must wait behind them."""
     earlier = Q(received_at__lt=event.received_at) | Q(
         received_at=event.received_at, pk__lt=event.pk
     )
+    same_location = Q(location=event.location_id) | Q(
+        location__isnull=True, location_ref=event.location.location_id
+    )
     return (
-        InboundEvent.objects.filter(location=event.location_id, status=EventStatus.HELD)
+        InboundEvent.objects.filter(same_location, status=EventStatus.HELD)
         .filter(earlier)
+        .exclude(_lifecycle())
         .exists()
     )
 
@@ -135,14 +161,18 @@ def _claim(event_pk: int, *, releasing: bool, now: datetime) -> tuple[InboundEve
             # An install processed after this event was stored may have created the location.
             event.location = Location.objects.filter(location_id=event.location_ref).first()
         handler = handler_for(event)
-        if (
-            event.location is not None
-            and (handler is None or handler.holdable)
-            and (event.location.workspace.billing_suspended or _held_before(event))
-        ):
-            event.status, event.reason_code = EventStatus.HELD, Reason.BILLING_SUSPENDED
-            event.save(update_fields=["location", "status", "reason_code", "updated_at"])
-            return None, 0
+        if event.location is not None and (handler is None or handler.holdable):
+            reason = (
+                Reason.BILLING_SUSPENDED
+                if event.location.workspace.billing_suspended
+                else EventReason.HELD_BEHIND
+                if _held_before(event)
+                else None
+            )
+            if reason:
+                event.status, event.reason_code = EventStatus.HELD, reason
+                event.save(update_fields=["location", "status", "reason_code", "updated_at"])
+                return None, 0
         event.status = EventStatus.PROCESSING
         event.attempts += 1
         event.save(update_fields=["location", "status", "attempts", "updated_at"])
@@ -151,10 +181,13 @@ def _claim(event_pk: int, *, releasing: bool, now: datetime) -> tuple[InboundEve
 
 def _precheck(event: InboundEvent, handler: Handler | None) -> Result | None:
     """The outcome when the handler must not run at all."""
-    if event.location is None and (handler is None or handler.needs != Needs.NOTHING):
-        return Result(EventStatus.IGNORED, EventReason.UNKNOWN_LOCATION)
     if handler is None:
         return Result(EventStatus.IGNORED, EventReason.UNHANDLED_EVENT_TYPE)
+    if event.location is None and handler.needs != Needs.NOTHING:
+        if event.location_ref:
+            # Not linked yet (an install still under way): replayed when it is.
+            return Result(EventStatus.HELD, EventReason.AWAITING_LOCATION)
+        return Result(EventStatus.IGNORED, EventReason.UNKNOWN_LOCATION)
     if handler.needs == Needs.ACTIVE_LOCATION and event.location.status != LocationStatus.ACTIVE:
         # Failed, not ignored: Retry from the Events page once the location is active.
         return Result(EventStatus.FAILED, Reason.LOCATION_INACTIVE)
@@ -210,18 +243,61 @@ def process(event_pk: int, *, releasing: bool = False) -> float:
 # --- held events, the sweeper, retries ---------------------------------------------------------
 
 
-def release_held(*, workspace_pk: int | None = None) -> int:
-    """Process held events, oldest first, for workspaces whose billing allows writes again.
-    Each is processed inline (not enqueued) so a location's events keep their order."""
-    held = InboundEvent.objects.filter(status=EventStatus.HELD).exclude(
-        location__workspace__billing_status__in=SUSPENDED
-    )
-    if workspace_pk is not None:
-        held = held.filter(location__workspace_id=workspace_pk)
-    pks = list(held.order_by("received_at", "pk").values_list("pk", flat=True))
-    for pk in pks:
+AWAITING = (EventReason.AWAITING_LOCATION, EventReason.AWAITING_COMPANY)
+
+
+def release_held(
+    *, workspace_pk: int | None = None, location_ref: str = "", pks: list[int] | None = None
+) -> int:
+    """Process held events, oldest first, each inline (not enqueued) so a location's events
+    keep their order. Which ones:
+
+    - `pks`: exactly these; `location_ref`: every event held about that location (it was just
+      linked);
+    - otherwise (periodic, or billing recovered in `workspace_pk`): events held for billing or
+      behind others in workspaces whose billing allows writes again, and events awaiting a
+      location that now exists (a replay the linking commit could not enqueue).
+    Events still not ready are held again by `process`.
+    """
+    held = InboundEvent.objects.filter(status=EventStatus.HELD)
+    if pks is not None:
+        held = held.filter(pk__in=pks)
+    elif location_ref:
+        held = held.filter(location_ref=location_ref)
+    else:
+        billing = Q(location__isnull=False) & ~Q(reason_code__in=AWAITING)
+        if workspace_pk is not None:
+            billing &= Q(location__workspace_id=workspace_pk)
+        billing &= ~Q(location__workspace__billing_status__in=SUSPENDED)
+        appeared = Q(
+            location__isnull=True,
+            location_ref__in=Location.objects.values("location_id"),
+        )
+        held = held.filter(billing if workspace_pk is not None else billing | appeared)
+    ordered = list(held.order_by("received_at", "pk").values_list("pk", flat=True))
+    for pk in ordered:
         process(pk, releasing=True)
-    return len(pks)
+    return len(ordered)
+
+
+def release_later(*, location_ref: str = "", pks: list[int] | None = None) -> None:
+    """Release held events (see release_held) in a task, after the current transaction
+    commits. A broker outage only logs: the periodic release catches up."""
+    from .tasks import release_held_events  # the tasks module imports this one
+
+    def send():
+        try:
+            release_held_events.delay(location_ref=location_ref, pks=pks)
+        except Exception:
+            logger.exception("could not enqueue the release of held events")
+
+    if location_ref or pks:
+        transaction.on_commit(send)
+
+
+def on_location_linked(sender, location, **kwargs) -> None:
+    """locations.signals.location_linked: replay what waited for this location."""
+    release_later(location_ref=location.location_id)
 
 
 def sweep_stuck(*, stale_after: timedelta, now: datetime | None = None) -> list[int]:
@@ -250,8 +326,8 @@ def retry_failed(event: InboundEvent) -> bool:
 
 
 def requeue(pks: list[int]) -> None:
-    """Process already-final events again, after the current transaction commits (a GHL
-    cancel that came before its booking, replayed once the booking deducted)."""
+    """Process already-final events again, after the current transaction commits (a merchant
+    Stripe refund that came before its purchase, replayed once the purchase granted)."""
     if not pks:
         return
     InboundEvent.objects.filter(pk__in=pks).update(

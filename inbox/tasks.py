@@ -53,6 +53,9 @@ def sweep_stuck_events() -> int:
 
 
 @shared_task(name="inbox.release_held_events", acks_late=True, time_limit=600)
-def release_held_events(workspace_pk: int | None = None) -> int:
-    """Process held events in order for workspaces whose billing allows writes again."""
-    return processing.release_held(workspace_pk=workspace_pk)
+def release_held_events(
+    workspace_pk: int | None = None, location_ref: str = "", pks: list[int] | None = None
+) -> int:
+    """Process held events in order: those a billing recovery, a newly linked location or an
+    integration released (see processing.release_held)."""
+    return processing.release_held(workspace_pk=workspace_pk, location_ref=location_ref, pks=pks)

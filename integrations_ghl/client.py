@@ -3,9 +3,12 @@
 One `requests.Session`, explicit timeouts, the `Version` header each endpoint requires,
 a per-location limiter (GHL allows 100 requests / 10 s per app and location) and a bounded
 backoff when GHL still answers 429. Calls that need a location token take a `TokenSource`
-(integrations_ghl.oauth.token_source): on a 401 the client asks it to refresh once and retries.
+(integrations_ghl.installations.token_source): on a 401 the client asks it to refresh once and
+retries.
 
-Vendor docs: https://marketplace.gohighlevel.com/docs/ghl/ (one link above each call).
+Vendor docs: https://marketplace.gohighlevel.com/docs/ghl/ (one link above each call); the
+request and answer shapes are checked against the OpenAPI files of GoHighLevel's docs
+repository (`GoHighLevel/highlevel-api-docs`, `apps/*.json`), named above each call too.
 """
 
 from __future__ import annotations
@@ -39,6 +42,12 @@ class GhlAuthError(GhlError):
     OAuth consent."""
 
 
+class GhlLocationInactive(GhlError):
+    """GHL's `400 Location is not active`: the sub-account's SaaS subscription or the agency
+    is paused or canceled. Not worth a retry; the same refresh token works again once GHL
+    reactivates the location (apps/v3/oauth-v3.json, POST /oauth/token, `locationNotActive`)."""
+
+
 class GhlRateLimited(GhlError):
     """Over GHL's rate limit after bounded retries; `retry_after` seconds is a fair wait."""
 
@@ -48,7 +57,7 @@ class GhlRateLimited(GhlError):
 
 
 class TokenSource(Protocol):
-    """Where an API call gets its bearer token (see oauth.token_source). `ghl_id` is the
+    """Where an API call gets its bearer token (see installations.token_source). `ghl_id` is the
     location id (or the company id for an agency token): the rate-limit key and `altId`."""
 
     ghl_id: str
@@ -104,26 +113,39 @@ def _backoff_seconds(response: requests.Response, attempt: int) -> float:
     wait = None
     if headers.get("Retry-After", "").replace(".", "", 1).isdigit():
         wait = float(headers["Retry-After"])
-    elif headers.get("X-RateLimit-Remaining") == "0" and headers.get(
-        "X-RateLimit-Interval-Milliseconds", ""
-    ).isdigit():
+    elif (
+        headers.get("X-RateLimit-Remaining") == "0"
+        and headers.get("X-RateLimit-Interval-Milliseconds", "").isdigit()
+    ):
         wait = int(headers["X-RateLimit-Interval-Milliseconds"]) / 1000
     if wait is None:
         wait = 2.0**attempt
     return min(wait, settings.GHL_MAX_BACKOFF_SECONDS)
 
 
-def _error_code(response: requests.Response) -> str:
+def _error_text(response: requests.Response) -> tuple[str, str]:
+    """(OAuth `error` code, `message`) of an error answer; empty strings when absent."""
     try:
         body = response.json()
     except ValueError:
-        return ""
-    return str(body.get("error", "")) if isinstance(body, dict) else ""
+        return "", ""
+    if not isinstance(body, dict):
+        return "", ""
+    message = body.get("message", "")
+    return str(body.get("error", "")), str(message if isinstance(message, str) else "")[:200]
 
 
-def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
-          token: str | None = None, params: dict | None = None,
-          data: dict | None = None, json: dict | None = None) -> dict[str, Any]:
+def _send(
+    method: str,
+    path: str,
+    *,
+    version: str,
+    rate_key: str | None = None,
+    token: str | None = None,
+    params: dict | None = None,
+    data: dict | None = None,
+    json: dict | None = None,
+) -> dict[str, Any]:
     """One GHL call with the limiter and 429 backoff; returns the JSON body."""
     headers = {"Version": version}
     if token:
@@ -133,8 +155,15 @@ def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
         if rate_key:
             _take_slot(rate_key)
         try:
-            response = _http().request(method, _url(path), headers=headers, params=params,
-                                       data=data, json=json, timeout=_timeout())
+            response = _http().request(
+                method,
+                _url(path),
+                headers=headers,
+                params=params,
+                data=data,
+                json=json,
+                timeout=_timeout(),
+            )
         except requests.RequestException as exc:
             raise GhlError(f"GHL unreachable: {type(exc).__name__}", retryable=True) from exc
         if response.status_code != 429:
@@ -149,47 +178,86 @@ def _send(method: str, path: str, *, version: str, rate_key: str | None = None,
         _sleep(wait)
         attempt += 1
 
-    if response.status_code == 401 or _error_code(response) == "invalid_grant":
-        raise GhlAuthError(f"GHL refused the credentials on {path}", status=response.status_code)
     if response.status_code >= 400:
-        raise GhlError(f"GHL answered {response.status_code} on {path}",
-                       status=response.status_code, retryable=response.status_code >= 500)
+        _raise_for(response, path)
     try:
         return response.json()
     except ValueError as exc:
         raise GhlError(f"GHL sent a non-JSON body on {path}", retryable=True) from exc
 
 
-def _authed(auth: TokenSource, method: str, path: str, *, version: str = V_DEFAULT,
-            params: dict | None = None, data: dict | None = None,
-            json: dict | None = None) -> dict[str, Any]:
+def _raise_for(response: requests.Response, path: str) -> None:
+    """The named exception for an error answer. GHL's OAuth answers either the OAuth form
+    (`{"error": "invalid_grant"}`) or its own (`{"statusCode": 400, "message": "Invalid grant:
+    refresh token is invalid"}`, `"Location is not active"`: apps/v3/oauth-v3.json, POST
+    /oauth/token, 400 examples)."""
+    status = response.status_code
+    code, message = _error_text(response)
+    text = f"GHL answered {status} on {path}" + (f": {message}" if message else "")
+    if message == "Location is not active":
+        raise GhlLocationInactive(text, status=status)
+    if status == 401 or code == "invalid_grant" or message.startswith("Invalid grant"):
+        raise GhlAuthError(text, status=status)
+    raise GhlError(text, status=status, retryable=status >= 500)
+
+
+def _authed(
+    auth: TokenSource,
+    method: str,
+    path: str,
+    *,
+    version: str = V_DEFAULT,
+    params: dict | None = None,
+    data: dict | None = None,
+    json: dict | None = None,
+) -> dict[str, Any]:
     """A call with the installation's token; a 401 refreshes the token once and retries."""
     token = auth.access_token()
     try:
-        return _send(method, path, version=version, rate_key=auth.ghl_id, token=token,
-                     params=params, data=data, json=json)
+        return _send(
+            method,
+            path,
+            version=version,
+            rate_key=auth.ghl_id,
+            token=token,
+            params=params,
+            data=data,
+            json=json,
+        )
     except GhlAuthError:
         fresh = auth.refreshed_token(token)
-    return _send(method, path, version=version, rate_key=auth.ghl_id, token=fresh,
-                 params=params, data=data, json=json)
+    return _send(
+        method,
+        path,
+        version=version,
+        rate_key=auth.ghl_id,
+        token=fresh,
+        params=params,
+        data=data,
+        json=json,
+    )
 
 
 # --- OAuth ---------------------------------------------------------------------------------
 
 
 def exchange_code(*, code: str, user_type: str, redirect_uri: str) -> dict[str, Any]:
-    """Trade an authorization code for a token pair.
+    """Trade an authorization code for a token pair. `user_type` "" sends none, as GHL's own
+    app template does (GoHighLevel/ghl-marketplace-app-template, src/ghl.ts).
 
-    https://marketplace.gohighlevel.com/docs/ghl/oauth/get-access-token
+    https://marketplace.gohighlevel.com/docs/ghl/oauth/get-access-token (apps/oauth.json,
+    POST /oauth/token)
     """
-    return _send("POST", "/oauth/token", version=V_DEFAULT, data={
+    data = {
         "client_id": settings.GHL_CLIENT_ID,
         "client_secret": settings.GHL_CLIENT_SECRET,
         "grant_type": "authorization_code",
         "code": code,
-        "user_type": user_type,
         "redirect_uri": redirect_uri,
-    })
+    }
+    if user_type:
+        data["user_type"] = user_type
+    return _send("POST", "/oauth/token", version=V_DEFAULT, data=data)
 
 
 def refresh(*, refresh_token: str, user_type: str) -> dict[str, Any]:
@@ -197,22 +265,75 @@ def refresh(*, refresh_token: str, user_type: str) -> dict[str, Any]:
 
     https://marketplace.gohighlevel.com/docs/ghl/oauth/get-access-token
     """
-    return _send("POST", "/oauth/token", version=V_DEFAULT, data={
-        "client_id": settings.GHL_CLIENT_ID,
-        "client_secret": settings.GHL_CLIENT_SECRET,
-        "grant_type": "refresh_token",
-        "refresh_token": refresh_token,
-        "user_type": user_type,
-    })
+    return _send(
+        "POST",
+        "/oauth/token",
+        version=V_DEFAULT,
+        data={
+            "client_id": settings.GHL_CLIENT_ID,
+            "client_secret": settings.GHL_CLIENT_SECRET,
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "user_type": user_type,
+        },
+    )
 
 
 def location_token(company: TokenSource, *, location_id: str) -> dict[str, Any]:
-    """Mint a location token pair from an agency (company) token.
+    """Mint a location token from an agency (company) token; needs scope `oauth.write`. The
+    v1 answer documents no `refresh_token`: such a token is minted again when it expires.
 
     https://marketplace.gohighlevel.com/docs/ghl/oauth/get-location-access-token
+    (apps/oauth.json, POST /oauth/locationToken)
     """
-    return _authed(company, "POST", "/oauth/locationToken",
-                   data={"companyId": company.ghl_id, "locationId": location_id})
+    return _authed(
+        company,
+        "POST",
+        "/oauth/locationToken",
+        data={"companyId": company.ghl_id, "locationId": location_id},
+    )
+
+
+PAGE_SIZE = 100
+MAX_PAGES = 50  # a bound in case an endpoint ignores its offset
+
+
+def _pages(fetch, items_key: str, total_key: str) -> list[dict[str, Any]]:
+    """Every item of an offset-paginated list: `fetch(offset)` returns one page's body."""
+    items: list[dict[str, Any]] = []
+    for _ in range(MAX_PAGES):
+        body = fetch(len(items))
+        page = body.get(items_key) or []
+        items.extend(page)
+        total = body.get(total_key)
+        if len(page) < PAGE_SIZE or (isinstance(total, int) and len(items) >= total):
+            break
+    return items
+
+
+def installed_locations(
+    company: TokenSource, *, app_id: str, location_id: str = ""
+) -> list[dict[str, Any]]:
+    """The locations of an agency that have this app installed (`_id`, `name`, ...); needs
+    scope `oauth.readonly`. `location_id` narrows it to one location.
+
+    apps/oauth.json, GET /oauth/installedLocations (operationId get-installed-location)
+    """
+    params = {
+        "companyId": company.ghl_id,
+        "appId": app_id,
+        "isInstalled": "true",
+        "limit": str(PAGE_SIZE),
+    }
+    if location_id:
+        params["locationId"] = location_id
+
+    def fetch(offset):
+        return _authed(
+            company, "GET", "/oauth/installedLocations", params={**params, "skip": str(offset)}
+        )
+
+    return _pages(fetch, "locations", "count")
 
 
 # --- Reads with a location token ------------------------------------------------------------
@@ -225,8 +346,9 @@ def get_contact(auth: TokenSource, contact_id: str) -> dict[str, Any]:
 
 def list_calendars(auth: TokenSource) -> list[dict[str, Any]]:
     """https://marketplace.gohighlevel.com/docs/ghl/calendars/get-calendars"""
-    body = _authed(auth, "GET", "/calendars/", version=V_CALENDARS,
-                       params={"locationId": auth.ghl_id})
+    body = _authed(
+        auth, "GET", "/calendars/", version=V_CALENDARS, params={"locationId": auth.ghl_id}
+    )
     return body.get("calendars", [])
 
 
@@ -235,32 +357,100 @@ def list_products(auth: TokenSource, *, limit: int = 100, offset: int = 0) -> li
 
     https://marketplace.gohighlevel.com/docs/ghl/products/list-invoices
     """
-    body = _authed(auth, "GET", "/products/", params={
-        "locationId": auth.ghl_id, "limit": limit, "offset": offset})
+    body = _authed(
+        auth,
+        "GET",
+        "/products/",
+        params={"locationId": auth.ghl_id, "limit": limit, "offset": offset},
+    )
     return body.get("products", [])
 
 
 def list_prices(auth: TokenSource, product_id: str) -> list[dict[str, Any]]:
     """https://marketplace.gohighlevel.com/docs/ghl/products/list-prices-for-product"""
-    body = _authed(auth, "GET", f"/products/{product_id}/price",
-                       params={"locationId": auth.ghl_id})
+    body = _authed(auth, "GET", f"/products/{product_id}/price", params={"locationId": auth.ghl_id})
     return body.get("prices", [])
 
 
-def get_invoice(auth: TokenSource, invoice_id: str) -> dict[str, Any]:
-    """https://marketplace.gohighlevel.com/docs/ghl/invoices/get-invoice"""
-    return _authed(auth, "GET", f"/invoices/{invoice_id}",
-                       params={"altId": auth.ghl_id, "altType": "location"})
+def list_invoices(auth: TokenSource, *, status: str, start_at: str) -> list[dict[str, Any]]:
+    """The location's invoices in `status` issued since `start_at` (YYYY-MM-DD), each with
+    `invoiceItems` and `contactDetails` like the Invoice webhooks.
 
-
-def list_orders(auth: TokenSource, **filters: Any) -> list[dict[str, Any]]:
-    """Paid orders by default; `filters` adds query parameters (startAt, endAt, limit, ...).
-
-    https://marketplace.gohighlevel.com/docs/ghl/payments/list-orders
+    apps/invoices.json, GET /invoices/ (operationId list-invoices)
     """
-    params = {"altId": auth.ghl_id, "altType": "location", "paymentStatus": "paid",
-              **filters}
-    return _authed(auth, "GET", "/payments/orders", params=params).get("data", [])
+
+    def fetch(offset):
+        return _authed(
+            auth,
+            "GET",
+            "/invoices/",
+            params={
+                "altId": auth.ghl_id,
+                "altType": "location",
+                "status": status,
+                "startAt": start_at,
+                "limit": str(PAGE_SIZE),
+                "offset": str(offset),
+            },
+        )
+
+    return _pages(fetch, "invoices", "total")
+
+
+def list_orders(auth: TokenSource, *, payment_status: str, start_at: str) -> list[dict[str, Any]]:
+    """The location's orders with `payment_status` since `start_at` (YYYY-MM-DD). List items
+    carry no `items`: read those with `get_order`.
+
+    apps/payments.json, GET /payments/orders (operationId list-orders; it takes no altType)
+    """
+
+    def fetch(offset):
+        return _authed(
+            auth,
+            "GET",
+            "/payments/orders",
+            params={
+                "altId": auth.ghl_id,
+                "paymentStatus": payment_status,
+                "startAt": start_at,
+                "limit": PAGE_SIZE,
+                "offset": offset,
+            },
+        )
+
+    return _pages(fetch, "data", "totalCount")
+
+
+def get_order(auth: TokenSource, order_id: str) -> dict[str, Any]:
+    """One order with its `items` and `contactSnapshot`, like the Order webhooks.
+
+    apps/payments.json, GET /payments/orders/{orderId} (operationId get-order-by-id)
+    """
+    return _authed(auth, "GET", f"/payments/orders/{order_id}", params={"altId": auth.ghl_id})
+
+
+def list_transactions(auth: TokenSource, *, start_at: str) -> list[dict[str, Any]]:
+    """The location's transactions since `start_at` (YYYY-MM-DD); each names what it paid
+    (`entityType` "order", `entityId`) and its cumulative `amountRefunded`.
+
+    apps/payments.json, GET /payments/transactions (operationId list-transactions)
+    """
+
+    def fetch(offset):
+        return _authed(
+            auth,
+            "GET",
+            "/payments/transactions",
+            params={
+                "altId": auth.ghl_id,
+                "altType": "location",
+                "startAt": start_at,
+                "limit": PAGE_SIZE,
+                "offset": offset,
+            },
+        )
+
+    return _pages(fetch, "data", "totalCount")
 
 
 def get_location(auth: TokenSource) -> dict[str, Any]:

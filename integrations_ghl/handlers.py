@@ -1,12 +1,14 @@
 """GoHighLevel payloads → engine calls (SPEC §5.3). Registered with the inbox in
 IntegrationsGhlConfig.ready; each handler returns an inbox `Result` and never finishes the
-event itself.
+event itself. Shapes: docs/webhook events/*.md of GHL's docs (tests/fixtures/ghl/README.md).
 
 - contacts: ContactCreate / ContactUpdate keep the contact's name and email current;
-- purchases: InvoicePaid and paid orders become an entitlements.purchases.Purchase (one
-  purchase grants once, whichever view of it arrives first);
-- appointments: bookings of a configured calendar deduct once, cancellations restore per the
-  window, other updates keep the stored booking current.
+- purchases: InvoicePaid and completed orders become an entitlements.purchases.Purchase (one
+  purchase grants once, whichever view of it arrives first). Reconciliation
+  (integrations_ghl.reconcile) builds the same Purchase from GHL's list endpoints;
+- refunds: InvoiceVoid takes back the unused credits of what the invoice granted.
+
+Bookings are integrations_ghl.appointments.
 """
 
 from datetime import datetime
@@ -14,31 +16,32 @@ from decimal import Decimal, InvalidOperation
 
 from django.db.models import Q
 
-from entitlements import events, services
-from entitlements.idempotency import run_once
-from entitlements.models import Appointment, AppointmentStatus, ProductConfig, Source
-from entitlements.outcomes import BillingSuspended, Reason, refuse
+from entitlements import services
+from entitlements.models import ProductConfig, Source
+from entitlements.outcomes import Outcome, Reason
 from entitlements.purchases import (
     PaymentProvider,
     Purchase,
     PurchaseLine,
-    advisory_xact_lock,
-    purchase_settle,
+    purchase_refund_by_payment,
 )
-from inbox.models import EventReason, EventStatus, InboundEvent, Provider
-from inbox.processing import InvalidPayload, Result, requeue
+from entitlements.purchases import purchase_settle as _purchase_settle
+from inbox.models import EventReason, EventStatus, InboundEvent
+from inbox.processing import InvalidPayload, Result
 from kotally.lib.timeutil import parse_aware
 from locations.models import Location
 
-# Invoice webhooks carry no `type`: intake names them by shape (webhooks.event_type_of).
-INVOICE_PAID = "InvoicePaid"
+# Invoice webhooks carry no `type`: intake names them by their `status`, the one field that
+# tells GHL's InvoicePaid, InvoiceVoid and InvoicePartiallyPaid examples apart.
+INVOICE_EVENTS = {
+    "paid": "InvoicePaid",
+    "void": "InvoiceVoid",
+    "partially_paid": "InvoicePartiallyPaid",
+}
 INVOICE_OTHER = "Invoice"
-CANCEL_TYPES = ("AppointmentUpdate", "AppointmentDelete")
-
-
-def _actor(event: InboundEvent, request_id: str = "") -> services.Actor:
-    return services.Actor(source=Source.GHL, request_id=request_id,
-                          correlation_id=f"evt_{event.pk}")
+# GHL documents two order statuses: `pending` (OrderCreate.md) and `completed`
+# (OrderStatusUpdate.md); the webhook has no payment status. Only a completed order grants.
+ORDER_PAID = "completed"
 
 
 def _required(mapping: dict, key: str, what: str) -> str:
@@ -60,17 +63,21 @@ def _time(value) -> datetime | None:
 # --- contacts ---------------------------------------------------------------------------------
 
 
+def _name(contact: dict) -> str:
+    name = contact.get("name") or " ".join(
+        part for part in (contact.get("firstName"), contact.get("lastName")) if part
+    )
+    return str(name or "")
+
+
 def contact_upsert(event: InboundEvent) -> Result:
     """ContactCreate / ContactUpdate: keep the contact's email and name current."""
     payload = event.payload
-    name = payload.get("name") or " ".join(
-        part for part in (payload.get("firstName"), payload.get("lastName")) if part
-    )
     services.contact_upsert(
         location=event.location,
         contact_key=_required(payload, "id", "contact"),
         email=str(payload.get("email") or ""),
-        name=str(name or ""),
+        name=_name(payload),
     )
     return Result(EventStatus.PROCESSED, EventReason.CONTACT_SAVED)
 
@@ -88,7 +95,7 @@ def to_cents(amount) -> int | None:
         return None
 
 
-def _configs(location, product_id: str, price_id: str) -> tuple:
+def _configs(location: Location, product_id: str, price_id: str) -> tuple:
     """Active configs for a GHL product; a config naming a price id must match it too."""
     if not product_id:
         return ()
@@ -109,8 +116,9 @@ def _quantity(value) -> int:
     return quantity
 
 
-def _line(event, *, external_payment_id, product_id, price_id, qty, unit_amount, currency,
-          paid_at) -> PurchaseLine:
+def _line(
+    location, *, external_payment_id, product_id, price_id, qty, unit_amount, currency, paid_at
+) -> PurchaseLine:
     """One invoice item or order item as a purchase line (amounts arrive in major units)."""
     quantity = _quantity(qty)
     unit = to_cents(unit_amount)
@@ -118,254 +126,168 @@ def _line(event, *, external_payment_id, product_id, price_id, qty, unit_amount,
     return PurchaseLine(
         external_payment_id=external_payment_id,
         product_ref=f"GHL product {product_id or '(none)'}",
-        configs=_configs(event.location, product_id, str(price_id or "")),
+        configs=_configs(location, product_id, str(price_id or "")),
         quantity=quantity,
         amount_cents=unit * quantity if unit is not None else None,
-        currency=str(currency or event.payload.get("currency") or "")[:3],
+        currency=str(currency or "")[:3],
         paid_at=paid_at,
-        payment_intent=_payment_intent(event.payload),
     )
 
 
-def _payment_intent(payload: dict) -> str:
-    """The Stripe payment intent behind a GHL payment, when the payload names one. GHL does
-    not document such a field on invoice/order webhooks; these are the names its payment
-    objects use elsewhere, so the Stripe fallback can match on it when present."""
-    for key in ("paymentIntentId", "stripePaymentIntentId", "chargeId"):
-        if payload.get(key):
-            return str(payload[key])
-    return ""
-
-
-def _settle(event: InboundEvent, contact: dict, lines: list) -> Result:
-    if not lines:
-        return Result(EventStatus.IGNORED, EventReason.NO_LINE_ITEMS)
-    reason = purchase_settle(Purchase(
-        location=event.location,
-        provider=PaymentProvider.GHL,
-        source=Source.GHL,
-        event_type=event.event_type,
-        contact_key=str(contact.get("id") or "")[:255] or None,
-        email=str(contact.get("email") or "")[:254],
-        name=str(contact.get("name") or "")[:255],
-        is_test=event.payload.get("liveMode") is False,
-        lines=tuple(lines),
-        origin_event=event.pk,
-        correlation_id=f"evt_{event.pk}",
-    ))
-    return Result(EventStatus.PROCESSED, reason)
-
-
-def invoice_paid(event: InboundEvent) -> Result:
-    """InvoicePaid: one grant per invoice item (`ghl:invoice:<invoice id>:<item id>`)."""
-    payload = event.payload
-    invoice_id = _required(payload, "_id", "invoice")
-    paid_at = _time(payload.get("updatedAt") or payload.get("createdAt"))
+def invoice_purchase(
+    location: Location, invoice: dict, *, event_type: str, origin_event: int | None = None
+) -> Purchase:
+    """An invoice (webhook or GET /invoices/ item): one line per item, external payment id
+    `ghl:invoice:<invoice id>:<item id>`; the contact is `contactDetails`."""
+    invoice_id = _required(invoice, "_id", "invoice")
+    paid_at = _time(invoice.get("updatedAt") or invoice.get("createdAt"))
     lines = [
         _line(
-            event,
+            location,
             external_payment_id=f"ghl:invoice:{invoice_id}:{item.get('_id') or index}",
             product_id=item.get("productId"),
             price_id=item.get("priceId"),
             qty=item.get("qty"),
             unit_amount=item.get("amount"),
-            currency=item.get("currency"),
+            currency=item.get("currency") or invoice.get("currency"),
             paid_at=paid_at,
         )
-        for index, item in enumerate(payload.get("invoiceItems") or [])
+        for index, item in enumerate(invoice.get("invoiceItems") or [])
     ]
-    return _settle(event, payload.get("contactDetails") or {}, lines)
+    return _purchase(
+        location,
+        invoice,
+        invoice.get("contactDetails") or {},
+        lines,
+        event_type=event_type,
+        origin_event=origin_event,
+    )
 
 
-def order_paid(event: InboundEvent) -> Result:
-    """OrderCreate / OrderStatusUpdate once completed/paid: one grant per item
-    (`ghl:order:<order id>:<index>`)."""
-    payload = event.payload
-    if payload.get("status") not in ("completed", "paid") and payload.get(
-        "paymentStatus"
-    ) != "paid":
-        return Result(EventStatus.IGNORED, EventReason.NOT_PAID)
-    order_id = _required(payload, "_id", "order")
-    contact = dict(payload.get("contactSnapshot") or {})
-    contact.setdefault("id", payload.get("contactId"))
-    paid_at = _time(payload.get("updatedAt") or payload.get("createdAt"))
+def order_purchase(
+    location: Location, order: dict, *, event_type: str, origin_event: int | None = None
+) -> Purchase:
+    """An order (webhook or GET /payments/orders/{id}): one line per item, external payment id
+    `ghl:order:<order id>:<index>`; the contact is `contactId` with `contactSnapshot`."""
+    order_id = _required(order, "_id", "order")
+    contact = dict(order.get("contactSnapshot") or {})
+    contact["id"] = order.get("contactId") or contact.get("id")
+    paid_at = _time(order.get("updatedAt") or order.get("createdAt"))
     lines = [
         _line(
-            event,
+            location,
             external_payment_id=f"ghl:order:{order_id}:{index}",
             product_id=(item.get("product") or {}).get("_id"),
             price_id=(item.get("price") or {}).get("_id"),
             qty=item.get("qty"),
             unit_amount=(item.get("price") or {}).get("amount"),
-            currency=(item.get("price") or {}).get("currency"),
+            currency=(item.get("price") or {}).get("currency") or order.get("currency"),
             paid_at=paid_at,
         )
-        for index, item in enumerate(payload.get("items") or [])
+        for index, item in enumerate(order.get("items") or [])
     ]
-    return _settle(event, contact, lines)
+    return _purchase(
+        location, order, contact, lines, event_type=event_type, origin_event=origin_event
+    )
+
+
+def _purchase(
+    location,
+    payload: dict,
+    contact: dict,
+    lines: list,
+    *,
+    event_type: str,
+    origin_event: int | None,
+) -> Purchase:
+    return Purchase(
+        location=location,
+        provider=PaymentProvider.GHL,
+        source=Source.GHL,
+        event_type=event_type,
+        contact_key=str(contact.get("id") or "")[:255] or None,
+        email=str(contact.get("email") or "")[:254],
+        name=_name(contact)[:255],
+        is_test=payload.get("liveMode") is False,
+        lines=tuple(lines),
+        origin_event=origin_event,
+        correlation_id=f"evt_{origin_event}" if origin_event else "",
+    )
+
+
+def purchase_settle(purchase: Purchase) -> str:
+    """entitlements.purchases.purchase_settle; `NO_LINE_ITEMS` for a purchase without items."""
+    if not purchase.lines:
+        return EventReason.NO_LINE_ITEMS
+    return _purchase_settle(purchase)
+
+
+def _settle(purchase: Purchase) -> Result:
+    reason = purchase_settle(purchase)
+    if reason == EventReason.NO_LINE_ITEMS:
+        return Result(EventStatus.IGNORED, reason)
+    return Result(EventStatus.PROCESSED, reason)
+
+
+def invoice_paid(event: InboundEvent) -> Result:
+    """InvoicePaid: one grant per invoice item."""
+    return _settle(
+        invoice_purchase(
+            event.location, event.payload, event_type=event.event_type, origin_event=event.pk
+        )
+    )
+
+
+def order_paid(event: InboundEvent) -> Result:
+    """OrderCreate / OrderStatusUpdate: one grant per item once the order is completed; a
+    pending order grants nothing."""
+    if event.payload.get("status") != ORDER_PAID:
+        return Result(EventStatus.IGNORED, EventReason.NOT_PAID)
+    return _settle(
+        order_purchase(
+            event.location, event.payload, event_type=event.event_type, origin_event=event.pk
+        )
+    )
 
 
 def invoice_not_paid(event: InboundEvent) -> Result:
+    """InvoicePartiallyPaid and invoices in any other status: nothing to grant."""
     return Result(EventStatus.IGNORED, EventReason.NOT_PAID)
 
 
-# --- appointments -----------------------------------------------------------------------------
+# --- refunds and voids ------------------------------------------------------------------------
 
 
-def _appointment(event: InboundEvent) -> dict:
-    appointment = event.payload.get("appointment")
-    if not isinstance(appointment, dict):
-        raise InvalidPayload("no appointment object")
-    for key in ("id", "calendarId", "contactId"):
-        _required(appointment, key, "appointment")
-    return appointment
-
-
-def _calendar_configured(location: Location, calendar_id: str) -> bool:
-    """Any config of the location (removed ones too: the engine then answers
-    CONFIG_NOT_FOUND, SPEC §2.3) lists the calendar in its service family."""
-    families = ProductConfig.objects.filter(location=location).values_list(
-        "calendar_ids", flat=True
-    )
-    return any(calendar_id in (family or []) for family in families)
-
-
-def _once(event: InboundEvent, appointment: dict, action: str, move) -> Result:
-    """Deduct or restore through `run_once` with request id `ghl:appt:<id>:<action>`; the
-    inbox records the event's result in the same transaction as the credit change."""
-    appointment_id = str(appointment["id"])
-    request_id = f"ghl:appt:{appointment_id}:{action}"
-
-    def execute():
-        outcome = move(event, appointment, request_id)
-        if outcome.reason_code == Reason.BILLING_SUSPENDED:
-            raise BillingSuspended()  # rolls back: nothing stored under the request id
-        return 200, {
-            "ok": outcome.ok,
-            "reason_code": outcome.reason_code,
-            "entitlement_id": outcome.entitlement_id,
-            "inbound_event": event.pk,
-        }
-
-    stored = run_once(
-        location=event.location,
-        request_id=request_id,
-        operation=action,
-        payload={"appointment_id": appointment_id},
-        execute=execute,
-    )
-    if stored.replayed and stored.body.get("inbound_event") != event.pk:
-        return Result(EventStatus.IGNORED, Reason.DUPLICATE_EVENT)
-    return Result(EventStatus.PROCESSED, stored.body["reason_code"])
-
-
-def _appointment_lock(location: Location, appointment_id: str) -> None:
-    """Serialize a booking's deduct against its cancels' "was it deducted?" check, so a
-    cancel processed at the same moment as its booking can never miss it (both would
-    otherwise see the other uncommitted)."""
-    advisory_xact_lock(f"appointment:{location.pk}:{appointment_id}")
-
-
-def _replay_early_cancels(location: Location, appointment_id: str) -> None:
-    """The booking has just deducted: run its early cancels again (after commit), so the
-    ledger ends as in-order delivery leaves it — deducted, then restored per the window.
-    Early cancels found nothing to give back and left the restore request id unused (see
-    appointment_cancel)."""
-    early = InboundEvent.objects.filter(
-        location=location,
-        provider=Provider.GHL,
-        event_type__in=CANCEL_TYPES,
-        status=EventStatus.PROCESSED,
-        reason_code=Reason.NOTHING_TO_RESTORE,
-        payload__appointment__id=appointment_id,
-    )
-    requeue(list(early.values_list("pk", flat=True)))
-
-
-def _deduct(event, appointment, request_id):
-    appointment_id = str(appointment["id"])
-    _appointment_lock(event.location, appointment_id)
-    outcome = services.credits_deduct(
-        location=event.location,
-        contact_key=str(appointment["contactId"]),
-        actor=_actor(event, request_id),
-        calendar_id=str(appointment["calendarId"]),
-        amount=1,
-        external_ref=appointment_id,
-        appointment_time=_time(appointment.get("startTime")),
-    )
-    if outcome.ok:
-        _replay_early_cancels(event.location, appointment_id)
-    elif outcome.reason_code != Reason.BILLING_SUSPENDED:  # that one is held, not refused
-        events.announce_booking_refused(
-            location_pk=event.location.pk,
-            request_id=request_id,
-            contact_key=str(appointment["contactId"]),
-            reason_code=outcome.reason_code,
-            source=Source.GHL,
-            calendar_id=str(appointment["calendarId"]),
-            external_ref=appointment_id,
-            appointment_time=_time(appointment.get("startTime")),
+def refund_lines(
+    location: Location, refunds: dict[str, int | None], *, reason: str, correlation_id: str = ""
+) -> list[Outcome]:
+    """Take back the unused credits of each payment id → cumulative refunded cents (None: all
+    of it), from its grant or its twin's when it was a duplicate: a `revoke` ledger entry
+    noting `reason` (entitlements.purchases.purchase_refund_by_payment, idempotent)."""
+    actor = services.Actor(source=Source.GHL, correlation_id=correlation_id, note=reason)
+    return [
+        purchase_refund_by_payment(
+            location=location,
+            provider=PaymentProvider.GHL,
+            external_payment_id=payment_id,
+            actor=actor,
+            refunded_cents=cents,
         )
-    return outcome
+        for payment_id, cents in refunds.items()
+    ]
 
 
-def _restore(event, appointment, request_id):
-    # A cancel for a booking that never deducted must not give back some other booking's
-    # credit (the engine falls back to "latest deduction of the calendar" for unknown refs).
-    deducted = Appointment.objects.filter(
-        location=event.location, external_id=str(appointment["id"]), credits_deducted__gt=0
-    ).exists()
-    if not deducted:
-        return refuse(Reason.NOTHING_TO_RESTORE)
-    return services.credits_restore(
-        location=event.location,
-        contact_key=str(appointment["contactId"]),
-        actor=_actor(event, request_id),
-        calendar_id=str(appointment["calendarId"]),
-        amount=1,
-        external_ref=str(appointment["id"]),
-        appointment_time=_time(appointment.get("startTime")),
+def invoice_void(event: InboundEvent) -> Result:
+    """InvoiceVoid: GHL voids a paid invoice only after refunding its payment (apps/
+    invoices.json, POST /invoices/{invoiceId}/void), so each item's grant is taken back."""
+    purchase = invoice_purchase(event.location, event.payload, event_type=event.event_type)
+    invoice_id = event.payload["_id"]
+    outcomes = refund_lines(
+        event.location,
+        {line.external_payment_id: None for line in purchase.lines},
+        reason=f"GHL invoice {invoice_id} voided",
+        correlation_id=f"evt_{event.pk}",
     )
-
-
-def appointment_create(event: InboundEvent) -> Result:
-    appointment = _appointment(event)
-    if not _calendar_configured(event.location, str(appointment["calendarId"])):
-        return Result(EventStatus.IGNORED, EventReason.CALENDAR_NOT_CONFIGURED)
-    return _once(event, appointment, "deduct", _deduct)
-
-
-def appointment_cancel(event: InboundEvent) -> Result:
-    appointment = _appointment(event)
-    if not _calendar_configured(event.location, str(appointment["calendarId"])):
-        return Result(EventStatus.IGNORED, EventReason.CALENDAR_NOT_CONFIGURED)
-    if not event.location.workspace.restore_on_cancel:
-        return Result(EventStatus.IGNORED, EventReason.RESTORE_ON_CANCEL_OFF)
-    appointment_id = str(appointment["id"])
-    _appointment_lock(event.location, appointment_id)
-    if not Appointment.objects.filter(location=event.location, external_id=appointment_id).exists():
-        # Not booked yet: GHL may deliver (or a worker process) the cancel before its
-        # booking. Record it without using the restore request id; the booking's deduct
-        # replays it (_replay_early_cancels).
-        return Result(EventStatus.PROCESSED, Reason.NOTHING_TO_RESTORE)
-    return _once(event, appointment, "restore", _restore)
-
-
-def appointment_update(event: InboundEvent) -> Result:
-    """Cancelled → restore; otherwise keep the stored booking's start time and status current
-    (a `noshow` keeps its deduction)."""
-    appointment = _appointment(event)
-    status = appointment.get("appointmentStatus") or ""
-    if status == AppointmentStatus.CANCELLED:
-        return appointment_cancel(event)
-    kept = (AppointmentStatus.NOSHOW, AppointmentStatus.SHOWED, AppointmentStatus.COMPLETED)
-    found = services.appointment_update(
-        location=event.location,
-        external_id=str(appointment["id"]),
-        start_time=_time(appointment.get("startTime")),
-        status=status if status in kept else None,
-    )
-    if not found:
-        return Result(EventStatus.IGNORED, EventReason.APPOINTMENT_NOT_FOUND)
-    return Result(EventStatus.PROCESSED, EventReason.APPOINTMENT_UPDATED)
+    if not any(outcome.ok for outcome in outcomes):
+        return Result(EventStatus.IGNORED, EventReason.NOT_GRANTED)
+    return Result(EventStatus.PROCESSED, Reason.REFUND_APPLIED)

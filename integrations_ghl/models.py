@@ -39,6 +39,12 @@ class Installation(models.Model):
     # the location's "Kotally credits" contact field once found or created.
     writeback_enabled = models.BooleanField(default=False)
     credits_field_id = models.CharField(max_length=255, blank=True)
+    # GHL answered "Location is not active" (paused or canceled sub-account): kept, shown on
+    # the Locations page, refreshed again once a day only.
+    ghl_inactive_since = models.DateTimeField(null=True, blank=True)
+    # The last reconciliation run (integrations_ghl.reconcile) and what it found.
+    reconciled_at = models.DateTimeField(null=True, blank=True)
+    reconcile_result = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -2,8 +2,12 @@
 pattern — store the raw event under a unique id → answer at once → process in a Celery task
 enqueued after commit (SPEC §5.2).
 
-GHL retries a delivery only when it gets HTTP 429, so every failure to store answers 429,
-never 5xx. Answers are always small JSON bodies, never HTML error pages.
+GHL retries a delivery only when it gets HTTP 429 (resending the same body about 10 minutes
+later, up to 6 times), so every failure to store answers 429, never 5xx, and a body is
+accepted up to GHL_WEBHOOK_MAX_AGE_SECONDS after its `timestamp`: replay protection is the
+stored `webhookId` (else the body hash), never a short time window. A body signed for another
+Marketplace app (GHL signs every app's webhooks with the same key) is stored as ignored
+(FOREIGN_APP) and never processed. Answers are always small JSON bodies, never HTML pages.
 """
 
 import hashlib
@@ -17,30 +21,51 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from inbox.intake import answer, store_event
-from inbox.models import Provider
+from inbox.models import EventReason, EventStatus, Provider
 from kotally.lib.timeutil import parse_aware
 
 from . import signatures
-from .handlers import INVOICE_OTHER, INVOICE_PAID
+from .handlers import INVOICE_EVENTS, INVOICE_OTHER
+from .installations import app_id
 
 logger = logging.getLogger("kotally.webhooks")
 
+# A sender's clock may run a little ahead of ours.
+FUTURE_SKEW = timedelta(minutes=5)
+
 
 def is_invoice(payload: dict) -> bool:
-    """Invoice webhooks carry no `type`; they are recognised by their shape (SPEC §5.2)."""
+    """Invoice webhooks carry no `type`; they are recognised by their shape (SPEC §5.2;
+    docs/webhook events/InvoicePaid.md, InvoiceVoid.md, InvoicePartiallyPaid.md)."""
     return "type" not in payload and ("invoiceNumber" in payload or "amountPaid" in payload)
 
 
 def event_type_of(payload: dict) -> str:
+    """`type`, or for an invoice the event its `status` stands for (`paid` → InvoicePaid,
+    `void` → InvoiceVoid, `partially_paid` → InvoicePartiallyPaid, as in GHL's examples)."""
     if is_invoice(payload):
-        return INVOICE_PAID if payload.get("status") == "paid" else INVOICE_OTHER
+        return INVOICE_EVENTS.get(str(payload.get("status")), INVOICE_OTHER)
     return str(payload.get("type") or "")
 
 
 def location_ref_of(payload: dict) -> str:
+    """The GHL location an event is about: `altId` for invoices, `id` for LocationCreate
+    (docs/webhook events/LocationCreate.md), else `locationId`."""
     if payload.get("altType") == "location" and payload.get("altId"):
         return str(payload["altId"])
+    if payload.get("type") == "LocationCreate":
+        return str(payload.get("id") or "")
     return str(payload.get("locationId") or "")
+
+
+def is_foreign(payload: dict) -> bool:
+    """The body names another Marketplace app. Both official SDKs drop such bodies
+    (highlevel-api-python src/highlevel/webhook/webhook_manager.py; highlevel-api-sdk
+    lib/webhook/webhook-manager.ts); GHL documents `appId` only on INSTALL, UNINSTALL and
+    PLAN_CHANGE, so a body without one is ours. Without GHL_CLIENT_ID there is nothing to
+    compare with."""
+    ours = app_id()
+    return bool(ours) and "appId" in payload and str(payload["appId"]) != ours
 
 
 def _parse_timestamp(value) -> datetime:
@@ -54,14 +79,17 @@ def _parse_timestamp(value) -> datetime:
 
 
 def _fresh(payload: dict, now: datetime) -> bool:
-    """False for a `timestamp` older than the replay window (or as far in the future)."""
+    """False for a `timestamp` older than GHL's retry horizon, or ahead of our clock by more
+    than FUTURE_SKEW (docs/oauth/WebhookAuthentication.md documents the field; the per-event
+    docs do not, so a body without one is accepted)."""
     if "timestamp" not in payload:
-        return True  # invoice webhooks are not documented to carry one
+        return True
     try:
         sent = _parse_timestamp(payload["timestamp"])
     except (ValueError, OverflowError, OSError):
         return False
-    return abs(now - sent) <= timedelta(seconds=settings.GHL_WEBHOOK_MAX_AGE_SECONDS)
+    max_age = timedelta(seconds=settings.GHL_WEBHOOK_MAX_AGE_SECONDS)
+    return now - max_age <= sent <= now + FUTURE_SKEW
 
 
 @csrf_exempt
@@ -92,14 +120,17 @@ def ghl_webhook(request):
         return answer(401, "STALE_TIMESTAMP", "The webhook timestamp is outside the replay window.")
 
     event_id = str(payload.get("webhookId") or "") or "sha256:" + hashlib.sha256(body).hexdigest()
+    foreign = is_foreign(payload)
     try:
         _, created = store_event(
             provider=Provider.GHL,
             event_id=event_id,
             event_type=event_type_of(payload),
-            location_ref=location_ref_of(payload),
+            # Another app's event is kept for the operator, out of every workspace's sight.
+            location_ref="" if foreign else location_ref_of(payload),
             payload=payload,
             signature_scheme=scheme,
+            final=(EventStatus.IGNORED, EventReason.FOREIGN_APP) if foreign else None,
         )
     except DatabaseError:
         logger.exception("could not store GHL webhook %s; answering 429 so GHL retries", event_id)

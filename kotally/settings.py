@@ -267,6 +267,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},
     "release-held-events": {"task": "inbox.release_held_events", "schedule": 300.0},
     "deliver-due-webhooks": {"task": "outbound.deliver_due", "schedule": 30.0},
+    # Per connected location: paid invoices/orders and refunds GHL never delivered; per
+    # agency: the locations it installed Kotally on (integrations_ghl.reconcile).
+    "reconcile-ghl": {"task": "integrations_ghl.reconcile_all", "schedule": 3600.0},
 }
 
 # --- Sign-in abuse limits (django-axes) and the cache-backed limits of kotally.lib.throttle ---
@@ -312,19 +315,23 @@ if _bad := [o for o in EMBED_FRAME_ANCESTORS if not _ORIGIN.fullmatch(o)]:
     raise ImproperlyConfigured(
         f"EMBED_FRAME_ANCESTORS takes origins like https://app.example.com, not: {_bad}"
     )
-# GHL Marketplace OAuth and API (INTEGRATIONS.md); the authorize host differs for white-label.
+# GHL Marketplace OAuth and API (INTEGRATIONS.md, docs/ghl.md); the authorize host differs for
+# white-label.
 GHL_OAUTH_AUTHORIZE_URL = env(
     "GHL_OAUTH_AUTHORIZE_URL", default="https://marketplace.gohighlevel.com/oauth/chooselocation"
 )
 GHL_API_BASE = env("GHL_API_BASE", default="https://services.leadconnectorhq.com")
-# The token type asked for at code exchange: "Location" (sub-account app) or "Company".
-GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="Location")
+# `user_type` sent at code exchange: empty sends none, as GHL's app template does, and GHL
+# answers with the token of the install (Location or Company); "Location"/"Company" force one.
+GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="")
 # An empty GHL_SCOPES (as .env.example lists it) means these, not "no scopes".
 GHL_SCOPES = env.list("GHL_SCOPES", default=[]) or [
     "contacts.readonly", "calendars.readonly", "calendars/events.readonly",
     "products.readonly", "products/prices.readonly", "invoices.readonly",
     "payments/orders.readonly", "payments/transactions.readonly", "locations.readonly",
     "users.readonly",
+    # an agency install lists its locations and mints their tokens (docs/oauth/Scopes.md)
+    "oauth.readonly", "oauth.write",
     # the write-back (integrations_ghl.writeback.SCOPES): the credits field and the tags
     "contacts.write", "locations/customFields.readonly", "locations/customFields.write",
 ]
@@ -339,16 +346,39 @@ GHL_REFRESH_MARGIN_SECONDS = env.int("GHL_REFRESH_MARGIN_SECONDS", default=2 * 3
 GHL_PICKER_CACHE_SECONDS = env.int("GHL_PICKER_CACHE_SECONDS", default=60)
 # The write-back waits this long after a member's first credit event, so a burst is one sync.
 GHL_WRITEBACK_DEBOUNCE_SECONDS = env.int("GHL_WRITEBACK_DEBOUNCE_SECONDS", default=10)
-# GHL webhook signature keys (PEM). Ed25519 default: GHL's published key (INTEGRATIONS.md).
-# The legacy RSA key is not in our docs: empty means X-WH-Signature cannot verify until set.
+# GHL webhook signature keys (PEM). Ed25519: the key GHL's SDK docs and app settings name
+# (INTEGRATIONS.md; no primary source in GHL's docs repository). RSA: the legacy key published
+# in docs/oauth/WebhookAuthentication.md of GoHighLevel/highlevel-api-docs.
 GHL_WEBHOOK_ED25519_PUBLIC_KEY = env(
     "GHL_WEBHOOK_ED25519_PUBLIC_KEY",
     default="-----BEGIN PUBLIC KEY-----\n"
     "MCowBQYDK2VwAyEAi2HR1srL4o18O8BRa7gVJY7G7bupbN3H9AwJrHCDiOg=\n"
     "-----END PUBLIC KEY-----\n",
 )
-GHL_WEBHOOK_RSA_PUBLIC_KEY = env("GHL_WEBHOOK_RSA_PUBLIC_KEY", default="")
-GHL_WEBHOOK_MAX_AGE_SECONDS = env.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=300)
+GHL_WEBHOOK_RSA_PUBLIC_KEY = env(
+    "GHL_WEBHOOK_RSA_PUBLIC_KEY",
+    default="-----BEGIN PUBLIC KEY-----\n"
+    "MIICIjANBgkqhkiG9w0BAQEFAAOCAg8AMIICCgKCAgEAokvo/r9tVgcfZ5DysOSC\n"
+    "Frm602qYV0MaAiNnX9O8KxMbiyRKWeL9JpCpVpt4XHIcBOK4u3cLSqJGOLaPuXw6\n"
+    "dO0t6Q/ZVdAV5Phz+ZtzPL16iCGeK9po6D6JHBpbi989mmzMryUnQJezlYJ3DVfB\n"
+    "csedpinheNnyYeFXolrJvcsjDtfAeRx5ByHQmTnSdFUzuAnC9/GepgLT9SM4nCpv\n"
+    "uxmZMxrJt5Rw+VUaQ9B8JSvbMPpez4peKaJPZHBbU3OdeCVx5klVXXZQGNHOs8gF\n"
+    "3kvoV5rTnXV0IknLBXlcKKAQLZcY/Q9rG6Ifi9c+5vqlvHPCUJFT5XUGG5RKgOKU\n"
+    "J062fRtN+rLYZUV+BjafxQauvC8wSWeYja63VSUruvmNj8xkx2zE/Juc+yjLjTXp\n"
+    "IocmaiFeAO6fUtNjDeFVkhf5LNb59vECyrHD2SQIrhgXpO4Q3dVNA5rw576PwTzN\n"
+    "h/AMfHKIjE4xQA1SZuYJmNnmVZLIZBlQAF9Ntd03rfadZ+yDiOXCCs9FkHibELhC\n"
+    "HULgCsnuDJHcrGNd5/Ddm5hxGQ0ASitgHeMZ0kcIOwKDOzOU53lDza6/Y09T7sYJ\n"
+    "PQe7z0cvj7aE4B+Ax1ZoZGPzpJlZtGXCsu9aTEGEnKzmsFqwcSsnw3JB31IGKAyk\n"
+    "T1hhTiaCeIY/OwwwNUY2yvcCAwEAAQ==\n"
+    "-----END PUBLIC KEY-----\n",
+)
+# Oldest webhook `timestamp` accepted. GHL resends a delivery it got a 429 for ~10 minutes
+# later, up to 6 times, with the same body: replay protection is the stored webhookId / body
+# hash (inbound events are never purged), so the age only has to cover GHL's retry horizon.
+GHL_WEBHOOK_MAX_AGE_SECONDS = env.int("GHL_WEBHOOK_MAX_AGE_SECONDS", default=2 * 3600)
+# Reconciliation (integrations_ghl.reconcile): how far back each run looks for paid invoices,
+# orders and refunds it may have missed (GHL filters by date, not by time).
+GHL_RECONCILE_LOOKBACK_DAYS = env.int("GHL_RECONCILE_LOOKBACK_DAYS", default=3)
 # Inbound events left in received/processing this long are re-enqueued by the sweeper.
 INBOUND_EVENT_STUCK_SECONDS = env.int("INBOUND_EVENT_STUCK_SECONDS", default=300)
 # Merchant Stripe fallback events wait this long so GHL-native grants win (SPEC §6.2).

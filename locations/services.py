@@ -5,13 +5,14 @@ business refusal). Who calls what:
 
 - Getting Started / Locations page: `api_location_create`, `api_location_ensure`,
   `location_remove`, `stripe_fallback_update`;
-- the GHL install (integrations_ghl.oauth): `location_connect_ghl`, `location_disconnect`,
+- the GHL install (integrations_ghl.installations): `location_connect_ghl`, `location_disconnect`,
   `location_rename`;
 - billing: `locations_activate_pending` when service becomes allowed.
 
 Apps above `locations` react through `signals`: a removal (the API deactivates the location's
-clients) and any change in the locations that count for billing (billing updates the Stripe
-quantity), so this module imports none of them.
+clients), any change in the locations that count for billing (billing updates the Stripe
+quantity) and a GHL link (the inbox replays events that waited for it), so this module
+imports none of them.
 """
 
 from django.db import transaction
@@ -21,7 +22,7 @@ from kotally.lib.crypto import encrypt
 from kotally.lib.ids import new_loc_id
 
 from .models import BILLED, Location, LocationKind, LocationStatus
-from .signals import billed_locations_changed, location_removed
+from .signals import billed_locations_changed, location_linked, location_removed
 
 S = LocationStatus
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -122,9 +123,11 @@ def location_connect_ghl(*, workspace: Workspace, location_id: str) -> Location:
     billing; an active GHL one is left as it is.
 
     Locks the workspace row first so a concurrent billing change (which activates pending
-    locations) either sees this location or is seen by it. Joins the caller's transaction, so
-    the caller's installation write commits with it. Raises LocationTaken when the id is another
-    workspace's; IntegrityError when another workspace creates it at the same moment.
+    locations) either sees this location or is seen by it. Sends `signals.location_linked`
+    (events that waited for the location are replayed after commit). Joins the caller's
+    transaction, so the caller's installation write commits with it. Raises LocationTaken
+    when the id is another workspace's; IntegrityError when another workspace creates it at
+    the same moment.
     """
     with transaction.atomic():
         workspace = Workspace.objects.select_for_update().get(pk=workspace.pk)
@@ -132,17 +135,18 @@ def location_connect_ghl(*, workspace: Workspace, location_id: str) -> Location:
         if location is not None and location.workspace_id != workspace.pk:
             raise LocationTaken(location_id)
         if location is None:
-            return _create(
+            location = _create(
                 workspace=workspace,
                 location_id=location_id,
                 kind=LocationKind.GHL,
                 name=location_id,
                 status=_status_by_billing(workspace),
             )
-        if location.status != LocationStatus.ACTIVE or location.kind != LocationKind.GHL:
+        elif location.status != LocationStatus.ACTIVE or location.kind != LocationKind.GHL:
             location.kind = LocationKind.GHL
             _set_status(location, _status_by_billing(workspace))
             location.save(update_fields=["kind", "status"])
+        location_linked.send(sender=Location, location=location)
         return location
 
 

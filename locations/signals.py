@@ -11,3 +11,7 @@ location_removed = Signal()
 # stop counting for billing (created; reconnected; disconnected; removed): billing updates the
 # subscription's additional-location quantity after commit.
 billed_locations_changed = Signal()
+
+# Sent with `location=` inside the transaction that creates or reconnects a GHL location; the
+# inbox replays, after commit, the events that waited for it to be linked.
+location_linked = Signal()

@@ -33,17 +33,18 @@ def split() -> int:
     return 0 if connection.vendor == "postgresql" else 1
 
 
-def test_deduct_costs_6_statements_on_postgresql(api, member, split):
-    # token, request_id lookup with the advisory lock, lock contact, lock lots, lot update with
-    # its ledger entry, stored response (no config lookup when only calendar_id is sent)
-    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 6 + split
+def test_deduct_costs_7_statements_on_postgresql(api, member, split):
+    # token, request_id lookup with the advisory lock, lock contact, lock lots, contact
+    # balance, lot update with its ledger entry, stored response (no config lookup when only
+    # calendar_id is sent)
+    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 7 + split
 
 
-def test_grant_costs_11_statements(api, package, member):
+def test_grant_costs_12_statements(api, package, member):
     # token, request_id lookup with the advisory lock, config, lock contact, payment
-    # insert-or-ignore, payment read back, lock lots, new lot, ledger entry, payment → lot
-    # link, stored response
-    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 11
+    # insert-or-ignore, payment read back, lock lots, new lot, contact balance, ledger entry,
+    # payment → lot link, stored response
+    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 12
 
 
 def test_check_costs_3_statements(api, member):

@@ -13,13 +13,15 @@ from tests.entitlements.helpers import deduct, grant
 # BEGIN/COMMIT into SAVEPOINT/RELEASE). On PostgreSQL the request-id read takes the advisory
 # lock and a lot update is a CTE of its ledger insert; SQLite runs the update on its own.
 SPLIT_ON_SQLITE = 1
-DEDUCT = 5  # request-id read, contact lock, lots lock, lot update + ledger insert, record insert
+# request-id read, contact lock, lots lock, contact balance update, lot update + ledger insert,
+# record insert
+DEDUCT = 6
 DEDUCT_BY_CONFIG = DEDUCT + 1  # the config read
 # A new booking: read, insert-or-ignore, read back (a concurrent booking by another member
 # with the same reference must not become an IntegrityError).
 DEDUCT_WITH_NEW_REF = DEDUCT + 3
 DEDUCT_WITH_KNOWN_REF = DEDUCT + 2  # a rebooking: read and update
-GRANT = 10  # + config read, payment insert-or-ignore and read-back, lot insert, payment link
+GRANT = 11  # + config read, payment insert-or-ignore and read-back, lot insert, payment link
 
 
 @pytest.fixture

@@ -25,20 +25,27 @@ STRIPE_SECRET = "whsec_test_merchant_secret"
 STRIPE_KEY = "rk_test_merchant_restricted"
 
 
+# The app id of GHL_CLIENT_ID below: the `appId` of the GHL fixtures (fixtures/ghl/README.md).
+GHL_CLIENT_ID = "0123456789abcdef01234567-kotally"
+
+
 def fixture(kind: str, name: str) -> dict:
+    """A recorded payload, verbatim (see fixtures/<kind>/README.md for its source)."""
     return json.loads((FIXTURES / kind / f"{name}.json").read_text())
 
 
-def ghl_event(name: str, **top) -> dict:
-    """A recorded GHL payload with a fresh timestamp and a unique webhookId (when it has
-    one), plus any top-level overrides."""
-    payload = fixture("ghl", name)
-    if "timestamp" in payload:
-        payload["timestamp"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-    if "webhookId" in payload:
-        payload["webhookId"] = f"wh_{uuid.uuid4().hex}"
-    payload.update(top)
-    return payload
+def delivery_fields(at: float | None = None) -> dict:
+    """`webhookId` and `timestamp`, which docs/oauth/WebhookAuthentication.md of GHL's docs
+    says every delivery's payload carries ("timestamp": "2025-01-28T14:35:00Z", "webhookId":
+    "abc123xyz"); the per-event docs leave them out."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at or time.time()))
+    return {"timestamp": stamp, "webhookId": f"wh_{uuid.uuid4().hex}"}
+
+
+def ghl_event(fixture_name: str, /, **top) -> dict:
+    """One delivery of a recorded GHL payload: the fixture with fresh delivery fields, plus
+    any top-level overrides."""
+    return {**fixture("ghl", fixture_name), **delivery_fields(), **top}
 
 
 def _pem(public_key) -> str:
@@ -62,6 +69,7 @@ class GhlSigner:
 
 @pytest.fixture
 def ghl_signer(settings):
+    settings.GHL_CLIENT_ID = GHL_CLIENT_ID
     signer = GhlSigner()
     settings.GHL_WEBHOOK_ED25519_PUBLIC_KEY = _pem(signer.ed25519.public_key())
     settings.GHL_WEBHOOK_RSA_PUBLIC_KEY = _pem(signer.rsa.public_key())
@@ -92,8 +100,9 @@ def post_ghl(client, ghl_signer, celery_eager, django_capture_on_commit_callback
         if legacy is not None:
             headers["HTTP_X_WH_SIGNATURE"] = legacy
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post("/webhooks/ghl", data=body, content_type="application/json",
-                               **headers)
+            return client.post(
+                "/webhooks/ghl", data=body, content_type="application/json", **headers
+            )
 
     return post
 
@@ -119,7 +128,9 @@ def post_stripe(client, celery_eager, django_capture_on_commit_callbacks):
         body = json.dumps(payload).encode()
         with django_capture_on_commit_callbacks(execute=True):
             return client.post(
-                f"/webhooks/stripe/{location_id}", data=body, content_type="application/json",
+                f"/webhooks/stripe/{location_id}",
+                data=body,
+                content_type="application/json",
                 HTTP_STRIPE_SIGNATURE=header if header is not None else stripe_header(body),
             )
 

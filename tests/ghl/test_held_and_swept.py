@@ -1,4 +1,5 @@
-"""Held events (billing suspended) are released in order; stuck events are re-enqueued."""
+"""Held events — billing suspended, or their location not linked yet — are released in order;
+stuck events are re-enqueued."""
 
 from datetime import timedelta
 
@@ -10,7 +11,9 @@ from billing.services import billing_set_status
 from entitlements.models import Contact
 from inbox import processing
 from inbox.models import EventStatus, InboundEvent
-from inbox.tasks import sweep_stuck_events
+from inbox.tasks import release_held_events, sweep_stuck_events
+from locations.services import location_connect_ghl
+from tests.factories import ProductConfigFactory
 from tests.ghl.signing import balance, ghl_event
 
 pytestmark = pytest.mark.django_db
@@ -44,8 +47,9 @@ def test_held_events_are_released_in_order_when_billing_recovers(
     post_ghl(booking())  # only succeeds if the purchase before it is processed first
     with django_capture_on_commit_callbacks(execute=True):
         billing_set_status(workspace=suspended, status=BillingStatus.ACTIVE)
-    reasons = list(InboundEvent.objects.order_by("received_at").values_list("reason_code",
-                                                                            flat=True))
+    reasons = list(
+        InboundEvent.objects.order_by("received_at").values_list("reason_code", flat=True)
+    )
     assert reasons == ["grant_applied", "deducted"]
     assert balance(location, AVA) == 9
 
@@ -81,6 +85,62 @@ def test_sweeper_leaves_recent_events_alone(post_ghl, location, pack):
 
 def test_contact_create_and_update_keep_email_and_name(post_ghl, location):
     post_ghl(ghl_event("ContactCreate"))
-    post_ghl(ghl_event("ContactUpdate"))
+    post_ghl(ghl_event("ContactUpdate", email="john.deo@example.com", name="John M. Deo"))
     contact = Contact.objects.get(location=location, external_id=AVA)
-    assert (contact.email, contact.name) == ("ava.stone@example.com", "Ava M. Stone")
+    assert (contact.email, contact.name) == ("john.deo@example.com", "John M. Deo")
+
+
+# --- events for a location that is not linked yet ------------------------------------------------
+
+NEW = "ghl_loc_new"
+
+
+def link(workspace, django_capture_on_commit_callbacks):
+    """The OAuth install links NEW to the workspace (and maps its pack), committing."""
+    with django_capture_on_commit_callbacks(execute=True):
+        location = location_connect_ghl(workspace=workspace, location_id=NEW)
+    return location
+
+
+def test_event_for_a_location_not_linked_yet_is_held(post_ghl, workspace):
+    post_ghl(ghl_event("InvoicePaid", altId=NEW))
+    event = InboundEvent.objects.get()
+    assert (event.status, event.reason_code) == (EventStatus.HELD, "AWAITING_LOCATION")
+
+
+def test_held_events_are_replayed_in_order_when_the_location_links(
+    post_ghl, workspace, django_capture_on_commit_callbacks
+):
+    ProductConfigFactory(location__workspace=workspace, location__location_id="loc_other")
+    post_ghl(ghl_event("ContactCreate", locationId=NEW))
+    post_ghl(ghl_event("InvoicePaid", altId=NEW))
+    location = link(workspace, django_capture_on_commit_callbacks)
+    reasons = list(InboundEvent.objects.order_by("pk").values_list("reason_code", flat=True))
+    assert reasons == ["contact_saved", "unmatched"]
+    assert Contact.objects.filter(location=location, external_id=AVA).exists()
+
+
+def test_event_arriving_before_the_replay_waits_behind_the_held_ones(post_ghl, workspace):
+    post_ghl(ghl_event("InvoicePaid", altId=NEW))
+    location_connect_ghl(workspace=workspace, location_id=NEW)  # replay not run yet
+    post_ghl(ghl_event("ContactCreate", locationId=NEW))
+    assert list(InboundEvent.objects.order_by("pk").values_list("reason_code", flat=True)) == [
+        "AWAITING_LOCATION",
+        "HELD_BEHIND",
+    ]
+    release_held_events(location_ref=NEW)
+    assert set(InboundEvent.objects.values_list("status", flat=True)) == {EventStatus.PROCESSED}
+
+
+def test_periodic_release_replays_events_whose_location_appeared(post_ghl, workspace):
+    post_ghl(ghl_event("ContactCreate", locationId=NEW))
+    location_connect_ghl(workspace=workspace, location_id=NEW)  # its replay was lost
+    assert processing.release_held() == 1
+    assert InboundEvent.objects.get().reason_code == "contact_saved"
+
+
+def test_event_naming_no_location_at_all_is_ignored(post_ghl, location):
+    payload = ghl_event("ContactCreate")
+    del payload["locationId"]
+    post_ghl(payload)
+    assert InboundEvent.objects.get().reason_code == "UNKNOWN_LOCATION"

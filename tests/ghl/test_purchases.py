@@ -1,4 +1,5 @@
-"""InvoicePaid and OrderCreate/OrderStatusUpdate → grants through the engine (SPEC §5.3)."""
+"""InvoicePaid and OrderCreate/OrderStatusUpdate → grants through the engine (SPEC §5.3), on
+GHL's documented payloads (tests/fixtures/ghl/README.md)."""
 
 import pytest
 
@@ -10,14 +11,15 @@ from tests.ghl.signing import balance, entries, ghl_event
 pytestmark = pytest.mark.django_db
 
 AVA = "ghl_contact_ava"
+INVOICE_LINE = "ghl:invoice:inv_6578278e879ad2646715ba9c:item_c6tZZU0rJBf30ZXx9Gli"
+ORDER = "660ed43bfdf9fc05a0de7a40"
 
 
 def test_paid_invoice_grants_the_mapped_credits(post_ghl, location, pack):
     post_ghl(ghl_event("InvoicePaid"))
     payment = PaymentEvent.objects.get()
     assert balance(location, AVA) == 10
-    assert (payment.external_payment_id, payment.amount_cents) == (
-        "ghl:invoice:inv_6578278e879ad2646715ba9c:item_c6tZZU0rJBf30ZXx", 15000)
+    assert (payment.external_payment_id, payment.amount_cents) == (INVOICE_LINE, 99900)
     assert InboundEvent.objects.get().reason_code == "grant_applied"
 
 
@@ -26,11 +28,11 @@ def test_invoice_quantity_grants_one_lot_of_quantity_times_credits(post_ghl, loc
     payload["invoiceItems"][0]["qty"] = 3
     post_ghl(payload)
     assert balance(location, AVA) == 30
-    assert PaymentEvent.objects.get().amount_cents == 45000
+    assert PaymentEvent.objects.get().amount_cents == 299700
 
 
 def test_test_mode_invoice_is_granted_and_marked_as_test(post_ghl, location, pack):
-    post_ghl(ghl_event("InvoicePaid", liveMode=False))
+    post_ghl(ghl_event("InvoicePaid"))  # GHL's example is liveMode: false
     assert balance(location, AVA) == 10
     assert PaymentEvent.objects.get().is_test is True
 
@@ -45,8 +47,9 @@ def test_unmapped_product_is_kept_as_an_unmatched_payment(post_ghl, location, pa
 
 
 def test_two_active_mappings_make_the_payment_ambiguous(post_ghl, location, pack):
-    ProductConfigFactory(location=location, ghl_product_id="prod_pack10",
-                         ghl_price_id="price_pack10_std")
+    ProductConfigFactory(
+        location=location, ghl_product_id="prod_pack10", ghl_price_id="price_pack10_std"
+    )
     post_ghl(ghl_event("InvoicePaid"))
     assert PaymentEvent.objects.get().outcome == PaymentOutcome.AMBIGUOUS
     assert entries(location, "grant") == 0
@@ -59,33 +62,60 @@ def test_config_naming_another_price_does_not_match(post_ghl, location, pack):
     assert PaymentEvent.objects.get().outcome == PaymentOutcome.UNMATCHED
 
 
-def test_completed_order_grants_per_item(post_ghl, location, pack):
-    post_ghl(ghl_event("OrderCreate"))
-    assert balance(location, AVA) == 10
-    assert PaymentEvent.objects.get().external_payment_id == (
-        "ghl:order:ord_65e6f6c9a8b3c1d2e3f40001:0")
-
-
-def test_pending_order_is_ignored(post_ghl, location, pack):
-    post_ghl(ghl_event("OrderCreate", status="pending", paymentStatus="pending"))
+@pytest.mark.parametrize("name", ["InvoicePartiallyPaid", "InvoiceVoid"])
+def test_invoice_that_is_not_paid_grants_nothing(post_ghl, location, pack, name):
+    post_ghl(ghl_event(name))
     event = InboundEvent.objects.get()
-    assert (event.status, event.reason_code) == (EventStatus.IGNORED, "NOT_PAID")
+    assert event.event_type == name
     assert balance(location, AVA) == 0
 
 
-def test_order_and_invoice_of_one_purchase_grant_once(post_ghl, location, pack):
-    post_ghl(ghl_event("OrderCreate"))
-    post_ghl(ghl_event("InvoicePaid"))
+def test_pending_order_grants_nothing(post_ghl, location, pack):
+    post_ghl(ghl_event("OrderCreate"))  # GHL's example: status pending, no payment status
+    event = InboundEvent.objects.get()
+    assert (event.status, event.reason_code) == (EventStatus.IGNORED, "NOT_PAID")
+    assert not PaymentEvent.objects.exists()
+
+
+def test_completed_order_grants_its_mapped_item(post_ghl, location, pack):
+    post_ghl(ghl_event("OrderStatusUpdate"))  # GHL's example: the same order, completed
     outcomes = dict(PaymentEvent.objects.values_list("external_payment_id", "outcome"))
     assert balance(location, AVA) == 10
-    assert sorted(outcomes.values()) == [PaymentOutcome.DUPLICATE, PaymentOutcome.GRANTED]
+    assert outcomes == {
+        f"ghl:order:{ORDER}:0": PaymentOutcome.GRANTED,
+        f"ghl:order:{ORDER}:1": PaymentOutcome.UNMATCHED,
+    }
 
 
-def test_order_status_update_after_the_invoice_is_a_duplicate(post_ghl, location, pack):
-    post_ghl(ghl_event("InvoicePaid"))
+def test_order_created_pending_then_completed_grants_once(post_ghl, location, pack):
+    post_ghl(ghl_event("OrderCreate"))
+    post_ghl(ghl_event("OrderStatusUpdate"))
+    post_ghl(ghl_event("OrderStatusUpdate"))  # redelivered
+    assert entries(location, "grant") == 1
+
+
+def _same_sale_as_the_order(**fields) -> dict:
+    """The invoice of the order's first item: same contact, product, amount and time."""
+    invoice = ghl_event("InvoicePaid", updatedAt="2024-04-04T16:24:31.297Z", **fields)
+    invoice["invoiceItems"][0]["amount"] = 17
+    return invoice
+
+
+def test_order_and_invoice_of_one_purchase_grant_once(post_ghl, location, pack):
+    post_ghl(ghl_event("OrderStatusUpdate"))
+    post_ghl(_same_sale_as_the_order())
+    invoice = PaymentEvent.objects.get(external_payment_id=INVOICE_LINE)
+    assert balance(location, AVA) == 10
+    assert invoice.outcome == PaymentOutcome.DUPLICATE
+
+
+def test_order_completed_after_its_invoice_is_a_duplicate(post_ghl, location, pack):
+    post_ghl(_same_sale_as_the_order())
     post_ghl(ghl_event("OrderStatusUpdate"))
     assert entries(location, "grant") == 1
-    assert InboundEvent.objects.order_by("pk").last().reason_code == "duplicate"
+    assert PaymentEvent.objects.get(external_payment_id=f"ghl:order:{ORDER}:0").outcome == (
+        PaymentOutcome.DUPLICATE
+    )
 
 
 def test_two_invoices_for_the_same_pack_both_grant(post_ghl, location, pack):
@@ -101,9 +131,3 @@ def test_purchase_for_an_inactive_location_fails_for_a_later_retry(post_ghl, loc
     event = InboundEvent.objects.get()
     assert (event.status, event.reason_code) == (EventStatus.FAILED, "LOCATION_INACTIVE")
     assert not PaymentEvent.objects.exists()
-
-
-def test_invoice_for_an_unknown_location_is_ignored(post_ghl, location, pack):
-    post_ghl(ghl_event("InvoicePaid", altId="loc_nowhere"))
-    event = InboundEvent.objects.get()
-    assert (event.status, event.reason_code) == (EventStatus.IGNORED, "UNKNOWN_LOCATION")

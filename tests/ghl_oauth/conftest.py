@@ -7,19 +7,22 @@ import responses
 from django.core.cache import cache
 from django.utils import timezone
 
+from integrations_ghl.installations import STATE_SESSION_KEY
 from integrations_ghl.models import Installation, UserType
-from integrations_ghl.oauth import STATE_SESSION_KEY
 from kotally.lib.crypto import encrypt
 from locations.models import LocationKind
 from tests.factories import LocationFactory
+from tests.ghl.signing import celery_eager, ghl_signer, post_ghl  # noqa: F401 (fixtures)
 
 API = "https://services.leadconnectorhq.com"
 TOKEN_URL = f"{API}/oauth/token"
 LOCATION_TOKEN_URL = f"{API}/oauth/locationToken"
+INSTALLED_URL = f"{API}/oauth/installedLocations"
 
 
 def token_answer(**overrides) -> dict:
-    """A GHL token endpoint answer for a Location token (INTEGRATIONS.md shape)."""
+    """A GHL token endpoint answer for a Location token: the fields of
+    GetAccessCodeSuccessfulResponseDto in GHL's apps/installations.json."""
     body = {
         "access_token": "acc-1",
         "token_type": "Bearer",

@@ -1,4 +1,4 @@
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import responses
@@ -10,7 +10,7 @@ from locations.models import Location, LocationStatus
 from tests.conftest import PASSWORD
 from tests.factories import LocationFactory, WorkspaceFactory
 
-from .conftest import API, CALLBACK, LOCATION_TOKEN_URL, TOKEN_URL, token_answer
+from .conftest import API, CALLBACK, INSTALLED_URL, LOCATION_TOKEN_URL, TOKEN_URL, token_answer
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,6 @@ def test_callback_exchanges_code_and_links_the_location(signed_in, workspace, gh
         "client_secret": "test-client-secret",
         "grant_type": "authorization_code",
         "code": "the-code",
-        "user_type": "Location",
         "redirect_uri": "https://kotally.test/oauth/ghl/callback",
     }
     location = Location.objects.get(location_id="ghl_loc_1")
@@ -53,6 +52,13 @@ def test_first_install_replaces_the_signup_agency_reference(signed_in, workspace
     assert workspace.ghl_company_id == "real_company"
 
 
+def test_forced_user_type_is_sent_at_code_exchange(signed_in, settings, ghl):
+    settings.GHL_OAUTH_USER_TYPE = "Company"
+    ghl.add(responses.POST, TOKEN_URL, json=token_answer())
+    signed_in.get(CALLBACK)
+    assert _form(ghl.calls[0])["user_type"] == "Company"
+
+
 def test_location_is_pending_until_billing_allows_service(signed_in, workspace, ghl):
     workspace.billing_status = BillingStatus.NONE
     workspace.save()
@@ -61,7 +67,9 @@ def test_location_is_pending_until_billing_allows_service(signed_in, workspace, 
     assert Location.objects.get(location_id="ghl_loc_1").status == LocationStatus.PENDING
 
 
-def test_company_token_mints_location_tokens_for_approved_locations(signed_in, workspace, ghl):
+def test_company_token_mints_location_tokens_for_approved_and_installed_locations(
+    signed_in, workspace, ghl
+):
     ghl.add(
         responses.POST,
         TOKEN_URL,
@@ -69,18 +77,30 @@ def test_company_token_mints_location_tokens_for_approved_locations(signed_in, w
             userType="Company",
             locationId=None,
             access_token="company-acc",
-            approvedLocations=["ghl_a", "ghl_b"],
+            approvedLocations=["ghl_a"],
         ),
+    )
+    ghl.add(
+        responses.GET,
+        INSTALLED_URL,
+        json={"locations": [{"_id": "ghl_b", "name": "B", "address": ""}], "count": 1},
     )
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-a"))
     ghl.add(responses.POST, LOCATION_TOKEN_URL, json=token_answer(access_token="loc-b"))
     signed_in.get(CALLBACK)
-    mint = ghl.calls[1].request
+    listed, mint = ghl.calls[1].request, ghl.calls[2].request
+    assert parse_qs(urlparse(listed.url).query) == {
+        "companyId": ["comp_1"],
+        "appId": ["0123456789abcdef01234567"],
+        "isInstalled": ["true"],
+        "limit": ["100"],
+        "skip": ["0"],
+    }
     assert (mint.headers["Authorization"], mint.headers["Version"]) == (
         "Bearer company-acc",
         "2021-07-28",
     )
-    assert _form(ghl.calls[1]) == {"companyId": "comp_1", "locationId": "ghl_a"}
+    assert _form(ghl.calls[2]) == {"companyId": "comp_1", "locationId": "ghl_a"}
     assert set(
         Location.objects.filter(workspace=workspace).values_list("location_id", flat=True)
     ) == {"ghl_a", "ghl_b"}

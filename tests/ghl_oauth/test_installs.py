@@ -38,10 +38,15 @@ def test_uninstall_of_an_unknown_location_is_ignored(db):
     assert (result.status, result.reason_code) == ("ignored", "UNKNOWN_LOCATION")
 
 
-def test_install_for_an_unknown_company_is_ignored(db):
+def test_install_before_its_oauth_callback_is_held_for_the_location(db):
     result = handle_install(_event({"type": "INSTALL", "companyId": "c_x", "locationId": "l_x"}))
-    assert (result.status, result.reason_code) == ("ignored", "UNKNOWN_COMPANY")
+    assert (result.status, result.reason_code) == ("held", "AWAITING_LOCATION")
     assert not Location.objects.exists()
+
+
+def test_agency_install_before_its_oauth_callback_is_held_for_the_agency(db):
+    result = handle_install(_event({"type": "INSTALL", "companyId": "c_x"}))
+    assert (result.status, result.reason_code) == ("held", "AWAITING_COMPANY")
 
 
 def test_install_of_a_known_agency_location_links_it_pending_billing(workspace, ghl):

@@ -2,10 +2,11 @@
 in-order delivery gives (SPEC §1 invariant 4, §5.3).
 
 GHL sends AppointmentCreate, then AppointmentUpdate(cancelled) and/or AppointmentDelete, and
-may redeliver any of them; workers may process them in any order. The model of the outcome:
-at most one deduct (when a booking arrived) and at most one restore (when a cancel arrived,
-the booking deducted and the cancellation window allows it), so
-balance = granted − deducts + restores, whatever the order.
+may redeliver any of them; workers may process them in any order. Each carries the booking's
+`dateUpdated`: the cancel is newer than the creation, and a delete carries the state it
+deleted (here: the cancel's). The model of the outcome: at most one deduct (when a booking
+arrived) and at most one restore (when a cancel arrived, the booking deducted and the
+cancellation window allows it), so balance = granted − deducts + restores, whatever the order.
 """
 
 import json
@@ -45,16 +46,26 @@ def ava_has_a_pack(location, pack):
     assert balance(location, AVA) == GRANTED
 
 
+CREATED_AT = "2026-03-02T10:00:00+00:00"
+CANCELLED_AT = "2026-03-02T11:00:00+00:00"
+REPORTS = {  # kind → (webhook, appointmentStatus, dateUpdated)
+    "create": ("AppointmentCreate", "confirmed", CREATED_AT),
+    "cancel": ("AppointmentUpdate", "cancelled", CANCELLED_AT),
+    "delete": ("AppointmentDelete", "cancelled", CANCELLED_AT),
+}
+
+
 def delivery(kind: str, appointment_id: str, hours_ahead: float) -> dict:
     """A fresh delivery (its own webhookId) of one appointment webhook."""
-    name = {
-        "create": "AppointmentCreate",
-        "cancel": "AppointmentUpdate",
-        "delete": "AppointmentDelete",
-    }[kind]
+    name, status, updated = REPORTS[kind]
     payload = ghl_event(name)
-    start = timezone.now().replace(microsecond=0) + timedelta(hours=hours_ahead)
-    payload["appointment"].update(id=appointment_id, startTime=start.isoformat())
+    start = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=hours_ahead)
+    payload["appointment"].update(
+        id=appointment_id,
+        startTime=start.isoformat(),
+        appointmentStatus=status,
+        dateUpdated=updated,
+    )
     return payload
 
 
@@ -118,8 +129,8 @@ def test_cancels_without_a_booking_move_nothing(post_ghl, location, ava_has_a_pa
 def test_an_early_cancel_is_restored_once_its_booking_arrives(post_ghl, location, ava_has_a_pack):
     post_ghl(delivery("cancel", "appt_early", FAR))
     post_ghl(delivery("create", "appt_early", FAR))
-    cancel = InboundEvent.objects.get(event_type="AppointmentUpdate")
-    assert (cancel.status, cancel.reason_code) == (EventStatus.PROCESSED, "restored")
+    booking = InboundEvent.objects.get(event_type="AppointmentCreate")
+    assert (booking.status, booking.reason_code) == (EventStatus.PROCESSED, "restored")
     assert Appointment.objects.get(external_id="appt_early").status == "cancelled"
     assert balance(location, AVA) == GRANTED
 

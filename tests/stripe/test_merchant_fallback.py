@@ -99,26 +99,21 @@ def test_redelivered_stripe_event_is_stored_once(post_stripe, merchant_location,
     assert InboundEvent.objects.filter(provider=Provider.STRIPE_MERCHANT).count() == 1
 
 
+def ghl_invoice_of_the_checkout() -> dict:
+    """GHL's InvoicePaid for the same sale as the Checkout fixture: paid now, 150.00."""
+    invoice = ghl_event("InvoicePaid", updatedAt=timezone.now().isoformat())
+    invoice["invoiceItems"][0]["amount"] = 150
+    return invoice
+
+
 def test_purchase_already_granted_through_ghl_is_suppressed(post_ghl, post_stripe,
                                                             merchant_location, stripe_pack,
                                                             stripe_api):
-    invoice = ghl_event("InvoicePaid")
-    invoice["updatedAt"] = timezone.now().isoformat()
-    post_ghl(invoice)
+    post_ghl(ghl_invoice_of_the_checkout())
     post_stripe(checkout())
     stripe_payment = PaymentEvent.objects.get(provider="stripe")
     assert balance(merchant_location, AVA) == 10
     assert stripe_payment.outcome == PaymentOutcome.DUPLICATE
-
-
-def test_same_payment_intent_recorded_by_ghl_suppresses_the_fallback(
-    post_ghl, post_stripe, merchant_location, stripe_pack
-):
-    invoice = ghl_event("InvoicePaid", paymentIntentId="pi_3PzPaymentIntent01")
-    invoice["invoiceItems"][0]["amount"] = 99  # a different amount: only the intent matches
-    post_ghl(invoice)
-    post_stripe(checkout())
-    assert PaymentEvent.objects.get(provider="stripe").outcome == PaymentOutcome.DUPLICATE
 
 
 def test_unpaid_checkout_is_ignored(post_stripe, merchant_location, stripe_pack):
@@ -172,18 +167,14 @@ def test_ghl_invoice_arriving_after_the_fallback_granted_it_is_suppressed(
     post_ghl, post_stripe, merchant_location, stripe_pack
 ):
     post_stripe(checkout())
-    invoice = ghl_event("InvoicePaid")
-    invoice["updatedAt"] = timezone.now().isoformat()
-    post_ghl(invoice)
+    post_ghl(ghl_invoice_of_the_checkout())
     assert balance(merchant_location, AVA) == 10
     assert PaymentEvent.objects.get(provider="ghl").outcome == PaymentOutcome.DUPLICATE
 
 
 def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, merchant_location,
                                                       stripe_pack, stripe_api):
-    invoice = ghl_event("InvoicePaid")
-    invoice["updatedAt"] = timezone.now().isoformat()
-    post_ghl(invoice)
+    post_ghl(ghl_invoice_of_the_checkout())
     post_stripe(checkout())  # the same purchase, seen through Stripe: suppressed
     stripe_api.line_items["cs_live_second"] = stripe_api.line_items[SESSION]
     second = checkout(id="cs_live_second", payment_intent="pi_second_purchase")

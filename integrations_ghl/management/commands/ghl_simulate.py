@@ -16,6 +16,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError
 
+from integrations_ghl.installations import app_id
+
 # DEVELOPMENT ONLY — NOT A SECRET. This private key is committed on purpose so anyone can
 # simulate GHL locally; its public half is trusted only when DJANGO_DEBUG=True.
 DEV_ONLY_PRIVATE_KEY = (
@@ -34,14 +36,28 @@ def _iso(value: datetime) -> str:
 
 
 def _envelope(kind: str, location_id: str) -> dict:
-    return {"type": kind, "locationId": location_id, "webhookId": f"wh_sim_{uuid.uuid4().hex}",
-            "timestamp": _iso(_now())}
+    """`type` and `locationId`, plus the delivery fields docs/oauth/WebhookAuthentication.md
+    (GHL's docs) puts in every payload."""
+    return {
+        "type": kind,
+        "locationId": location_id,
+        "webhookId": f"wh_sim_{uuid.uuid4().hex}",
+        "timestamp": _iso(_now()),
+    }
 
 
 def install(o) -> dict:
-    return {**_envelope("INSTALL", o["location_id"]), "appId": "sim_app", "installType":
-            "Location", "companyId": o["company_id"], "userId": "sim_user",
-            "companyName": "Simulated Agency", "isWhitelabelCompany": False}
+    """docs/webhook events/AppInstall.md (location level, not white-labelled)."""
+    return {
+        **_envelope("INSTALL", o["location_id"]),
+        "appId": app_id() or "sim_app",
+        "companyId": o["company_id"],
+        "userId": "sim_user",
+        "planId": "sim_plan",
+        "companyName": "Simulated Agency",
+        "isWhitelabelCompany": False,
+        "whitelabelDetails": {},
+    }
 
 
 def purchase(o) -> dict:
@@ -50,25 +66,51 @@ def purchase(o) -> dict:
         raise CommandError("purchase needs --product-id (the GHL product of a product config)")
     now = _iso(_now())
     return {
-        "_id": f"inv_sim_{uuid.uuid4().hex[:12]}", "status": "paid", "liveMode": False,
-        "altId": o["location_id"], "altType": "location", "invoiceNumber": "SIM-1",
-        "currency": "USD", "amountPaid": o["amount"], "total": o["amount"], "amountDue": 0,
+        "_id": f"inv_sim_{uuid.uuid4().hex[:12]}",
+        "status": "paid",
+        "liveMode": False,
+        "altId": o["location_id"],
+        "altType": "location",
+        "invoiceNumber": "SIM-1",
+        "currency": "USD",
+        "amountPaid": o["amount"],
+        "total": o["amount"],
+        "amountDue": 0,
         "contactDetails": {"id": o["contact_id"], "email": o["email"], "name": "Sim Member"},
-        "invoiceItems": [{"_id": f"item_{uuid.uuid4().hex[:8]}", "productId": o["product_id"],
-                          "priceId": o["price_id"], "name": "Simulated product", "qty": 1,
-                          "amount": o["amount"], "currency": "USD", "taxes": []}],
-        "createdAt": now, "updatedAt": now,
+        "invoiceItems": [
+            {
+                "_id": f"item_{uuid.uuid4().hex[:8]}",
+                "productId": o["product_id"],
+                "priceId": o["price_id"],
+                "name": "Simulated product",
+                "qty": 1,
+                "amount": o["amount"],
+                "currency": "USD",
+                "taxes": [],
+            }
+        ],
+        "createdAt": now,
+        "updatedAt": now,
     }
 
 
 def _appointment(o, kind: str, status: str) -> dict:
     start = _now() + timedelta(hours=o["hours_ahead"])
-    return {**_envelope(kind, o["location_id"]), "appointment": {
-        "id": o["appointment_id"], "calendarId": o["calendar_id"], "contactId": o["contact_id"],
-        "appointmentStatus": status, "title": "Simulated class", "source": "ghl_simulate",
-        "startTime": start.isoformat(), "endTime": (start + timedelta(hours=1)).isoformat(),
-        "dateAdded": _iso(_now()), "dateUpdated": _iso(_now()),
-    }}
+    return {
+        **_envelope(kind, o["location_id"]),
+        "appointment": {
+            "id": o["appointment_id"],
+            "calendarId": o["calendar_id"],
+            "contactId": o["contact_id"],
+            "appointmentStatus": status,
+            "title": "Simulated class",
+            "source": "ghl_simulate",
+            "startTime": start.isoformat(),
+            "endTime": (start + timedelta(hours=1)).isoformat(),
+            "dateAdded": _iso(_now()),
+            "dateUpdated": _iso(_now()),
+        },
+    }
 
 
 def booking(o) -> dict:
@@ -101,9 +143,13 @@ class Command(BaseCommand):
         parser.add_argument("--amount", type=float, default=150.0, help="major units")
         parser.add_argument("--calendar-id", default="cal_1")
         parser.add_argument("--appointment-id", default="")
-        parser.add_argument("--hours-ahead", type=float, default=48.0,
-                            help="appointment start, hours from now (cancel inside 24h → "
-                                 "CANCELLATION_WINDOW_EXPIRED)")
+        parser.add_argument(
+            "--hours-ahead",
+            type=float,
+            default=48.0,
+            help="appointment start, hours from now (cancel inside 24h → "
+            "CANCELLATION_WINDOW_EXPIRED)",
+        )
         parser.add_argument("--company-id", default="sim_company")
 
     def handle(self, *args, **options):
@@ -115,8 +161,12 @@ class Command(BaseCommand):
         body = json.dumps(payload).encode()
         url = options["url"].rstrip("/") + "/webhooks/ghl"
         try:
-            response = requests.post(url, data=body, timeout=10, headers={
-                "Content-Type": "application/json", "X-GHL-Signature": sign(body)})
+            response = requests.post(
+                url,
+                data=body,
+                timeout=10,
+                headers={"Content-Type": "application/json", "X-GHL-Signature": sign(body)},
+            )
         except requests.RequestException as exc:
             raise CommandError(f"could not reach {url}: {exc}") from exc
         self.stdout.write(json.dumps(payload, indent=2))

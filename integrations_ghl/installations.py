@@ -3,9 +3,13 @@
 Writes about installations live here (views, webhook handlers and tasks call these):
 
 - `install_link` links what a code exchange returned: a Location token links that location; a
-  Company (agency) token is stored and location tokens are minted for its approved locations.
+  Company (agency) token is stored and location tokens are minted for the locations the
+  agency installed Kotally on (GET /oauth/installedLocations: a bulk install's token names
+  none), then the install webhooks that waited for the agency are replayed;
+- `company_locations_sync` links locations an agency installed Kotally on later;
 - `refresh_installation` rotates a token pair, serialized per installation (see its docstring
-  for the locking trade-off); `token_source` hands the client a token that refreshes on 401.
+  for the locking trade-off), minting a new location token from the agency's when a minted
+  one cannot be refreshed; `token_source` hands the client a token that refreshes on 401.
 - `location_disconnect` / `company_disconnect` (UNINSTALL, revoked grants) keep all data.
 
 Installation rows are this module's own; Location rows and status are written only through
@@ -32,12 +36,14 @@ from django.utils import timezone
 from accounts.models import Workspace
 from accounts.services import workspace_ghl_company_set
 from accounts.signin import PENDING_INSTALL_SESSION_KEY
+from inbox.models import EventStatus, InboundEvent, Provider
+from inbox.processing import release_later
 from kotally.lib.crypto import InvalidToken, decrypt, encrypt
 from locations import services as location_services
 from locations.models import Location
 
 from . import client
-from .client import GhlAuthError, GhlError
+from .client import GhlAuthError, GhlError, GhlLocationInactive
 from .models import Installation, UserType
 
 logger = logging.getLogger("kotally.ghl")
@@ -59,6 +65,12 @@ class InstallRefused(Exception):
 
 def is_configured() -> bool:
     return bool(settings.GHL_CLIENT_ID and settings.GHL_CLIENT_SECRET)
+
+
+def app_id() -> str:
+    """The Marketplace app id: the part of GHL_CLIENT_ID before `-`, as both official SDKs
+    derive it (highlevel-api-python src/highlevel/webhook/webhook_manager.py)."""
+    return settings.GHL_CLIENT_ID.split("-")[0]
 
 
 def redirect_uri() -> str:
@@ -145,6 +157,7 @@ def _store_tokens(installation: Installation, token: dict, now: datetime) -> Non
     installation.active = True
     installation.refresh_failures = 0
     installation.last_error = ""
+    installation.ghl_inactive_since = None
 
 
 def _refuse_if_taken(workspace: Workspace, *, location_ids: list[str], company_id: str) -> None:
@@ -264,22 +277,56 @@ class LinkResult:
     company_id: str
 
 
+@dataclass(frozen=True)
+class _FreshToken:
+    """client.TokenSource for a company token just received (nothing stored yet)."""
+
+    token: str
+    ghl_id: str
+
+    def access_token(self) -> str:
+        return self.token
+
+    def refreshed_token(self, stale: str) -> str:
+        raise GhlAuthError("GHL refused the token it just issued")
+
+
+def _installed_location_ids(source) -> list[str]:
+    locations = client.installed_locations(source, app_id=app_id())
+    return [str(loc["_id"]) for loc in locations if loc.get("_id")]
+
+
+def _release_company_events(company_id: str) -> None:
+    """Replay, after commit, the webhooks that waited for this agency's install (INSTALL or
+    LocationCreate events that arrived before its token was stored)."""
+    waiting = InboundEvent.objects.filter(
+        provider=Provider.GHL, status=EventStatus.HELD, payload__companyId=company_id
+    ).values_list("pk", flat=True)
+    release_later(pks=list(waiting))
+
+
 def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
     """Link a code-exchange answer to `workspace` (the signed-in owner/admin's).
 
+    A Company token's locations are `approvedLocations` when GHL sends them, plus every
+    location GET /oauth/installedLocations lists (a bulk install's token names none).
     Raises InstallRefused, before changing anything, when a location or the agency belongs to
-    another workspace; client.GhlError when minting a location token fails (locations linked
-    before the failure stay linked; installing again completes the rest).
+    another workspace; client.GhlError when GHL fails (locations linked before the failure
+    stay linked; installing again completes the rest).
     """
     company_id = token.get("companyId") or ""
     if not token.get("access_token"):
         raise InstallRefused("GoHighLevel sent no access token; please try the install again.")
     if token.get("userType") == UserType.COMPANY:
-        approved = [str(x) for x in token.get("approvedLocations") or []]
-        _refuse_if_taken(workspace, location_ids=approved, company_id=company_id)
+        listed = _installed_location_ids(_FreshToken(token["access_token"], company_id))
+        wanted = list(
+            dict.fromkeys([str(x) for x in token.get("approvedLocations") or []] + listed)
+        )
+        _refuse_if_taken(workspace, location_ids=wanted, company_id=company_id)
         company = _store_company(workspace=workspace, token=token)
-        linked = [link_company_location(company=company, location_id=loc) for loc in approved]
+        linked = [link_company_location(company=company, location_id=loc) for loc in wanted]
         _name_locations(linked)
+        _release_company_events(company_id)
         return LinkResult(locations=linked, company_id=company_id)
 
     location_id = token.get("locationId") or ""
@@ -291,6 +338,29 @@ def install_link(*, workspace: Workspace, token: dict) -> LinkResult:
     )
     _name_locations([location])
     return LinkResult(locations=[location], company_id=company_id)
+
+
+def is_linked(location_id: str) -> bool:
+    """The GHL location exists with live tokens."""
+    return Installation.objects.filter(location__location_id=location_id, active=True).exists()
+
+
+def company_locations_sync(company: Installation) -> list[Location]:
+    """Link the locations the agency installed Kotally on that are not linked yet (a later
+    bulk install, future locations); locations of another workspace are left alone.
+    Returns those it linked. Network calls; never inside a transaction."""
+    installed = _installed_location_ids(token_source_for(company))
+    mine_or_new = [
+        loc
+        for loc in installed
+        if not is_linked(loc)
+        and not Location.objects.filter(location_id=loc)
+        .exclude(workspace=company.workspace_id)
+        .exists()
+    ]
+    linked = [link_company_location(company=company, location_id=loc) for loc in mine_or_new]
+    _name_locations(linked)
+    return linked
 
 
 # --- Disconnect ----------------------------------------------------------------------------
@@ -331,6 +401,18 @@ def company_disconnect(*, company_id: str, reason: str) -> int:
 # --- Tokens --------------------------------------------------------------------------------
 
 
+def _minting_company(installation: Installation) -> Installation | None:
+    """The live agency installation a location's tokens can be minted from."""
+    if installation.user_type != UserType.LOCATION or not installation.company_id:
+        return None
+    return Installation.objects.filter(
+        workspace=installation.workspace_id,
+        user_type=UserType.COMPANY,
+        company_id=installation.company_id,
+        active=True,
+    ).first()
+
+
 def refresh_installation(installation_id: int, *, stale_token: str | None = None) -> Installation:
     """Rotate the installation's token pair, once, however many callers ask at the same time.
 
@@ -345,10 +427,15 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
     access token differs from `stale_token`, or — with no stale token, the periodic path — it
     is no longer close to expiry), that pair is returned without calling GHL.
 
-    `invalid_grant`/401 → installation inactive, location disconnected, GhlAuthError raised.
+    A location token that cannot be refreshed (refused, or minted without a refresh token) is
+    minted again from the agency's token when the agency is installed; otherwise, and when
+    minting is refused too, the installation goes inactive and the location `disconnected`
+    (GhlAuthError). GHL's `Location is not active` (GhlLocationInactive) keeps everything and
+    shows the reason; the periodic refresh then tries that installation once a day only.
     A transient failure counts in `refresh_failures`/`last_error` and re-raises GhlError.
     """
     failure: GhlError | None = None
+    remint_from: Installation | None = None
     now = timezone.now()
     with transaction.atomic(durable=True):
         installation = Installation.objects.select_for_update().get(pk=installation_id)
@@ -359,15 +446,32 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
                 return installation
         elif installation.expires_at > now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS):
             return installation
+        refresh_token = decrypt(installation.refresh_token_enc)
         try:
-            token = client.refresh(
-                refresh_token=decrypt(installation.refresh_token_enc),
-                user_type=installation.user_type,
-            )
+            if not refresh_token:
+                raise GhlAuthError("no refresh token (a minted location token)")
+            token = client.refresh(refresh_token=refresh_token, user_type=installation.user_type)
+        except GhlLocationInactive as exc:
+            _location_inactive(installation, exc, now)
+            failure = exc
         except GhlAuthError as exc:
             installation.refresh_failures += 1
-            _disconnect(installation, f"token refresh refused: {exc}")
-            failure = exc
+            remint_from = _minting_company(installation)
+            if remint_from is None:
+                _disconnect(installation, f"token refresh refused: {exc}")
+                failure = exc
+            else:
+                # The pair is dead at GHL: forget it, so every caller goes to minting.
+                installation.refresh_token_enc = encrypt("")
+                installation.last_error = f"token refresh refused, minting a new one: {exc}"[:500]
+                installation.save(
+                    update_fields=[
+                        "refresh_token_enc",
+                        "refresh_failures",
+                        "last_error",
+                        "updated_at",
+                    ]
+                )
         except GhlError as exc:
             installation.refresh_failures += 1
             installation.last_error = f"token refresh failed: {exc}"[:500]
@@ -377,10 +481,45 @@ def refresh_installation(installation_id: int, *, stale_token: str | None = None
             _store_tokens(installation, token, now)
             installation.refreshed_at = now
             installation.save()
-    # Raised after the commit so the failure bookkeeping above is kept.
+    # Raised (and minting done) after the commit, so the bookkeeping above is kept and the
+    # agency token's own refresh runs in a transaction of its own.
     if failure is not None:
         raise failure
+    if remint_from is not None:
+        return _remint(installation, remint_from)
     return installation
+
+
+def _location_inactive(installation: Installation, exc: GhlLocationInactive, now) -> None:
+    installation.refresh_failures += 1
+    installation.ghl_inactive_since = installation.ghl_inactive_since or now
+    installation.last_error = str(exc)[:500]
+    installation.save(
+        update_fields=["refresh_failures", "ghl_inactive_since", "last_error", "updated_at"]
+    )
+
+
+def _remint(installation: Installation, company: Installation) -> Installation:
+    """Mint a new location token from the agency's and store it; the location's status is
+    left as it is (a removed location stays removed). A refusal disconnects the location."""
+    location = installation.location
+    try:
+        minted = client.location_token(token_source_for(company), location_id=location.location_id)
+    except GhlLocationInactive as exc:
+        with transaction.atomic():
+            locked = Installation.objects.select_for_update().get(pk=installation.pk)
+            _location_inactive(locked, exc, timezone.now())
+        raise
+    except GhlAuthError as exc:
+        location_disconnect(location=location, reason=f"new location token refused: {exc}")
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        locked = Installation.objects.select_for_update().get(pk=installation.pk)
+        _store_tokens(locked, minted, now)
+        locked.refreshed_at = now
+        locked.save()
+    return locked
 
 
 def current_access_token(installation: Installation) -> str:
@@ -391,9 +530,15 @@ def current_access_token(installation: Installation) -> str:
 def refresh_expiring(*, now: datetime | None = None) -> dict[str, int]:
     """The periodic sweep: refresh every active installation close to expiry."""
     now = now or timezone.now()
-    due = Installation.objects.filter(
-        active=True, expires_at__lte=now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS)
-    ).values_list("pk", flat=True)
+    due = (
+        Installation.objects.filter(
+            active=True,
+            expires_at__lte=now + timedelta(seconds=settings.GHL_REFRESH_MARGIN_SECONDS),
+        )
+        # GHL said the location is not active: ask again once a day, not every sweep.
+        .exclude(ghl_inactive_since__gt=now - timedelta(days=1))
+        .values_list("pk", flat=True)
+    )
     counts = {"refreshed": 0, "failed": 0}
     for pk in list(due):
         try:
