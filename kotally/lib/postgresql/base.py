@@ -17,10 +17,12 @@ from psycopg_pool import ConnectionPool
 
 
 def check_connection(conn) -> None:
-    poller = select.poll()
-    poller.register(conn.fileno(), select.POLLIN)
-    if conn.closed or poller.poll(0):
-        ConnectionPool.check_connection(conn)
+    if not conn.closed:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        if not poller.poll(0):
+            return  # nothing to read: the server has not closed it
+    ConnectionPool.check_connection(conn)
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
