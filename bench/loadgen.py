@@ -130,7 +130,8 @@ async def http_load(
                 start = time.perf_counter()
                 try:
                     async with session.request(req.method, req.path, json=req.body,
-                                               data=req.data, headers=req.headers) as resp:
+                                               data=req.data, headers=req.headers,
+                                               allow_redirects=False) as resp:
                         raw = await resp.read()
                         status = resp.status
                 except (TimeoutError, aiohttp.ClientError) as exc:
@@ -155,8 +156,9 @@ async def http_load(
 
 # The statements a deduct needs, in the order the engine runs them, each one round trip:
 # the token lookup, the config lookup, then one transaction with the idempotency advisory lock
-# and lookup, the contact and lot row locks, the lot update, the ledger insert and the stored
-# response. This is what the endpoint costs with Python, Django and DRF taken away.
+# and lookup, the contact and lot row locks, the lot update, the contact's stored balance, the
+# ledger insert and the stored response. This is what the endpoint costs with Python, Django
+# and DRF taken away.
 _FLOOR_SQL = {
     "token": "SELECT id, secret_hash, location_id FROM api_apiclient "
              "WHERE client_id = %s AND active LIMIT 1",
@@ -173,6 +175,8 @@ _FLOOR_SQL = {
             "ORDER BY e.id FOR UPDATE OF e",
     "update": "UPDATE entitlements_entitlement SET credits_remaining = credits_remaining - 1 "
               "WHERE id = %s",
+    "balance": "UPDATE entitlements_contact SET credits_available = %s, credits_expire_at = NULL "
+               "WHERE id = %s",
     "ledger": "INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id, "
               "entitlement_id, kind, amount, balance_after, contact_balance_after, source, "
               "request_id, external_ref, correlation_id, note, created_at) "
@@ -215,6 +219,7 @@ async def db_floor(dsn: str, *, location_pk: int, client_id: str, config_public_
                         cur = await conn.execute(q["lots"], [contact_pk])
                         lot_pk, remaining = (await cur.fetchone())[:2]
                         await conn.execute(q["update"], [lot_pk])
+                        await conn.execute(q["balance"], [remaining - 1, contact_pk])
                         await conn.execute(q["ledger"], [
                             f"led_{uuid.uuid4().hex[:20]}", location_pk, contact_pk, lot_pk,
                             remaining - 1, remaining - 1, request_id, uuid.uuid4().hex])

@@ -29,6 +29,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from bench import admin as admin_pages
 from bench import loadgen
 from bench.loadgen import Request, judge_reason, judge_status
 
@@ -37,6 +38,8 @@ BENCH = ROOT / "bench"
 LOGS = BENCH / ".logs"
 PYTHON = sys.executable
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+# Only the admin row (bench/admin.py), merged into the last results.json.
+ADMIN_ONLY = os.environ.get("BENCH_ADMIN_ONLY", "") not in ("", "0")
 PG = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 DB = os.environ.get("BENCH_DB", "kotally_bench_run")
 REDIS = f"redis://127.0.0.1:6379/{os.environ.get('BENCH_REDIS_DB', '15')}"
@@ -410,12 +413,22 @@ def table(report: dict) -> str:
               f"({report['profile']['deduct_sql_in_transaction']} inside the transaction), "
               f"{report['profile']['deduct_in_process_ms']} ms in-process — see "
               "bench/profile.txt", "", "targets:"]
+    if "admin" in report:
+        lines[-2:-2] = ["", *admin_pages.table(report["admin"])]
     for name, target in report["targets"].items():
         lines.append(f"  {name}: {json.dumps(target)}")
     return "\n".join(line.rstrip() for line in lines)
 
 
 async def measure(stack: Stack, seed: dict, report: dict) -> None:
+    if not ADMIN_ONLY:
+        await measure_api(stack, seed, report)
+    report["admin"] = await admin_pages.measure(stack, run_json)
+    report["admin"]["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    report.setdefault("targets", {}).update(admin_pages.targets(report["admin"]))
+
+
+async def measure_api(stack: Stack, seed: dict, report: dict) -> None:
     s = Scenarios(stack, seed)
     await s.warm()
     print("floors", flush=True)
@@ -461,6 +474,9 @@ def main() -> int:
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT,
                        env=stack.env, check=True, timeout=300)
+        # As a deploy does: the admin pages' templates need the static files manifest.
+        subprocess.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+                       cwd=ROOT, env=stack.env, check=True, timeout=300)
         seed = run_json(stack.env, "-m", "bench.data", "seed")
         with psycopg.connect(f"{PG}/{DB}") as conn:
             seed["location_pk"] = conn.execute(
@@ -470,10 +486,11 @@ def main() -> int:
                 "SELECT client_id FROM api_apiclient WHERE name = 'bench'").fetchone()[0])
         seed_path = LOGS / "seed.json"
         seed_path.write_text(json.dumps(seed))
-        print("profiling the deduct path", flush=True)
-        report["profile"] = run_json(stack.env, "-m", "bench.profiling", str(seed_path),
-                                     str(BENCH / "profile.txt"))
-        print(f"  {report['profile']}", flush=True)
+        if not ADMIN_ONLY:
+            print("profiling the deduct path", flush=True)
+            report["profile"] = run_json(stack.env, "-m", "bench.profiling", str(seed_path),
+                                         str(BENCH / "profile.txt"))
+            print(f"  {report['profile']}", flush=True)
         stack.start_gunicorn()
         asyncio.run(measure(stack, seed, report))
     finally:
@@ -481,6 +498,11 @@ def main() -> int:
         if not os.environ.get("BENCH_KEEP"):
             admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     report["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    if ADMIN_ONLY:
+        last = json.loads((BENCH / "results.json").read_text())
+        last["admin"] = report["admin"]
+        last["targets"].update(report["targets"])
+        report = last
     (BENCH / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     text = table(report)
     (BENCH / "results.txt").write_text(text + "\n")

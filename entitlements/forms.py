@@ -5,6 +5,7 @@ from django import forms
 from locations.models import LocationStatus
 
 from .models import ConfigKind, LotStatus, ProductConfig, RenewalPolicy
+from .selectors import ContactFilter
 
 _CALENDAR_SPLIT = re.compile(r"[\s,]+")
 _ID_HELP = "Optional. Exactly as it appears in GoHighLevel."
@@ -171,8 +172,12 @@ class ManualAdjustmentForm(forms.Form):
         self.fields["product_config"].queryset = ProductConfig.objects.filter(
             location_id=contact.location_id, active=True
         ).order_by("priority", "name")
-        lots = contact.entitlements.exclude(status=LotStatus.REVOKED).select_related(
-            "product_config"
+        # Only lots with credits left: revoking a spent one changes nothing, and a member of
+        # long standing has hundreds of them.
+        lots = (
+            contact.entitlements.filter(credits_remaining__gt=0)
+            .exclude(status=LotStatus.REVOKED)
+            .select_related("product_config")
         )
         self.fields["entitlement"].queryset = lots.order_by("-pk")
         self.fields["entitlement"].label_from_instance = lambda lot: (
@@ -207,6 +212,11 @@ class ContactSearchForm(forms.Form):
         to_field_name="location_id",
         required=False,
         empty_label="All locations",
+    )
+    show = forms.ChoiceField(
+        label="Show",
+        choices=[("", "All contacts"), *ContactFilter.choices],
+        required=False,
     )
 
     def __init__(self, *args, workspace, **kwargs):

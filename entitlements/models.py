@@ -81,6 +81,11 @@ class Contact(models.Model):
     external_id = models.CharField(max_length=255)
     email = models.CharField(max_length=254, blank=True)
     name = models.CharField(max_length=255, blank=True)
+    # Kept by the engine in the transaction of every credit movement, pause and resume (see
+    # services._keep_balance): the usable credits and the soonest expiry among lots still
+    # holding usable credits. They feed the admin list's balance column and filters.
+    credits_available = models.IntegerField(default=0, db_default=0)
+    credits_expire_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -88,9 +93,28 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["location", "external_id"], name="contact_key_unique")
         ]
+        # PostgreSQL also has the search indexes of migration 0004: external id prefix
+        # (varchar_pattern_ops), email prefix (upper, text_pattern_ops) and name / email
+        # substring (pg_trgm GIN) — see selectors.contacts_window.
         indexes = [
             # Admin contact search by email within a location.
             models.Index(fields=["location", "email"], name="contact_email_idx"),
+            # Contacts list, newest first, per location (selectors.contacts_window).
+            models.Index(
+                F("location"), F("created_at").desc(), F("id").desc(), name="contact_list_idx"
+            ),
+            # Contacts list filters "no credits" (balance = 0, newest first) and "low balance"
+            # (balance 1..LOW_BALANCE, lowest first).
+            models.Index(
+                fields=["location", "credits_available", "created_at", "id"],
+                name="contact_balance_idx",
+            ),
+            # Contacts list filter "expiring soon": soonest expiry first.
+            models.Index(
+                fields=["location", "credits_expire_at", "id"],
+                condition=Q(credits_expire_at__isnull=False),
+                name="contact_expiry_idx",
+            ),
         ]
 
     def __str__(self):
@@ -217,6 +241,9 @@ class LedgerEntry(models.Model):
         indexes = [
             # Contact ledger reads, newest first (keyset on id).
             models.Index(fields=["contact", "-id"], name="ledger_contact_idx"),
+            # Contact timeline (selectors.timeline_page): entries newest first by created_at,
+            # without sorting a long-standing member's whole history.
+            models.Index(fields=["contact", "created_at", "id"], name="ledger_contact_time_idx"),
             # Restore target: the deductions recorded for one booking reference.
             models.Index(fields=["contact", "external_ref"], name="ledger_ref_idx"),
         ]
@@ -279,6 +306,12 @@ class PaymentEvent(models.Model):
         indexes = [
             # Contact payment reads, newest first.
             models.Index(fields=["contact", "-id"], name="payment_contact_idx"),
+            # Events page, "Payments that granted nothing": a location's newest few.
+            models.Index(
+                fields=["location", "-created_at"],
+                condition=Q(outcome__in=["unmatched", "ambiguous"]),
+                name="payment_attention_idx",
+            ),
         ]
 
     def __str__(self):

@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from locations.models import Location
 
-from .models import ConfigKind, ProductConfig, RenewalPolicy
+from .models import ConfigKind, Contact, ProductConfig, RenewalPolicy
+from .services import balances_refresh
 
 EDITABLE_FIELDS = (
     "name",
@@ -73,5 +74,13 @@ def product_config_remove(*, config: ProductConfig, now=None) -> bool:
         return False
     config.active = False
     config.removed_at = now or timezone.now()
-    config.save(update_fields=["active", "removed_at", "updated_at"])
+    with transaction.atomic():
+        config.save(update_fields=["active", "removed_at", "updated_at"])
+        # The stored balances of its members no longer count its lots.
+        balances_refresh(
+            Contact.objects.filter(
+                entitlements__product_config=config, entitlements__credits_remaining__gt=0
+            ),
+            now=config.removed_at,
+        )
     return True

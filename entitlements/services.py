@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import F, Max, Q, Sum
+from django.db.models import F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kotally.lib.timeutil import iso_z
@@ -220,6 +221,7 @@ def _move(
             credits_remaining=F("credits_remaining") + delta
         )
         lot.credits_remaining += delta
+    balance = _keep_balance(lot.contact_id, lots, now)
     entry = LedgerEntry.objects.create(
         location_id=lot.location_id,
         contact_id=lot.contact_id,
@@ -227,7 +229,7 @@ def _move(
         kind=kind,
         amount=delta,
         balance_after=lot.credits_remaining,
-        contact_balance_after=available(lots, now),
+        contact_balance_after=balance,
         source=actor.source,
         request_id=actor.request_id,
         external_ref=external_ref,
@@ -282,6 +284,36 @@ def _announce(entry: LedgerEntry, lot: Entitlement, lots: list[Entitlement], now
         return
     events.publish(crossed, lot.location_id, {**data, "low_credits_threshold": threshold},
                    key=f"{entry.public_id}:{crossed}", contact_pk=lot.contact_id)
+
+
+def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> int:
+    """Store the contact's usable credits and the soonest expiry among them on its (locked)
+    row, in the transaction of the change: the admin list reads and filters by these columns
+    instead of summing every member's lots. `lots` must hold every lot with credits left."""
+    usable = [lot for lot in lots if lot.usable_at(now) and lot.credits_remaining > 0]
+    balance = sum(lot.credits_remaining for lot in usable)
+    Contact.objects.filter(pk=contact_id).update(
+        credits_available=balance,
+        credits_expire_at=min((lot.expires_at for lot in usable if lot.expires_at), default=None),
+    )
+    return balance
+
+
+def balances_refresh(contacts: QuerySet, *, now: datetime) -> int:
+    """Recompute the stored balance of many contacts in one statement, by the rule of
+    _keep_balance, for a change that makes lots unusable without moving credits (a config
+    removed). Returns how many contacts were updated."""
+    usable = Entitlement.objects.filter(
+        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
+        contact=OuterRef("pk"), status=LotStatus.ACTIVE, product_config__active=True,
+        credits_remaining__gt=0,
+    ).values("contact")
+    return Contact.objects.filter(pk__in=contacts.values("pk")).update(
+        credits_available=Coalesce(
+            Subquery(usable.annotate(total=Sum("credits_remaining")).values("total")), 0
+        ),
+        credits_expire_at=Subquery(usable.annotate(soonest=Min("expires_at")).values("soonest")),
+    )
 
 
 # --- grant ------------------------------------------------------------------------------------
@@ -870,10 +902,12 @@ def entitlement_pause(*, entitlement: Entitlement, now: datetime | None = None) 
     """Pause an active lot: unusable until resumed. Returns False when it was not active."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
-        lot, _ = _locked_lot(entitlement)
+        lot, lots = _locked_lot(entitlement)
         if lot is None or lot.status != LotStatus.ACTIVE or lot.expired_at(now):
             return False
         Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.PAUSED, paused_at=now)
+        lot.status = LotStatus.PAUSED
+        _keep_balance(lot.contact_id, lots, now)
     return True
 
 
@@ -881,13 +915,15 @@ def entitlement_resume(*, entitlement: Entitlement, now: datetime | None = None)
     """Resume a paused lot; its expiry moves later by the time spent paused (SPEC §2.5)."""
     now = now or timezone.now()
     with transaction.atomic(savepoint=False):
-        lot, _ = _locked_lot(entitlement)
+        lot, lots = _locked_lot(entitlement)
         if lot is None or lot.status != LotStatus.PAUSED:
             return False
         expires_at = lot.expires_at + (now - lot.paused_at) if lot.expires_at else None
         Entitlement.objects.filter(pk=lot.pk).update(
             status=LotStatus.ACTIVE, paused_at=None, expires_at=expires_at
         )
+        lot.status, lot.expires_at = LotStatus.ACTIVE, expires_at
+        _keep_balance(lot.contact_id, lots, now)
     return True
 
 

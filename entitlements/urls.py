@@ -12,6 +12,7 @@ urlpatterns = [
         name="product-config-remove",
     ),
     path("contacts/", views.contact_list, name="contacts"),
+    path("contacts/export.csv", views.contact_export, name="contacts-export"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/adjust/", views.contact_adjust, name="contact-adjust"),
     path("lots/<str:public_id>/pause/", views.lot_pause, name="lot-pause"),

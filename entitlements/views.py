@@ -1,14 +1,18 @@
 """Product Configs and Contacts pages (SPEC §4). Every write calls a service; every lookup is
 scoped to the signed-in user's workspace."""
 
+import csv
+import itertools
+from datetime import datetime
+
 from django.contrib import messages
 from django.core.exceptions import BadRequest
-from django.core.paginator import Paginator
-from django.db.models import Q
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import in_workspace, member_view
+from kotally.lib.timeutil import iso_z
 from locations.models import LocationKind
 
 from . import selectors
@@ -127,32 +131,76 @@ def config_remove(request, public_id):
 # --- contacts ---------------------------------------------------------------------------------
 
 
+def _contact_filters(request) -> tuple[ContactSearchForm, dict]:
+    form = ContactSearchForm(request.GET or None, workspace=request.workspace)
+    chosen = {"query": "", "show": "", "location": None}
+    if form.is_valid():
+        chosen = {
+            "query": form.cleaned_data["q"].strip(),
+            "show": form.cleaned_data["show"],
+            "location": form.cleaned_data["location"],
+        }
+    return form, chosen
+
+
 @member_view
 def contact_list(request):
-    form = ContactSearchForm(request.GET or None, workspace=request.workspace)
-    contacts = Contact.objects.select_related("location").filter(
-        location__workspace=request.workspace
-    )
-    query = ""
-    if form.is_valid():
-        query = form.cleaned_data["q"].strip()
-        if query:
-            contacts = contacts.filter(
-                Q(external_id__icontains=query)
-                | Q(email__icontains=query)
-                | Q(name__icontains=query)
-            )
-        if form.cleaned_data["location"]:
-            contacts = contacts.filter(location=form.cleaned_data["location"])
-    page = Paginator(contacts.order_by("-created_at", "-pk"), 50).get_page(request.GET.get("page"))
-    # Page links keep the search and location filter.
+    form, chosen = _contact_filters(request)
+    try:
+        page = selectors.contacts_window(
+            request.workspace,
+            **chosen,
+            after=request.GET.get("after"),
+            before=request.GET.get("before"),
+        )
+    except selectors.BadCursor as exc:
+        raise BadRequest(str(exc)) from exc
+    # Page links and the export keep the search and filters.
     params = request.GET.copy()
-    params.pop("page", None)
+    params.pop("after", None)
+    params.pop("before", None)
     return render(
         request,
         "entitlements/contact_list.html",
-        {"form": form, "page": page, "query": query, "filters": params.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "query": chosen["query"],
+            "show": chosen["show"],
+            "filters": params.urlencode(),
+        },
     )
+
+
+class _Line:
+    """csv.writer's file: hands back each formatted line instead of storing it."""
+
+    def write(self, line):
+        return line
+
+
+def _cell(value):
+    if isinstance(value, datetime):
+        return iso_z(value)
+    # A leading =, +, - or @ would run as a formula in a spreadsheet (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+@member_view
+def contact_export(request):
+    """The contacts list with its search and filters as CSV, streamed row by row."""
+    _, chosen = _contact_filters(request)
+    rows = selectors.contacts_export(request.workspace, **chosen)
+    writer = csv.writer(_Line())
+    lines = itertools.chain(
+        [writer.writerow(selectors.EXPORT_COLUMNS)],
+        (writer.writerow([_cell(v) for v in row]) for row in rows),
+    )
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
+    return response
 
 
 def _contact(request, pk) -> Contact:
@@ -170,6 +218,8 @@ def _render_contact(request, contact, form, status=200):
         ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
         timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"),
                                            activity=True)
+        payments = selectors.payments_page(contact, limit=25, cursor=request.GET.get("payments"))
+        lots = selectors.entitlements_page(contact, limit=25, cursor=request.GET.get("lots"))
     except selectors.BadCursor as exc:
         raise BadRequest(str(exc)) from exc
     total, per_config = selectors.credits_by_config(contact)
@@ -177,9 +227,9 @@ def _render_contact(request, contact, form, status=200):
         "contact": contact,
         "credits_total": total,
         "per_config": per_config,
-        "lots": selectors.entitlements_page(contact, limit=100, cursor=None).items,
+        "lots": lots,
         "ledger": ledger,
-        "payments": selectors.payments_page(contact, limit=25, cursor=None).items,
+        "payments": payments,
         "upcoming": selectors.appointments_page(contact, upcoming=True, limit=25, cursor=None),
         "past": selectors.appointments_page(contact, upcoming=False, limit=25, cursor=None),
         "timeline": timeline,

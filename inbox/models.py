@@ -2,6 +2,7 @@
 before processing; the row holds the state (SPEC §1, "Inbound event")."""
 
 from django.db import models
+from django.db.models import F
 from django.utils import timezone
 
 from locations.models import Location
@@ -134,8 +135,15 @@ class InboundEvent(models.Model):
         indexes = [
             # The sweeper and the held-event release: events by status and age.
             models.Index(fields=["status", "received_at"], name="inbound_status_idx"),
-            # The Events page: a location's events newest first.
-            models.Index(fields=["location", "-received_at"], name="inbound_location_idx"),
+            # The Events page: a location's events newest first (keyset on received_at, id).
+            models.Index(
+                F("location"), F("received_at").desc(), F("id").desc(), name="inbound_list_idx"
+            ),
+            # The Events page filtered by status (failed, held, ...), newest first.
+            models.Index(
+                F("location"), F("status"), F("received_at").desc(), F("id").desc(),
+                name="inbound_status_list_idx",
+            ),
         ]
 
     def __str__(self):

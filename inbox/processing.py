@@ -82,6 +82,11 @@ def register(provider: str, event_types, handle, **options) -> None:
         _HANDLERS[(provider, event_type)] = Handler(handle, **options)
 
 
+def event_types() -> list[str]:
+    """Every event type a handler is registered for, sorted."""
+    return sorted({event_type for _, event_type in _HANDLERS})
+
+
 def handler_for(event: InboundEvent) -> Handler | None:
     return _HANDLERS.get((event.provider, event.event_type))
 

@@ -6,16 +6,18 @@ import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.exceptions import BadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import member_view
 from entitlements.models import PaymentEvent, PaymentOutcome
+from entitlements.outcomes import Reason
+from kotally.lib.keyset import BadCursor, window
 
-from .models import EventStatus, InboundEvent, Provider
-from .processing import retry_failed
+from .models import EventReason, EventStatus, InboundEvent, Provider
+from .processing import event_types, retry_failed
 
 FILTERS = {"provider": "provider", "type": "event_type", "status": "status",
            "reason": "reason_code"}
@@ -45,10 +47,15 @@ def event_list(request):
         if value := request.GET.get(param, "").strip():
             chosen[param] = value
             events = events.filter(**{field: value})
-    page = Paginator(events.order_by("-received_at", "-pk"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
-    mine = _events(request)
+    locations = request.workspace.locations.values_list("pk", flat=True)
+    try:
+        page = window(
+            events, ("-received_at", "-id"), limit=PAGE_SIZE,
+            after=request.GET.get("after"), before=request.GET.get("before"),
+            partition=("location_id", locations),
+        )
+    except BadCursor as exc:
+        raise BadRequest(str(exc)) from exc
     payments = list(
         PaymentEvent.objects.filter(
             location__workspace=request.workspace,
@@ -63,8 +70,9 @@ def event_list(request):
         "query": urlencode(chosen),
         "providers": Provider.choices,
         "statuses": EventStatus.choices,
-        "types": sorted(set(mine.values_list("event_type", flat=True)) - {""}),
-        "reasons": sorted(set(mine.values_list("reason_code", flat=True)) - {""}),
+        # From the code, not a DISTINCT over every stored event.
+        "types": event_types(),
+        "reasons": sorted({*EventReason.values, *Reason.values}),
         "payments": [(payment, _fix_hint(payment)) for payment in payments],
         "can_change": request.membership.can_change,
     })

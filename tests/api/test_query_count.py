@@ -30,16 +30,17 @@ def lock() -> int:
     return 1 if connection.vendor == "postgresql" else 0
 
 
-def test_deduct_costs_7_statements_plus_advisory_lock(api, member, lock):
-    # token, request_id lookup, lock contact, lock lots, update lot, ledger entry, stored
-    # response (no config lookup when only calendar_id is sent)
-    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 7 + lock
+def test_deduct_costs_8_statements_plus_advisory_lock(api, member, lock):
+    # token, request_id lookup, lock contact, lock lots, update lot, contact balance, ledger
+    # entry, stored response (no config lookup when only calendar_id is sent)
+    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 8 + lock
 
 
-def test_grant_costs_11_statements_plus_advisory_lock(api, package, member, lock):
+def test_grant_costs_12_statements_plus_advisory_lock(api, package, member, lock):
     # token, request_id lookup, config, lock contact, payment insert-or-ignore, payment read
-    # back, lock lots, new lot, ledger entry, payment → lot link, stored response
-    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 11 + lock
+    # back, lock lots, new lot, contact balance, ledger entry, payment → lot link, stored
+    # response
+    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 12 + lock
 
 
 def test_check_costs_3_statements(api, member):

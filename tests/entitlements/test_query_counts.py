@@ -12,13 +12,15 @@ from tests.entitlements.helpers import deduct, grant
 # Statements per call, transaction control left out (the test's wrapping transaction turns
 # BEGIN/COMMIT into SAVEPOINT/RELEASE). PostgreSQL adds the advisory-lock SELECT.
 EXTRA_ON_POSTGRES = 1
-DEDUCT = 6  # request-id read, contact lock, lots lock, lot update, ledger insert, record insert
+# request-id read, contact lock, lots lock, lot update, contact balance update, ledger insert,
+# record insert
+DEDUCT = 7
 DEDUCT_BY_CONFIG = DEDUCT + 1  # the config read
 # A new booking: read, insert-or-ignore, read back (a concurrent booking by another member
 # with the same reference must not become an IntegrityError).
 DEDUCT_WITH_NEW_REF = DEDUCT + 3
 DEDUCT_WITH_KNOWN_REF = DEDUCT + 2  # a rebooking: read and update
-GRANT = 10  # + config read, payment insert-or-ignore and read-back, lot insert, payment link
+GRANT = 11  # + config read, payment insert-or-ignore and read-back, lot insert, payment link
 
 
 @pytest.fixture
