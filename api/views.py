@@ -95,6 +95,19 @@ class ApiView(APIView):
         return services.Actor(source=Source.API, request_id=data["request_id"],
                               correlation_id=self.request.correlation_id)
 
+    def refused(self, location, data, operation: str, outcome: Outcome) -> None:
+        """Keep the refusal for the member's page (in run_once: a replay records nothing)."""
+        services.refusal_record(
+            location=location,
+            contact_key=data["contact_key"],
+            actor=services.Actor(source=Source.API, request_id=data.get("request_id", ""),
+                                 correlation_id=self.request.correlation_id),
+            operation=operation,
+            reason_code=outcome.reason_code,
+            external_ref=data.get("external_ref", ""),
+            calendar_id=data.get("calendar_id") or "",
+        )
+
     def once(self, location, data, operation: str, execute) -> Response:
         try:
             result = run_once(location=location, request_id=data["request_id"],
@@ -169,6 +182,8 @@ class CheckView(ApiView):
             calendar_id=data.get("calendar_id"),
             amount=data["amount"],
         )
+        if not outcome.ok:
+            self.refused(location, data, "check", outcome)
         return Response(self.outcome_body(outcome))
 
 
@@ -193,6 +208,8 @@ class _MoveView(ApiView):
                 external_ref=data.get("external_ref", ""),
                 appointment_time=data.get("appointment_time"),
             )
+            if not outcome.ok:
+                self.refused(location, data, self.operation, outcome)
             if self.operation == "deduct" and not outcome.ok:
                 events.announce_booking_refused(
                     location_pk=location.pk,

@@ -25,7 +25,9 @@ from .models import (
     LotStatus,
     PaymentEvent,
     PaymentOutcome,
+    Refusal,
 )
+from .outcomes import FIXES, MESSAGES
 
 MAX_LIMIT = 100
 RECENT = 5
@@ -214,14 +216,31 @@ _TIMELINE = (
 )
 
 
-# The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated);
-# the API's timeline keeps SPEC §3.9's three types.
-_ACTIVITY = ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
-             lambda row: {"message": row.message})
+def refusal_item(refusal: Refusal) -> dict:
+    return {
+        "operation": refusal.operation,
+        "source": refusal.get_source_display(),
+        "reason_code": refusal.reason_code,
+        "reason": MESSAGES.get(refusal.reason_code, refusal.reason_code),
+        "fix": FIXES.get(refusal.reason_code, ""),
+        "external_ref": refusal.external_ref or None,
+        "calendar_id": refusal.calendar_id or None,
+        "request_id": refusal.request_id or None,
+        "inbound_event_pk": refusal.inbound_event_pk,
+    }
+
+
+# The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated) and
+# what it refused for the member; the API's timeline keeps SPEC §3.9's three types.
+_ADMIN_TIMELINE = (
+    ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
+     lambda row: {"message": row.message}),
+    ("refusal", "created_at", lambda c: Refusal.objects.filter(contact=c), refusal_item),
+)
 
 
 def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
-                  activity: bool = False) -> Page:
+                  admin: bool = False) -> Page:
     after = decode_cursor(cursor, 3)
     if after is not None:
         c_at, c_rank, c_pk = _parse_at(after[0]), after[1], after[2]
@@ -229,7 +248,7 @@ def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
             raise BadCursor("cursor is not one this API returned")
     merged = []
     for rank, (kind, field, queryset, item) in enumerate(
-        (*_TIMELINE, _ACTIVITY) if activity else _TIMELINE
+        (*_TIMELINE, *_ADMIN_TIMELINE) if admin else _TIMELINE
     ):
         qs = queryset(contact)
         if after is not None:
@@ -400,3 +419,21 @@ def contacts_export(
         .values_list(*EXPORT_COLUMNS.values())
         .iterator(chunk_size=chunk_size)
     )
+
+
+def contacts_by_ref(location_refs: set[tuple[int, str]]) -> dict[tuple[int, str], Contact]:
+    """The stored contacts of (location pk, external id) pairs, in one query (the Events
+    page's contact column)."""
+    if not location_refs:
+        return {}
+    match = Q(pk__in=[])
+    for location_pk, ref in location_refs:
+        match |= Q(location_id=location_pk, external_id=ref)
+    return {(c.location_id, c.external_id): c for c in Contact.objects.filter(match)}
+
+
+def contact_refs_matching(workspace, query: str, *, limit: int = 50) -> list[str]:
+    """External ids of the workspace's contacts the contacts search finds for `query` (the
+    Events page's search by a member's name or email), at most `limit`."""
+    qs = contacts_matching(Contact.objects.filter(location__workspace=workspace), query=query)
+    return list(qs.values_list("external_id", flat=True)[:limit])

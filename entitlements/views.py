@@ -217,7 +217,7 @@ def _render_contact(request, contact, form, status=200):
     try:
         ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
         timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"),
-                                           activity=True)
+                                           admin=True)
         payments = selectors.payments_page(contact, limit=25, cursor=request.GET.get("payments"))
         lots = selectors.entitlements_page(contact, limit=25, cursor=request.GET.get("lots"))
     except selectors.BadCursor as exc:

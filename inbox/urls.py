@@ -6,4 +6,5 @@ urlpatterns = [
     path("", views.event_list, name="events"),
     path("<int:pk>/", views.event_detail, name="event"),
     path("<int:pk>/retry/", views.event_retry, name="event-retry"),
+    path("<int:pk>/reprocess/", views.event_reprocess, name="event-reprocess"),
 ]
