@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from entitlements.models import Contact, LedgerEntry, PaymentEvent
-from entitlements.services import contact_activity_record
+from entitlements.models import Contact, LedgerEntry, PaymentEvent, Source
+from entitlements.services import Actor, contact_activity_record, refusal_record
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +33,30 @@ def test_contact_timeline_shows_what_kotally_told_the_outside(login, viewer, mem
     assert "sent credits.low to 2 endpoints" in html
 
 
+def test_contact_timeline_shows_a_refusal_with_what_to_fix(login, viewer, member):
+    refusal_record(location=member.location, contact_key="member-1",
+                   actor=Actor(source=Source.API, request_id="d-9"), operation="deduct",
+                   reason_code="INSUFFICIENT_CREDITS", external_ref="class-7")
+    html = login(viewer).get(reverse("contact", args=[member.pk])).content.decode()
+    assert '<span class="badge refused">refused</span>' in html
+    assert "No single lot holds enough credits for this amount." in html
+    assert "What to fix:</strong> The member needs more credits" in html
+
+
+def test_member_seen_only_in_a_refusal_is_found_under_contacts(login, viewer, location):
+    refusal_record(location=location, contact_key="walk-in", actor=Actor(source=Source.API),
+                   operation="check", reason_code="NO_ENTITLEMENT")
+    response = login(viewer).get(reverse("contacts"), {"q": "walk-in"})
+    contact = Contact.objects.get(external_id="walk-in")
+    assert reverse("contact", args=[contact.pk]) in response.content.decode()
+
+
 def test_api_timeline_keeps_its_three_types(api, member):
     contact_activity_record(location_pk=member.location_id, contact_pk=member.pk,
                             message="GHL field updated: Kotally credits 10")
+    refusal_record(location=member.location, contact_key="member-1",
+                   actor=Actor(source=Source.API), operation="check",
+                   reason_code="INSUFFICIENT_CREDITS")
     events = api.get("/api/v2/contacts/member-1/timeline?location_id=loc_main").json()["events"]
     assert sorted(e["type"] for e in events) == ["ledger", "payment"]
 
