@@ -1,15 +1,22 @@
-"""The API Clients admin page (SPEC §4). Raw tokens are shown exactly once: the view that
-mints one keeps it in the session for the very next page load, which pops it."""
+"""The API Clients admin page (SPEC §4) and its request log. Raw tokens are shown exactly
+once: the view that mints one keeps it in the session for the very next page load, which pops
+it."""
 
+from urllib.parse import urlencode
+
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import BadRequest
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.permissions import in_workspace, member_view
+from kotally.lib.keyset import BadCursor, window
 
 from .forms import ApiClientForm
-from .models import ApiClient
+from .models import ApiClient, ApiRequest
 from .services import (
     api_client_create,
     api_client_deactivate,
@@ -94,3 +101,50 @@ def client_deactivate(request, client_id):
     api_client_deactivate(client=client)
     messages.success(request, f"“{client.name}” deactivated; its token no longer works.")
     return redirect("api-clients")
+
+
+LOG_PAGE = 50
+# The log's outcome filter: answered ok, refused by the engine (200, ok false), or an error.
+OUTCOMES = {
+    "ok": Q(ok=True),
+    "refused": Q(ok=False, status=200),
+    "error": Q(status__gte=400),
+}
+
+
+@never_cache
+@member_view
+def request_log(request):
+    """The last requests of the workspace's API clients, newest first (Stripe's request logs):
+    filter by client and outcome, search by request id, contact or reason code."""
+    requests = ApiRequest.objects.select_related("client", "location").filter(
+        location__workspace=request.workspace
+    )
+    clients = ApiClient.objects.filter(location__workspace=request.workspace).order_by("name")
+    chosen = {}
+    if client := request.GET.get("client", "").strip():
+        chosen["client"] = client
+        requests = requests.filter(client__in=[c for c in clients if str(c.client_id) == client])
+    if (outcome := request.GET.get("outcome", "")) in OUTCOMES:
+        chosen["outcome"] = outcome
+        requests = requests.filter(OUTCOMES[outcome])
+    if query := request.GET.get("q", "").strip():
+        chosen["q"] = query
+        requests = requests.filter(
+            Q(request_id=query) | Q(contact_key=query) | Q(reason_code=query.upper())
+        )
+    try:
+        page = window(
+            requests, ("-created_at", "-id"), limit=LOG_PAGE,
+            after=request.GET.get("after"), before=request.GET.get("before"),
+            partition=("location_id", request.workspace.locations.values_list("pk", flat=True)),
+        )
+    except BadCursor as exc:
+        raise BadRequest(str(exc)) from exc
+    return render(request, "api/request_log.html", {
+        "page": page,
+        "clients": clients,
+        "chosen": chosen,
+        "query": urlencode(chosen),
+        "retention_days": settings.IDEMPOTENCY_RETENTION_DAYS,
+    })

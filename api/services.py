@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from locations.models import Location
 
-from .models import ApiClient
+from .models import ApiClient, ApiRequest
 
 _TOKEN = re.compile(
     r"^ktly_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_"
@@ -98,4 +98,15 @@ def authenticate_token(raw: str) -> ApiClient | None:
 def record_rate_limited(client: ApiClient) -> None:
     ApiClient.objects.filter(pk=client.pk).update(
         rate_limited_count=F("rate_limited_count") + 1, last_rate_limited_at=timezone.now()
+    )
+
+
+def api_request_record(*, client: ApiClient, method: str, path: str, status: int, ok: bool,
+                       reason_code: str, request_id: str, contact_key: str,
+                       latency_ms: int) -> ApiRequest:
+    """Keep one answered request for the client's request log."""
+    return ApiRequest.objects.create(
+        client=client, location_id=client.location_id, method=method[:8], path=path[:255],
+        status=status, ok=ok, reason_code=reason_code[:64], request_id=request_id[:255],
+        contact_key=contact_key[:255], latency_ms=latency_ms,
     )

@@ -260,6 +260,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "entitlements.tasks.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    "purge-api-requests": {"task": "api.tasks.purge_api_requests", "schedule": 3600.0},
     "end-expired-trials": {"task": "billing.tasks.end_expired_trials", "schedule": 3600.0},
     "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
     "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},

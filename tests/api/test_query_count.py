@@ -4,6 +4,7 @@ The token's last_used_at is set just before, so the once-a-minute last_used_at w
 happen (it is counted separately). SAVEPOINT statements only exist because each test runs in
 a transaction; production opens a real transaction instead, so they are not counted. PostgreSQL
 adds one statement on idempotent writes: the advisory lock that answers REQUEST_IN_PROGRESS.
+Every authenticated request ends with one INSERT into its client's request log.
 """
 
 import pytest
@@ -30,26 +31,26 @@ def lock() -> int:
     return 1 if connection.vendor == "postgresql" else 0
 
 
-def test_deduct_costs_8_statements_plus_advisory_lock(api, member, lock):
+def test_deduct_costs_9_statements_plus_advisory_lock(api, member, lock):
     # token, request_id lookup, lock contact, lock lots, update lot, contact balance, ledger
-    # entry, stored response (no config lookup when only calendar_id is sent)
-    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 8 + lock
+    # entry, stored response (no config lookup when only calendar_id is sent), request log
+    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 9 + lock
 
 
-def test_grant_costs_12_statements_plus_advisory_lock(api, package, member, lock):
+def test_grant_costs_13_statements_plus_advisory_lock(api, package, member, lock):
     # token, request_id lookup, config, lock contact, payment insert-or-ignore, payment read
     # back, lock lots, new lot, contact balance, ledger entry, payment → lot link, stored
-    # response
-    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 12 + lock
+    # response, request log
+    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 13 + lock
 
 
-def test_check_costs_3_statements(api, member):
+def test_check_costs_4_statements(api, member):
     body = {"location_id": "loc_main", "external_contact_id": "m1", "calendar_id": "cal_pack"}
-    assert _statements(lambda: api.post_json(POSTS["check"], body)) == 3
+    assert _statements(lambda: api.post_json(POSTS["check"], body)) == 4
 
 
-def test_list_read_costs_3_statements(api, member):
-    assert _statements(lambda: api.get(read_url("m1", "/ledger"))) == 3
+def test_list_read_costs_4_statements(api, member):
+    assert _statements(lambda: api.get(read_url("m1", "/ledger"))) == 4
 
 
 def test_first_call_in_a_minute_adds_the_last_used_at_write(api, member):
