@@ -24,6 +24,9 @@ class ApiClient(models.Model):
     name = models.CharField(max_length=120)
     scopes = models.JSONField(default=list)
     secret_hash = models.CharField(max_length=64)
+    # After a rotation with a grace period, the old secret keeps working until then.
+    previous_secret_hash = models.CharField(max_length=64, blank=True)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True)
     active = models.BooleanField(default=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -2,6 +2,7 @@
 once: the view that mints one keeps it in the session for the very next page load, which pops
 it."""
 
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -9,10 +10,13 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db.models import Q
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import in_workspace, member_view
+from kotally.lib.confirm import Choice, confirm_page
 from kotally.lib.keyset import BadCursor, window
 
 from .forms import ApiClientForm
@@ -56,6 +60,7 @@ def _render_list(request, form=None, status=200):
             "one_time": request.session.pop(ONE_TIME_TOKEN, None),
             "locations": request.workspace.locations.live(),
             "billing_ok": api_clients_allowed(workspace=request.workspace),
+            "now": timezone.now(),
         },
         status=status,
     )
@@ -81,23 +86,47 @@ def client_new(request):
     return redirect("api-clients")
 
 
-@require_POST
+# When a rotated token's old secret stops working (Stripe's "Roll key" expiry).
+GRACE = {"now": timedelta(0), "1h": timedelta(hours=1), "24h": timedelta(hours=24)}
+GRACE_WORDS = {"now": "now", "1h": "in 1 hour", "24h": "in 24 hours"}
+
+
+@require_http_methods(["GET", "POST"])
 @member_view
 def client_rotate(request, client_id):
     client = _client(request, client_id)
     if not client.active:
         messages.error(request, "A deactivated client cannot be rotated; create a new one.")
         return redirect("api-clients")
-    token = api_client_rotate(client=client)
+    if request.method == "GET":
+        return confirm_page(
+            request, title=f"Rotate the token of “{client.name}”?", button="Rotate token",
+            back=reverse("api-clients"),
+            happens=["Kotally shows a new token once.",
+                     "Until the old token expires, both work: deploy the new one in between."],
+            choice=Choice("expires", "The old token stops working",
+                          [(key, words) for key, words in GRACE_WORDS.items()]),
+        )
+    expires = request.POST.get("expires", "now")
+    token = api_client_rotate(client=client, grace=GRACE.get(expires, timedelta(0)))
     _show_once(request, client, token)
-    messages.success(request, f"Token of “{client.name}” rotated; the old one no longer works.")
+    messages.success(request, f"Token of “{client.name}” rotated; the old one stops working "
+                              f"{GRACE_WORDS.get(expires, 'now')}.")
     return redirect("api-clients")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_view
 def client_deactivate(request, client_id):
     client = _client(request, client_id)
+    if request.method == "GET":
+        return confirm_page(
+            request, title=f"Deactivate “{client.name}”?", button="Deactivate",
+            back=reverse("api-clients"),
+            happens=["Its token stops working at once; calls answer 401.",
+                     "It cannot be turned back on: create a new client instead.",
+                     "Its request log is kept."],
+        )
     api_client_deactivate(client=client)
     messages.success(request, f"“{client.name}” deactivated; its token no longer works.")
     return redirect("api-clients")

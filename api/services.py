@@ -51,12 +51,18 @@ def api_client_create(
     return client, token
 
 
-def api_client_rotate(*, client: ApiClient) -> str:
-    """Replace the secret: the old token stops working with this commit."""
+def api_client_rotate(*, client: ApiClient, grace: timedelta = timedelta(0)) -> str:
+    """Replace the secret. The old token stops working with this commit, or — with a `grace`
+    period — keeps working until then beside the new one (Stripe's "Roll key"), so the
+    client's app can be redeployed first. A second rotation ends the first one's grace."""
     with transaction.atomic():
+        now = timezone.now()
+        client.previous_secret_hash = client.secret_hash if grace else ""
+        client.previous_secret_expires_at = now + grace if grace else None
         token = _new_secret(client)
-        client.rotated_at = timezone.now()
-        client.save(update_fields=["secret_hash", "rotated_at"])
+        client.rotated_at = now
+        client.save(update_fields=["secret_hash", "previous_secret_hash",
+                                   "previous_secret_expires_at", "rotated_at"])
     return token
 
 
@@ -86,9 +92,18 @@ def authenticate_token(raw: str) -> ApiClient | None:
         client_id=match.group(1), active=True
     )[:1]  # unique client id: LIMIT 1 without ORDER BY
     client = found[0] if found else None
-    if client is None or not hmac.compare_digest(client.secret_hash, _hash(match.group(2))):
+    if client is None:
         return None
     now = timezone.now()
+    given = _hash(match.group(2))
+    current = hmac.compare_digest(client.secret_hash, given)
+    previous = (
+        client.previous_secret_expires_at is not None
+        and now < client.previous_secret_expires_at
+        and hmac.compare_digest(client.previous_secret_hash, given)
+    )
+    if not (current or previous):
+        return None
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         client.last_used_at = now

@@ -437,3 +437,13 @@ def contact_refs_matching(workspace, query: str, *, limit: int = 50) -> list[str
     Events page's search by a member's name or email), at most `limit`."""
     qs = contacts_matching(Contact.objects.filter(location__workspace=workspace), query=query)
     return list(qs.values_list("external_id", flat=True)[:limit])
+
+
+def config_credits_outstanding(config) -> tuple[int, int]:
+    """(members, credits) still usable under a product config: what removing it takes away."""
+    totals = Entitlement.objects.filter(
+        product_config=config, status=LotStatus.ACTIVE, credits_remaining__gt=0
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).aggregate(
+        members=Count("contact", distinct=True), credits=Coalesce(Sum("credits_remaining"), 0)
+    )
+    return totals["members"], totals["credits"]

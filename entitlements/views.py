@@ -9,9 +9,11 @@ from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import in_workspace, member_view
+from kotally.lib.confirm import confirm_page
 from kotally.lib.timeutil import iso_z
 from locations.models import LocationKind
 
@@ -115,10 +117,20 @@ def _config_form(request, form, config):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_view
 def config_remove(request, public_id):
     config = _config(request, public_id)
+    if request.method == "GET":
+        members, credits = selectors.config_credits_outstanding(config)
+        return confirm_page(
+            request, title=f"Remove “{config.name}”?", button=f"Remove {config.name}",
+            back=reverse("product-configs"),
+            happens=["Deducts and bookings against it are refused (CONFIG_NOT_FOUND).",
+                     "New purchases of its product grant nothing until another config maps it.",
+                     "Its lots, ledger and payments are kept."],
+            cost=f"{members} member(s) lose {credits} usable credit(s) of it.",
+        )
     if product_config_remove(config=config):
         messages.success(
             request, f"“{config.name}” removed. Its remaining credits can no longer be used."

@@ -133,6 +133,7 @@ FIXES = {
 # Events whose reason is a refusal (UPPER_SNAKE_CASE) but whose status is `processed`: the
 # engine said no. Never shown as a green "processed".
 REFUSED = "refused"
+REFUSED_Q = Q(status=EventStatus.PROCESSED, reason_code__regex=r"^[A-Z]")
 
 
 class InboundEvent(models.Model):
@@ -181,6 +182,11 @@ class InboundEvent(models.Model):
             models.Index(
                 F("location"), F("status"), F("received_at").desc(), F("id").desc(),
                 name="inbound_status_list_idx",
+            ),
+            # The Events page filtered by refused (InboundEvent.outcome), newest first.
+            models.Index(
+                F("location"), F("received_at").desc(), F("id").desc(),
+                name="inbound_refused_list_idx", condition=REFUSED_Q,
             ),
             # The Events page searched by contact, newest first.
             models.Index(

@@ -19,13 +19,12 @@ from entitlements.models import PaymentEvent, PaymentOutcome
 from entitlements.outcomes import Reason
 from kotally.lib.keyset import BadCursor, window
 
-from .models import FINAL, REFUSED, EventReason, EventStatus, InboundEvent, Provider
+from .models import FINAL, REFUSED, REFUSED_Q, EventReason, EventStatus, InboundEvent, Provider
 from .processing import event_types, reprocess, retry_failed
 
 FILTERS = {"provider": "provider", "type": "event_type", "reason": "reason_code"}
 PAGE_SIZE = 50
 REASONS = sorted({*EventReason.values, *Reason.values})
-REFUSAL_CODES = [code for code in REASONS if code.isupper()]
 # The status filter: `refused` and `processed` split the processed events (InboundEvent.outcome).
 STATUSES = [
     (EventStatus.PROCESSED.value, "Processed"), (REFUSED, "Refused"),
@@ -98,11 +97,10 @@ def event_list(request):
 
 
 def _with_status(events, status: str):
-    refused = Q(status=EventStatus.PROCESSED, reason_code__in=REFUSAL_CODES)
     if status == REFUSED:
-        return events.filter(refused)
+        return events.filter(REFUSED_Q)
     if status == EventStatus.PROCESSED:
-        return events.filter(status=status).exclude(refused)
+        return events.filter(status=status).exclude(REFUSED_Q)
     return events.filter(status=status)
 
 
