@@ -126,40 +126,32 @@ class ProductConfigForm(forms.Form):
 
 
 class ManualAdjustmentForm(forms.Form):
-    """Grant, deduct, restore or revoke by hand; every action needs a note (SPEC §2.5)."""
+    """One of four manual actions — grant, deduct, restore, revoke — each with only its own
+    fields; every one needs a note (SPEC §2.5). The page shows the four side by side: each
+    instance gets ids of its own (`auto_id`) and the action it was built for (`chosen`)."""
 
     GRANT, DEDUCT, RESTORE, REVOKE = "grant", "deduct", "restore", "revoke"
-    action = forms.ChoiceField(
-        label="Action",
-        choices=[
-            (GRANT, "Grant one lot of the config"),
-            (DEDUCT, "Deduct credits"),
-            (RESTORE, "Restore credits"),
-            (REVOKE, "Revoke a lot"),
-        ],
-    )
+    ACTIONS = {
+        GRANT: "Grant credits",
+        DEDUCT: "Deduct credits",
+        RESTORE: "Restore credits",
+        REVOKE: "Revoke a lot",
+    }
+    FIELDS = {
+        GRANT: ("product_config", "amount"),
+        DEDUCT: ("product_config", "amount"),
+        RESTORE: ("product_config", "amount"),
+        REVOKE: ("entitlement",),
+    }
+    action = forms.ChoiceField(choices=list(ACTIONS.items()), widget=forms.HiddenInput)
     product_config = forms.ModelChoiceField(
-        label="Product config",
-        queryset=None,
-        to_field_name="public_id",
-        required=False,
-        help_text="For grant, deduct and restore.",
+        label="Product config", queryset=None, to_field_name="public_id", required=False
     )
     entitlement = forms.ModelChoiceField(
-        label="Lot",
-        queryset=None,
-        to_field_name="public_id",
-        required=False,
-        help_text="For revoke.",
+        label="Lot", queryset=None, to_field_name="public_id", required=False,
+        help_text="Its remaining credits are removed; it is never usable again.",
     )
-    amount = forms.IntegerField(
-        label="Credits",
-        min_value=1,
-        max_value=1000,
-        initial=1,
-        required=False,
-        help_text="For deduct and restore.",
-    )
+    amount = forms.IntegerField(label="Credits", min_value=1, max_value=1000, required=False)
     note = forms.CharField(
         label="Note (required)",
         max_length=500,
@@ -167,23 +159,37 @@ class ManualAdjustmentForm(forms.Form):
         help_text="Why: it is saved on the ledger entry with your name.",
     )
 
-    def __init__(self, *args, contact, **kwargs):
+    def __init__(self, *args, contact, action: str, **kwargs):
+        kwargs.setdefault("auto_id", f"{action}_%s")
+        kwargs.setdefault("initial", {"action": action})
         super().__init__(*args, **kwargs)
-        self.fields["product_config"].queryset = ProductConfig.objects.filter(
-            location_id=contact.location_id, active=True
-        ).order_by("priority", "name")
-        # Only lots with credits left: revoking a spent one changes nothing, and a member of
-        # long standing has hundreds of them.
-        lots = (
-            contact.entitlements.filter(credits_remaining__gt=0)
-            .exclude(status=LotStatus.REVOKED)
-            .select_related("product_config")
-        )
-        self.fields["entitlement"].queryset = lots.order_by("-pk")
-        self.fields["entitlement"].label_from_instance = lambda lot: (
-            f"{lot.product_config.name} · {lot.credits_remaining}/"
-            f"{lot.credits_granted} · {lot.public_id}"
-        )
+        self.chosen = action  # not `action`: templates would read the field of that name
+        for name in ("product_config", "entitlement", "amount"):
+            if name not in self.FIELDS.get(action, ()):
+                del self.fields[name]
+        if "product_config" in self.fields:
+            self.fields["product_config"].queryset = ProductConfig.objects.filter(
+                location_id=contact.location_id, active=True
+            ).order_by("priority", "name")
+        if "amount" in self.fields and action == self.GRANT:
+            self.fields["amount"].help_text = "Leave empty for one lot of the config."
+        if "entitlement" in self.fields:
+            # Only lots with credits left: revoking a spent one changes nothing, and a member
+            # of long standing has hundreds of them.
+            lots = (
+                contact.entitlements.filter(credits_remaining__gt=0)
+                .exclude(status=LotStatus.REVOKED)
+                .select_related("product_config")
+            )
+            self.fields["entitlement"].queryset = lots.order_by("-pk")
+            self.fields["entitlement"].label_from_instance = lambda lot: (
+                f"{lot.product_config.name} · {lot.credits_remaining}/"
+                f"{lot.credits_granted} · {lot.public_id}"
+            )
+
+    @property
+    def title(self) -> str:
+        return self.ACTIONS.get(self.chosen, "")
 
     def clean_note(self):
         note = self.cleaned_data["note"].strip()

@@ -161,6 +161,18 @@ def ledger_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
     return _newest_first(_ledger(contact), limit, cursor, ledger_item)
 
 
+def _admin_ledger_item(entry: LedgerEntry) -> dict:
+    actor = entry.actor
+    name = (actor.get_full_name() or actor.email) if actor is not None else ""
+    return {**ledger_item(entry), "actor": name}
+
+
+def admin_ledger_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+    """The contact page's ledger: the API's items plus who did each manual change."""
+    return _newest_first(_ledger(contact).select_related("actor"), limit, cursor,
+                         _admin_ledger_item)
+
+
 def payments_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
     return _newest_first(_payments(contact), limit, cursor, payment_item)
 
@@ -447,3 +459,16 @@ def config_credits_outstanding(config) -> tuple[int, int]:
         members=Count("contact", distinct=True), credits=Coalesce(Sum("credits_remaining"), 0)
     )
     return totals["members"], totals["credits"]
+
+
+def paused_by_config(contact: Contact) -> dict[str, int]:
+    """Credits in the contact's paused, unexpired lots per config public id: the contact page
+    shows "10 paused" beside "0 available"."""
+    rows = (
+        Entitlement.objects.filter(contact=contact, status=LotStatus.PAUSED,
+                                   credits_remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .values("product_config__public_id")
+        .annotate(credits=Sum("credits_remaining"))
+    )
+    return {row["product_config__public_id"]: row["credits"] for row in rows}

@@ -344,11 +344,13 @@ def credits_grant(
     payment: Payment,
     actor: Actor,
     quantity: int = 1,
+    credits: int | None = None,
     email: str = "",
     name: str = "",
     now: datetime | None = None,
 ) -> Outcome:
-    """Grant one lot of `quantity × credits` for one paid purchase (SPEC §2.1).
+    """Grant one lot of `quantity × credits` for one paid purchase (SPEC §2.1) — or of exactly
+    `credits` (a manual grant of any number, SPEC §2.5).
 
     Refusals: BILLING_SUSPENDED, LOCATION_INACTIVE, CONFIG_NOT_FOUND, DUPLICATE_EVENT (with the
     original entitlement_id). The payment key (location, provider, external_payment_id) is
@@ -402,7 +404,7 @@ def credits_grant(
                 ):
                     _move(old, -old.credits_remaining, kind=LedgerKind.FORFEIT, actor=actor,
                           lots=lots, now=now)
-        credits = config.credits_per_grant * quantity
+        credits = credits or config.credits_per_grant * quantity
         granted_from = payment.paid_at or now
         lot = Entitlement.objects.create(
             location=location,

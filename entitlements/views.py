@@ -222,12 +222,12 @@ def _contact(request, pk) -> Contact:
 @member_view
 def contact_detail(request, pk):
     contact = _contact(request, pk)
-    return _render_contact(request, contact, ManualAdjustmentForm(contact=contact))
+    return _render_contact(request, contact)
 
 
-def _render_contact(request, contact, form, status=200):
+def _render_contact(request, contact, form=None, status=200, preview=""):
     try:
-        ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
+        ledger = selectors.admin_ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
         timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"),
                                            admin=True)
         payments = selectors.payments_page(contact, limit=25, cursor=request.GET.get("payments"))
@@ -235,6 +235,9 @@ def _render_contact(request, contact, form, status=200):
     except selectors.BadCursor as exc:
         raise BadRequest(str(exc)) from exc
     total, per_config = selectors.credits_by_config(contact)
+    paused = selectors.paused_by_config(contact)
+    for row in per_config:
+        row["credits_paused"] = paused.get(row["product_config_id"], 0)
     context = {
         "contact": contact,
         "credits_total": total,
@@ -245,7 +248,14 @@ def _render_contact(request, contact, form, status=200):
         "upcoming": selectors.appointments_page(contact, upcoming=True, limit=25, cursor=None),
         "past": selectors.appointments_page(contact, upcoming=False, limit=25, cursor=None),
         "timeline": timeline,
-        "form": form,
+        # The four manual actions; a posted one comes back with its fields, errors or preview.
+        "forms": [
+            form if form is not None and form.chosen == action
+            else ManualAdjustmentForm(contact=contact, action=action)
+            for action in ManualAdjustmentForm.ACTIONS
+        ],
+        "posted": form.chosen if form is not None else "",
+        "preview": preview,
     }
     return render(request, "entitlements/contact_detail.html", context, status=status)
 
@@ -262,37 +272,84 @@ def _actor(request, note: str) -> Actor:
 @require_POST
 @member_view
 def contact_adjust(request, pk):
+    """One of the four manual actions. *Preview* shows the balance it would leave and keeps
+    the form; *Apply* applies it. A refusal keeps the chosen action and its fields."""
     contact = _contact(request, pk)
-    form = ManualAdjustmentForm(request.POST, contact=contact)
+    action = request.POST.get("action", "")
+    form = ManualAdjustmentForm(
+        request.POST, contact=contact,
+        action=action if action in ManualAdjustmentForm.ACTIONS else ManualAdjustmentForm.GRANT,
+    )
     if not form.is_valid():
         return _render_contact(request, contact, form, status=400)
     data = form.cleaned_data
+    if "preview" in request.POST:
+        return _render_contact(request, contact, form, preview=_preview(contact, data))
     actor = _actor(request, data["note"])
-    action = data["action"]
-    common = {"location": contact.location, "contact_key": contact.external_id, "actor": actor}
     if action == form.REVOKE:
-        if entitlement_revoke(entitlement=data["entitlement"], actor=actor):
-            messages.success(request, f"Lot {data['entitlement'].public_id} revoked.")
-        else:
-            messages.error(request, "That lot could not be revoked.")
-        return redirect("contact", pk=contact.pk)
-    config_id = data["product_config"].public_id
+        lot = data["entitlement"]
+        if entitlement_revoke(entitlement=lot, actor=actor):
+            removed = _credits(lot.credits_remaining)
+            messages.success(request, f"Revoked lot {lot.public_id}: {removed} removed.")
+            return redirect("contact", pk=contact.pk)
+        return _refused(request, contact, form, "That lot could not be revoked.")
+    common = {"location": contact.location, "contact_key": contact.external_id, "actor": actor}
+    config = data["product_config"]
+    amount = data["amount"]
     if action == form.GRANT:
-        outcome = credits_grant_manual(**common, product_config_id=config_id)
+        outcome = credits_grant_manual(**common, product_config_id=config.public_id,
+                                       credits=amount)
     elif action == form.DEDUCT:
-        outcome = credits_deduct(**common, product_config_id=config_id, amount=data["amount"])
+        outcome = credits_deduct(**common, product_config_id=config.public_id, amount=amount)
     else:
-        outcome = credits_restore(**common, product_config_id=config_id, amount=data["amount"])
-    if outcome.ok:
-        messages.success(
-            request,
-            f"Done ({outcome.reason_code}). Balance for the config: {outcome.balance_after}.",
-        )
-    elif outcome.reason_code == Reason.NOTHING_TO_RESTORE:
-        messages.error(request, f"Refused: {outcome.reason_code}. {NOTHING_TO_RESTORE_MESSAGE}")
-    else:
-        messages.error(request, f"Refused: {outcome.reason_code}. {outcome.message or ''}")
+        outcome = credits_restore(**common, product_config_id=config.public_id, amount=amount)
+    if not outcome.ok:
+        words = (NOTHING_TO_RESTORE_MESSAGE if outcome.reason_code == Reason.NOTHING_TO_RESTORE
+                 else outcome.message or "")
+        return _refused(request, contact, form, f"Refused ({outcome.reason_code}): {words}")
+    messages.success(request, _done(action, outcome, amount, config))
     return redirect("contact", pk=contact.pk)
+
+
+def _credits(n: int) -> str:
+    return f"{n} credit{'' if n == 1 else 's'}"
+
+
+def _done(action: str, outcome, asked: int | None, config) -> str:
+    """The success message in words: what moved and the balance it left."""
+    after = f" {config.name} balance: {outcome.balance_after}."
+    if action == ManualAdjustmentForm.GRANT:
+        return f"Granted {_credits(outcome.credits_granted)} of {config.name}.{after}"
+    if action == ManualAdjustmentForm.DEDUCT:
+        return f"Deducted {_credits(asked)} of {config.name}.{after}"
+    given = outcome.credits_changed
+    if given is not None and given < asked:
+        return (f"Restored {given} of the {_credits(asked)} asked: only {given} had been "
+                f"deducted and not yet given back.{after}")
+    return f"Restored {_credits(given or asked)} of {config.name}.{after}"
+
+
+def _refused(request, contact, form, message: str):
+    """A refusal keeps the chosen action and its fields on the page."""
+    form.add_error(None, message)
+    return _render_contact(request, contact, form, status=409)
+
+
+def _preview(contact, data) -> str:
+    """What the action would leave, in words, from the balances on the page."""
+    _, per_config = selectors.credits_by_config(contact)
+    if data["action"] == ManualAdjustmentForm.REVOKE:
+        lot = data["entitlement"]
+        config, change = lot.product_config, -lot.credits_remaining
+    else:
+        config = data["product_config"]
+        amount = data["amount"] or config.credits_per_grant
+        change = -amount if data["action"] == ManualAdjustmentForm.DEDUCT else amount
+    now = next((row["credits_available"] for row in per_config
+                if row["product_config_id"] == config.public_id), 0)
+    upto = "up to " if data["action"] == ManualAdjustmentForm.RESTORE else ""
+    return (f"{config.name}: {now} → {upto}{now + change} credits "
+            f"({'+' if change > 0 else ''}{change}). Nothing is applied until you press Apply.")
 
 
 def _lot(request, public_id) -> Entitlement:

@@ -81,6 +81,13 @@ def test_manual_grant_writes_an_admin_entry_with_the_acting_user(
     assert payment.provider == "admin" and payment.external_payment_id.startswith("admin:")
 
 
+def test_ledger_shows_who_made_a_manual_change(login, admin_user, member, package):
+    client = login(admin_user)
+    _adjust(client, member, action="deduct", product_config=package.public_id, amount=1)
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    assert f"admin · {admin_user.get_full_name() or admin_user.email}" in html
+
+
 def test_manual_deduct_and_restore_move_credits(login, owner, member, package):
     client = login(owner)
     _adjust(client, member, action="deduct", product_config=package.public_id, amount=3)
@@ -95,11 +102,45 @@ def test_manual_revoke_empties_the_lot(login, admin_user, member):
     assert (lot.status, lot.credits_remaining) == ("revoked", 0)
 
 
-def test_a_refused_adjustment_shows_the_reason(login, admin_user, member, package):
+def test_a_refused_adjustment_shows_the_reason_and_keeps_the_fields(
+    login, admin_user, member, package
+):
     client = login(admin_user)
     response = _adjust(client, member, action="deduct", product_config=package.public_id, amount=11)
-    page = client.get(response.url)
-    assert "INSUFFICIENT_CREDITS" in page.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Refused (INSUFFICIENT_CREDITS)" in html
+    assert 'value="11" min="1" max="1000" id="deduct_amount"' in html
+
+
+def test_manual_grant_of_any_number_of_credits(login, admin_user, member, package):
+    client = login(admin_user)
+    response = _adjust(client, member, action="grant", product_config=package.public_id, amount=3)
+    page = client.get(response.url).content.decode()
+    assert "Granted 3 credits of" in page
+    assert member.entitlements.order_by("pk").last().credits_granted == 3
+
+
+def test_preview_shows_the_new_balance_and_applies_nothing(login, admin_user, member, package):
+    response = _adjust(login(admin_user), member, action="deduct",
+                       product_config=package.public_id, amount=4, preview="1")
+    assert f"{package.name}: 10 → 6 credits (-4)" in response.content.decode()
+    assert member.entitlements.get().credits_remaining == 10
+
+
+def test_restore_that_applies_less_than_asked_says_so(login, admin_user, member, package):
+    client = login(admin_user)
+    _adjust(client, member, action="deduct", product_config=package.public_id, amount=2)
+    response = _adjust(client, member, action="restore", product_config=package.public_id,
+                       amount=5)
+    assert "Restored 2 of the 5 credits asked" in client.get(response.url).content.decode()
+
+
+def test_paused_lot_shows_its_credits_as_paused(login, admin_user, member):
+    client = login(admin_user)
+    client.post(reverse("lot-pause", args=[member.entitlements.get().public_id]))
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    assert "10 paused" in html
 
 
 @pytest.mark.parametrize(
@@ -169,7 +210,7 @@ def test_contact_pages_keep_the_search_in_their_links(login, viewer, location):
 def test_restore_with_nothing_deducted_points_to_grant(login, admin_user, member, package):
     client = login(admin_user)
     response = _adjust(client, member, action="restore", product_config=package.public_id, amount=1)
-    html = client.get(response.url).content.decode()
+    html = response.content.decode()
     assert "NOTHING_TO_RESTORE" in html
     assert "no credits were deducted from this config" in html
     assert "use the Grant action" in html
