@@ -2,6 +2,8 @@
 once: the view that mints one keeps it in the session for the very next page load, which pops
 it."""
 
+import json
+import uuid
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -16,11 +18,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import in_workspace, member_view
+from entitlements.manual import credits_grant_manual
+from entitlements.models import ProductConfig, Source
+from entitlements.selectors import contact_find
+from entitlements.services import Actor, credits_deduct
 from kotally.lib.confirm import Choice, confirm_page
 from kotally.lib.keyset import BadCursor, window
 
 from .forms import ApiClientForm
-from .models import ApiClient, ApiRequest
+from .models import ApiClient, ApiRequest, Scope
 from .services import (
     api_client_create,
     api_client_deactivate,
@@ -45,19 +51,43 @@ def client_list(request):
     return _render_list(request)
 
 
+def first_call(client: ApiClient, token: str) -> dict:
+    """A ready-to-paste deduct for a freshly created client: its token and location, the
+    location's first active product config and one of its calendars."""
+    config = (
+        ProductConfig.objects.filter(location=client.location, active=True)
+        .order_by("priority", "name").first()
+    )
+    body = {"location_id": client.location.location_id, "external_contact_id": "test-member",
+            "request_id": "first-call-1", "amount": 1}
+    if config is not None:
+        body["product_config_id"] = config.public_id
+        if config.calendar_ids:
+            body["calendar_id"] = config.calendar_ids[0]
+    url = settings.KOTALLY_BASE_URL.rstrip("/") + "/api/v2/entitlements/deduct"
+    curl = (f"curl -X POST {url} \\\n  -H 'Authorization: Bearer {token}' \\\n"
+            f"  -H 'Content-Type: application/json' \\\n  -d '{json.dumps(body)}'")
+    return {"curl": curl, "config": config, "can_test": Scope.DEDUCT in client.scopes}
+
+
 def _render_list(request, form=None, status=200):
     clients = (
         ApiClient.objects.select_related("location")
         .filter(location__workspace=request.workspace)
         .order_by("-active", "-created_at", "-pk")
     )
+    one_time = request.session.pop(ONE_TIME_TOKEN, None)
+    if one_time:
+        made = next((c for c in clients if str(c.client_id) == one_time["client"]), None)
+        if made is not None:
+            one_time = {**one_time, "made": made, **first_call(made, one_time["token"])}
     return render(
         request,
         "api/clients.html",
         {
             "clients": clients,
             "form": form or ApiClientForm(workspace=request.workspace),
-            "one_time": request.session.pop(ONE_TIME_TOKEN, None),
+            "one_time": one_time,
             "locations": request.workspace.locations.live(),
             "billing_ok": api_clients_allowed(workspace=request.workspace),
             "now": timezone.now(),
@@ -177,3 +207,32 @@ def request_log(request):
         "query": urlencode(chosen),
         "retention_days": settings.IDEMPOTENCY_RETENTION_DAYS,
     })
+
+
+TEST_MEMBER = "test-member"
+
+
+@require_POST
+@member_view
+def client_test_deduct(request, client_id):
+    """"Send a test deduct" from the page that shows a new client's token: the test member
+    gets 1 credit of the config (a manual grant) and the engine deducts it exactly as the
+    API's deduct would for this client; the member page then shows both entries."""
+    client = _client(request, client_id)
+    config = in_workspace(request, ProductConfig.objects.filter(
+        location=client.location, active=True), public_id=request.POST.get("product_config"))
+    run = uuid.uuid4().hex[:8]
+    common = {"location": client.location, "contact_key": TEST_MEMBER,
+              "product_config_id": config.public_id}
+    credits_grant_manual(**common, credits=1, actor=Actor(
+        source=Source.ADMIN, user=request.user, note=f"test credit for {client.name}"))
+    outcome = credits_deduct(**common, amount=1, actor=Actor(
+        source=Source.API, request_id=f"test-deduct-{run}", note=f"test deduct by {client.name}"))
+    member = contact_find(client.location, TEST_MEMBER)
+    if outcome.ok:
+        messages.success(request, f"Test deduct done: 1 credit of {config.name} granted to "
+                                  f"{TEST_MEMBER} and deducted. See the member page.")
+    else:
+        messages.error(request, f"Test deduct refused ({outcome.reason_code}): "
+                                f"{outcome.message}")
+    return redirect("contact", pk=member.pk) if member else redirect("api-clients")
