@@ -35,7 +35,7 @@ logger = logging.getLogger("kotally.accounts")
 
 def home(request):
     if request.user.is_authenticated:
-        return redirect("getting-started")
+        return redirect("dashboard")  # which sends a workspace not set up to Getting Started
     return redirect("login")
 
 

@@ -246,6 +246,8 @@ class LedgerEntry(models.Model):
             models.Index(fields=["contact", "created_at", "id"], name="ledger_contact_time_idx"),
             # Restore target: the deductions recorded for one booking reference.
             models.Index(fields=["contact", "external_ref"], name="ledger_ref_idx"),
+            # Home dashboard: a location's credits granted and used per week, recent weeks.
+            models.Index(fields=["location", "created_at"], name="ledger_location_time_idx"),
         ]
 
     def __str__(self):

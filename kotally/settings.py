@@ -171,7 +171,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "getting-started"
+LOGIN_REDIRECT_URL = "dashboard"  # Getting Started until the workspace is set up
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
