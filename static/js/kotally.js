@@ -9,3 +9,25 @@ document.addEventListener("click", function (event) {
     button.textContent = "Select and copy by hand";
   });
 });
+
+// Phones: the main navigation collapses behind the Menu button (without JavaScript it stays
+// open: the .js class is only set here).
+document.documentElement.classList.add("js");
+document.addEventListener("click", function (event) {
+  var toggle = event.target.closest(".menu-toggle");
+  if (!toggle) return;
+  var nav = document.getElementById(toggle.getAttribute("aria-controls"));
+  var open = nav.classList.toggle("open");
+  toggle.setAttribute("aria-expanded", open ? "true" : "false");
+});
+
+// After a failed submit, focus the first field in error (or the form's error notice), so
+// keyboard and screen-reader users land where the problem is.
+document.addEventListener("DOMContentLoaded", function () {
+  var first = document.querySelector("main [aria-invalid=true], main .notice.error[role=alert]");
+  if (first) {
+    var details = first.closest("details");
+    if (details) details.open = true;
+    first.focus();
+  }
+});
