@@ -228,3 +228,31 @@ class ContactSearchForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = workspace.locations.order_by("created_at", "pk")
+
+
+class CompForm(forms.Form):
+    """Add a member Kotally has not seen yet (or any member) and comp them credits."""
+
+    contact_id = forms.CharField(
+        label="Contact id", max_length=255,
+        help_text="Their GHL contact id, or the id your booking app uses.",
+    )
+    name = forms.CharField(label="Name", max_length=255, required=False)
+    email = forms.EmailField(label="Email", required=False)
+    product_config = forms.ModelChoiceField(
+        label="Product config", queryset=None, to_field_name="public_id",
+        help_text="Its location is the member's.",
+    )
+    credits = forms.IntegerField(label="Credits", min_value=1, max_value=1000)
+    note = forms.CharField(label="Note (required)", max_length=500,
+                           help_text="Why: it is saved on the ledger entry with your name.")
+
+    def __init__(self, *args, workspace, **kwargs):
+        kwargs.setdefault("auto_id", "comp_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["product_config"].queryset = ProductConfig.objects.filter(
+            location__workspace=workspace, active=True
+        ).select_related("location").order_by("location__name", "name")
+        self.fields["product_config"].label_from_instance = (
+            lambda config: f"{config.name} · {config.location}"
+        )

@@ -23,7 +23,7 @@ def manual_payment() -> Payment:
 
 def credits_grant_manual(
     *, location: Location, contact_key: str, product_config_id: str, actor: Actor,
-    credits: int | None = None,
+    credits: int | None = None, email: str = "", name: str = "",
 ) -> Outcome:
     """Grant one lot of the config — or of `credits` credits, any number — to the contact as
     a manual payment; refusals as services.credits_grant."""
@@ -34,4 +34,6 @@ def credits_grant_manual(
         payment=manual_payment(),
         actor=actor,
         credits=credits,
+        email=email,
+        name=name,
     )

@@ -8,7 +8,7 @@ stay stable while new entries arrive.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet, Sum, TextChoices
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum, TextChoices
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -340,6 +340,7 @@ def contact_summary(contact: Contact) -> dict:
 
 CONTACTS_PAGE = 50
 LOW_BALANCE = 3
+REFUSED_DAYS = 30
 EXPIRING_DAYS = 30
 # A trigram index narrows nothing below three characters: shorter searches match ids and
 # email addresses by their start only.
@@ -350,6 +351,7 @@ class ContactFilter(TextChoices):
     LOW = "low", f"Low balance (1–{LOW_BALANCE} credits)"
     NONE = "none", "No credits"
     EXPIRING = "expiring", f"Credits expiring within {EXPIRING_DAYS} days"
+    REFUSED = "refused", f"Refused in the last {REFUSED_DAYS} days"
 
 
 # Each filter's order is the one its index serves (see Contact.Meta.indexes).
@@ -358,6 +360,7 @@ _CONTACT_ORDER = {
     ContactFilter.NONE: ("-created_at", "-id"),
     ContactFilter.LOW: ("credits_available", "created_at", "id"),
     ContactFilter.EXPIRING: ("credits_expire_at", "id"),
+    ContactFilter.REFUSED: ("-created_at", "-id"),
 }
 
 
@@ -377,6 +380,10 @@ def contacts_matching(qs: QuerySet, *, query: str = "", show: str = "") -> Query
     elif show == ContactFilter.EXPIRING:
         now = timezone.now()
         qs = qs.filter(credits_expire_at__range=(now, now + timedelta(days=EXPIRING_DAYS)))
+    elif show == ContactFilter.REFUSED:
+        since = timezone.now() - timedelta(days=REFUSED_DAYS)
+        qs = qs.filter(Exists(Refusal.objects.filter(contact=OuterRef("pk"),
+                                                     created_at__gte=since)))
     return qs
 
 
@@ -472,3 +479,35 @@ def paused_by_config(contact: Contact) -> dict[str, int]:
         .annotate(credits=Sum("credits_remaining"))
     )
     return {row["product_config__public_id"]: row["credits"] for row in rows}
+
+
+LEDGER_COLUMNS = {
+    "entry_id": "public_id",
+    "at": "created_at",
+    "location_id": "location__location_id",
+    "contact_id": "contact__external_id",
+    "kind": "kind",
+    "amount": "amount",
+    "lot_balance_after": "balance_after",
+    "contact_balance_after": "contact_balance_after",
+    "lot_id": "entitlement__public_id",
+    "product_config": "entitlement__product_config__name",
+    "source": "source",
+    "by": "actor__email",
+    "request_id": "request_id",
+    "external_ref": "external_ref",
+    "note": "note",
+}
+
+
+def ledger_export(workspace, *, location: Location | None = None, chunk_size: int = 2000):
+    """Every ledger entry of the workspace or one location, as tuples of LEDGER_COLUMNS, in
+    chunks through a server-side cursor on PostgreSQL (memory stays flat)."""
+    qs = LedgerEntry.objects.filter(location__workspace=workspace)
+    if location is not None:
+        qs = qs.filter(location=location)
+    return (
+        qs.order_by("location_id", "created_at", "id")
+        .values_list(*LEDGER_COLUMNS.values())
+        .iterator(chunk_size=chunk_size)
+    )

@@ -1,24 +1,20 @@
 """Product Configs and Contacts pages (SPEC §4). Every write calls a service; every lookup is
 scoped to the signed-in user's workspace."""
 
-import csv
-import itertools
-from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import in_workspace, member_view
 from kotally.lib.confirm import confirm_page
-from kotally.lib.timeutil import iso_z
+from kotally.lib.csvstream import csv_download
 from locations.models import LocationKind
 
 from . import selectors
-from .forms import ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
+from .forms import CompForm, ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
 from .manual import credits_grant_manual
 from .models import Contact, Entitlement, ProductConfig, Source
 from .outcomes import Reason
@@ -156,7 +152,7 @@ def _contact_filters(request) -> tuple[ContactSearchForm, dict]:
 
 
 @member_view
-def contact_list(request):
+def contact_list(request, comp=None, status=200):
     form, chosen = _contact_filters(request)
     try:
         page = selectors.contacts_window(
@@ -180,24 +176,34 @@ def contact_list(request):
             "query": chosen["query"],
             "show": chosen["show"],
             "filters": params.urlencode(),
+            "comp": comp or CompForm(workspace=request.workspace),
         },
+        status=status,
     )
 
 
-class _Line:
-    """csv.writer's file: hands back each formatted line instead of storing it."""
-
-    def write(self, line):
-        return line
-
-
-def _cell(value):
-    if isinstance(value, datetime):
-        return iso_z(value)
-    # A leading =, +, - or @ would run as a formula in a spreadsheet (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+@require_POST
+@member_view
+def contact_comp(request):
+    """Contacts page, *Add contact / comp credits*: grant credits to a member, creating them
+    when Kotally has not seen them yet; then their page."""
+    form = CompForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        return contact_list(request, comp=form, status=400)
+    data = form.cleaned_data
+    config = data["product_config"]
+    outcome = credits_grant_manual(
+        location=config.location, contact_key=data["contact_id"].strip(),
+        product_config_id=config.public_id, credits=data["credits"],
+        actor=_actor(request, data["note"]), email=data["email"], name=data["name"],
+    )
+    if not outcome.ok:
+        form.add_error(None, f"Refused ({outcome.reason_code}): {outcome.message}")
+        return contact_list(request, comp=form, status=409)
+    contact = selectors.contact_find(config.location, data["contact_id"].strip())
+    messages.success(request, f"Granted {_credits(data['credits'])} of {config.name} to "
+                              f"{contact}.")
+    return redirect("contact", pk=contact.pk)
 
 
 @member_view
@@ -205,14 +211,17 @@ def contact_export(request):
     """The contacts list with its search and filters as CSV, streamed row by row."""
     _, chosen = _contact_filters(request)
     rows = selectors.contacts_export(request.workspace, **chosen)
-    writer = csv.writer(_Line())
-    lines = itertools.chain(
-        [writer.writerow(selectors.EXPORT_COLUMNS)],
-        (writer.writerow([_cell(v) for v in row]) for row in rows),
-    )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
-    return response
+    return csv_download("contacts.csv", selectors.EXPORT_COLUMNS, rows)
+
+
+@member_view
+def ledger_export(request):
+    """Every ledger entry of the workspace (or of one location: ?location=), oldest first,
+    as CSV, streamed row by row."""
+    form = ContactSearchForm(request.GET or None, workspace=request.workspace)
+    location = form.cleaned_data["location"] if form.is_valid() else None
+    rows = selectors.ledger_export(request.workspace, location=location)
+    return csv_download("ledger.csv", selectors.LEDGER_COLUMNS, rows)
 
 
 def _contact(request, pk) -> Contact:
