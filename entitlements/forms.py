@@ -2,7 +2,7 @@ import re
 
 from django import forms
 
-from locations.models import LocationStatus
+from locations.models import LocationKind, LocationStatus
 
 from .models import ConfigKind, LotStatus, ProductConfig, RenewalPolicy
 from .selectors import ContactFilter
@@ -27,9 +27,35 @@ class CalendarIdsField(forms.CharField):
         return ids
 
 
+class LocationSelect(forms.Select):
+    """Options that say what the location offers (GHL, the Stripe fallback), so the config
+    form's script shows only the fields that apply to the chosen one."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if location := getattr(value, "instance", None):
+            option["attrs"]["data-ghl"] = "1" if location.kind == LocationKind.GHL else ""
+            option["attrs"]["data-stripe"] = "1" if location.stripe_fallback_enabled else ""
+        return option
+
+
+# Which fields belong to what: a kind of config, a GHL location, the Stripe fallback.
+KIND_FIELDS = {
+    ConfigKind.PACKAGE: ("credits_total",),
+    ConfigKind.MEMBERSHIP: ("monthly_credits", "renewal_policy"),
+}
+GHL_FIELDS = ("ghl_product_id", "ghl_price_id")
+STRIPE_FIELDS = ("stripe_price_id", "stripe_product_id")
+
+
 class ProductConfigForm(forms.Form):
+    """Only the fields of its kind and location: on edit (kind and location fixed) the others
+    are left out; on create a few lines of script hide them as kind and location change
+    (without script every field shows, and the kind's rules still apply on submit)."""
+
     location = forms.ModelChoiceField(
-        label="Location", queryset=None, to_field_name="location_id", empty_label=None
+        label="Location", queryset=None, to_field_name="location_id", empty_label=None,
+        widget=LocationSelect,
     )
     name = forms.CharField(label="Name", max_length=255)
     kind = forms.ChoiceField(label="Kind", choices=ConfigKind.choices)
@@ -92,6 +118,26 @@ class ProductConfigForm(forms.Form):
             # Lots already point at this location and kind; changing them would rewrite history.
             self.fields["location"].disabled = True
             self.fields["kind"].disabled = True
+            location = config.location
+            unused = [name for kind, names in KIND_FIELDS.items() if kind != config.kind
+                      for name in names]
+            if location.kind != LocationKind.GHL:
+                unused += GHL_FIELDS
+                self.fields["calendar_ids"].help_text += (
+                    " Type them as your booking app sends them."
+                )
+            if not location.stripe_fallback_enabled:
+                unused += STRIPE_FIELDS
+            for name in unused:
+                del self.fields[name]
+        for kind, names in KIND_FIELDS.items():
+            for name in names:
+                if name in self.fields:
+                    self.fields[name].widget.attrs["data-kind"] = kind
+        for names, flag in ((GHL_FIELDS, "data-needs-ghl"), (STRIPE_FIELDS, "data-needs-stripe")):
+            for name in names:
+                if name in self.fields:
+                    self.fields[name].widget.attrs[flag] = "1"
 
     def clean(self):
         cleaned = super().clean()
@@ -122,6 +168,7 @@ class ProductConfigForm(forms.Form):
         return cleaned
 
     def config_fields(self) -> dict:
+        """The fields to save; those left out of the form keep their stored values."""
         return {k: v for k, v in self.cleaned_data.items() if k not in ("location", "kind")}
 
 

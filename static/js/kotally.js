@@ -31,3 +31,27 @@ document.addEventListener("DOMContentLoaded", function () {
     first.focus();
   }
 });
+
+// Product config form: show only the fields of the chosen kind (data-kind) and those the
+// chosen location offers (data-needs-ghl, data-needs-stripe on the field; data-ghl and
+// data-stripe on the location's option).
+function showConfigFields(form) {
+  var kind = form.querySelector("select[name=kind]");
+  var location = form.querySelector("select[name=location]");
+  if (!kind || !location) return;
+  var option = location.options[location.selectedIndex] || {dataset: {}};
+  form.querySelectorAll("[data-kind], [data-needs-ghl], [data-needs-stripe]").forEach(function (el) {
+    var shown = (!el.dataset.kind || el.dataset.kind === kind.value) &&
+      (!el.dataset.needsGhl || option.dataset.ghl === "1") &&
+      (!el.dataset.needsStripe || option.dataset.stripe === "1");
+    el.closest("div").hidden = !shown;
+  });
+}
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("form").forEach(showConfigFields);
+});
+document.addEventListener("change", function (event) {
+  if (event.target.matches("select[name=kind], select[name=location]")) {
+    showConfigFields(event.target.form);
+  }
+});

@@ -53,3 +53,14 @@ def test_skip_link_and_focus_on_the_first_error(page, studio):  # noqa: F811
     page.locator("#deduct_note").fill("why")
     page.get_by_role("button", name="Deduct credits").click()
     expect(page.locator("#deduct_product_config")).to_be_focused()
+
+
+def test_config_form_shows_the_fields_of_the_chosen_kind(page, studio):  # noqa: F811
+    _sign_in(page)
+    page.goto("/product-configs/new/")
+    page.get_by_label("Kind").select_option("membership")
+    expect(page.get_by_label("Credits in the package")).to_be_hidden()
+    expect(page.get_by_label("Credits per month (membership)")).to_be_visible()
+    expect(page.get_by_label("GHL product id")).to_be_hidden()  # an API location
+    page.get_by_label("Kind").select_option("package")
+    expect(page.get_by_label("Credits in the package")).to_be_visible()
