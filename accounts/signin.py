@@ -1,9 +1,9 @@
 """Where a person goes right after signing in or signing up.
 
 A GoHighLevel install that reaches Kotally before anyone is signed in is parked by the GHL
-OAuth callback under `PENDING_INSTALL_SESSION_KEY` (integrations_ghl.oauth sets and clears it);
-signing in or up then resumes it at the `PENDING_INSTALL_URL_NAME` page. The key lives here,
-not in the integration, so `accounts` needs no import from an app above it.
+OAuth callback under `PENDING_INSTALL_SESSION_KEY` (integrations_ghl.installations sets and
+clears it); signing in or up then resumes it at the `PENDING_INSTALL_URL_NAME` page. The key
+lives here, not in the integration, so `accounts` needs no import from an app above it.
 """
 
 from django.contrib.auth import REDIRECT_FIELD_NAME

@@ -93,7 +93,7 @@ class Contact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["location", "external_id"], name="contact_key_unique")
         ]
-        # PostgreSQL also has the search indexes of migration 0004: external id prefix
+        # PostgreSQL also has the search indexes of migration 0006: external id prefix
         # (varchar_pattern_ops), email prefix (upper, text_pattern_ops) and name / email
         # substring (pg_trgm GIN) — see selectors.contacts_window.
         indexes = [

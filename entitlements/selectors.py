@@ -367,7 +367,7 @@ _CONTACT_ORDER = {
 def contacts_matching(qs: QuerySet, *, query: str = "", show: str = "") -> QuerySet:
     """The contacts list's search and filter. Search: external id or email by their start,
     name or email by a fragment of three characters or more, each through an index on
-    PostgreSQL (migration 0004). Balances are the stored ones (services._keep_balance)."""
+    PostgreSQL (migration 0006). Balances are the stored ones (services._keep_balance)."""
     if query:
         match = Q(external_id__startswith=query) | Q(email__istartswith=query)
         if len(query) >= SUBSTRING_MIN:

@@ -2,7 +2,7 @@
 
 from django.contrib import admin, messages
 
-from . import oauth
+from . import installations
 from .client import GhlError
 from .models import Installation
 
@@ -48,8 +48,8 @@ class InstallationAdmin(admin.ModelAdmin):
     def refresh_now(self, request, queryset):
         for installation in queryset.filter(active=True):
             try:
-                oauth.refresh_installation(
-                    installation.pk, stale_token=oauth.current_access_token(installation)
+                installations.refresh_installation(
+                    installation.pk, stale_token=installations.current_access_token(installation)
                 )
             except GhlError as exc:
                 self.message_user(request, f"{installation}: {exc}", messages.ERROR)

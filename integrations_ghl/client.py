@@ -3,7 +3,8 @@
 One `requests.Session`, explicit timeouts, the `Version` header each endpoint requires,
 a per-location limiter (GHL allows 100 requests / 10 s per app and location) and a bounded
 backoff when GHL still answers 429. Calls that need a location token take a `TokenSource`
-(integrations_ghl.oauth.token_source): on a 401 the client asks it to refresh once and retries.
+(integrations_ghl.installations.token_source): on a 401 the client asks it to refresh once and
+retries.
 
 Vendor docs: https://marketplace.gohighlevel.com/docs/ghl/ (one link above each call); the
 request and answer shapes are checked against the OpenAPI files of GoHighLevel's docs
@@ -56,7 +57,7 @@ class GhlRateLimited(GhlError):
 
 
 class TokenSource(Protocol):
-    """Where an API call gets its bearer token (see oauth.token_source). `ghl_id` is the
+    """Where an API call gets its bearer token (see installations.token_source). `ghl_id` is the
     location id (or the company id for an agency token): the rate-limit key and `altId`."""
 
     ghl_id: str

@@ -5,7 +5,7 @@ Registered with the inbox (IntegrationsGhlConfig.ready) as non-atomic, never-hel
 handlers: minting a location token is a network call, which never runs inside a transaction.
 All are idempotent on their own keys: a redelivery or a re-run finds the work done and says
 so. Tokens never arrive in these webhooks: they come from the OAuth callback
-(integrations_ghl.oauth), or are minted from an agency (company) installation.
+(integrations_ghl.installations), or are minted from an agency (company) installation.
 
 An install webhook often arrives before the OAuth callback that carries its tokens: it is
 held (AWAITING_LOCATION / AWAITING_COMPANY) and replayed when the location is linked or the
@@ -16,7 +16,7 @@ from inbox.models import EventReason, EventStatus, InboundEvent, Provider
 from inbox.processing import InvalidPayload, Result, release_later
 from locations.models import Location, LocationKind, LocationStatus
 
-from . import client, oauth
+from . import client, installations
 from .models import Installation, UserType
 
 
@@ -53,7 +53,7 @@ def _elsewhere(location_id: str, company: Installation) -> bool:
 
 def _link(company: Installation, location_id: str) -> Result:
     try:
-        oauth.link_company_location(company=company, location_id=location_id)
+        installations.link_company_location(company=company, location_id=location_id)
     except client.GhlLocationInactive:
         return Result(EventStatus.IGNORED, EventReason.GHL_LOCATION_INACTIVE)
     except client.GhlAuthError:
@@ -82,7 +82,7 @@ def handle_install(event: InboundEvent) -> Result:
         return Result(EventStatus.IGNORED, EventReason.MISSING_IDS)
     company = _company_installation(company_id)
     if location_id:
-        if oauth.is_linked(location_id):
+        if installations.is_linked(location_id):
             return Result(EventStatus.PROCESSED, EventReason.ALREADY_LINKED)
         if company is None:
             return Result(EventStatus.HELD, EventReason.AWAITING_LOCATION)
@@ -93,7 +93,7 @@ def handle_install(event: InboundEvent) -> Result:
     if company is None:
         return Result(EventStatus.HELD, EventReason.AWAITING_COMPANY)
     try:
-        oauth.company_locations_sync(company)
+        installations.company_locations_sync(company)
     except client.GhlAuthError:
         return Result(EventStatus.IGNORED, EventReason.COMPANY_TOKEN_REVOKED)
     return Result(EventStatus.PROCESSED, EventReason.COMPANY_INSTALLED)
@@ -111,13 +111,15 @@ def handle_location_create(event: InboundEvent) -> Result:
     company = _company_installation(str(payload.get("companyId") or ""))
     if company is None:
         return Result(EventStatus.HELD, EventReason.AWAITING_COMPANY)
-    if oauth.is_linked(location_id):
+    if installations.is_linked(location_id):
         return Result(EventStatus.PROCESSED, EventReason.ALREADY_LINKED)
     if _elsewhere(location_id, company):
         return Result(EventStatus.IGNORED, EventReason.LOCATION_LINKED_ELSEWHERE)
     try:
         installed = client.installed_locations(
-            oauth.token_source_for(company), app_id=oauth.app_id(), location_id=location_id
+            installations.token_source_for(company),
+            app_id=installations.app_id(),
+            location_id=location_id,
         )
     except client.GhlAuthError:
         return Result(EventStatus.IGNORED, EventReason.COMPANY_TOKEN_REVOKED)
@@ -142,12 +144,12 @@ def handle_uninstall(event: InboundEvent) -> Result:
             return Result(EventStatus.IGNORED, EventReason.UNKNOWN_LOCATION)
         if location.status in (LocationStatus.DISCONNECTED, LocationStatus.REMOVED):
             return Result(EventStatus.IGNORED, EventReason.ALREADY_DISCONNECTED)
-        oauth.location_disconnect(location=location, reason="GHL app uninstalled")
+        installations.location_disconnect(location=location, reason="GHL app uninstalled")
         return Result(EventStatus.PROCESSED, EventReason.LOCATION_DISCONNECTED)
 
     if not company_id:
         return Result(EventStatus.IGNORED, EventReason.MISSING_IDS)
-    touched = oauth.company_disconnect(company_id=company_id, reason="GHL app uninstalled")
+    touched = installations.company_disconnect(company_id=company_id, reason="GHL app uninstalled")
     if not touched:
         return Result(EventStatus.IGNORED, EventReason.UNKNOWN_COMPANY)
     return Result(EventStatus.PROCESSED, EventReason.COMPANY_DISCONNECTED)

@@ -9,7 +9,7 @@ from django.core.cache import cache
 
 from locations.models import Location
 
-from . import client, oauth
+from . import client, installations
 
 # Price lists are one call per product; beyond this many products ids are typed by hand.
 MAX_PRODUCTS_WITH_PRICES = 50
@@ -40,7 +40,7 @@ def picker_options(location: Location) -> dict:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    auth = oauth.token_source(location)
+    auth = installations.token_source(location)
     products = client.list_products(auth)
     options = {
         "products": [

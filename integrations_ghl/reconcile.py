@@ -26,7 +26,7 @@ from entitlements.outcomes import BillingSuspended
 from entitlements.purchases import PaymentProvider, Purchase
 from locations.models import Location, LocationKind, LocationStatus
 
-from . import client, handlers, oauth
+from . import client, handlers, installations
 from .models import Installation, UserType
 
 logger = logging.getLogger("kotally.ghl")
@@ -108,7 +108,7 @@ def reconcile_location(location: Location, *, now: datetime | None = None) -> di
     `credits_revoked` (by refunds). Raises client.GhlError; the failure is recorded too."""
     now = now or timezone.now()
     installation = Installation.objects.get(location=location)
-    source = oauth.token_source(location)
+    source = installations.token_source(location)
     start_at = _start_at(installation, now)
     found = {"checked": 0, "recovered": 0, "granted": 0, "credits_revoked": 0}
     try:
@@ -155,7 +155,7 @@ def reconcile_location(location: Location, *, now: datetime | None = None) -> di
 
 def company_sync(installation: Installation, *, now: datetime | None = None) -> dict:
     """Link the locations the agency installed Kotally on that are not linked yet."""
-    linked = oauth.company_locations_sync(installation)
+    linked = installations.company_locations_sync(installation)
     found = {"linked": [location.location_id for location in linked]}
     Installation.objects.filter(pk=installation.pk).update(
         reconciled_at=now or timezone.now(), reconcile_result=found

@@ -5,7 +5,7 @@ Lives outside `tasks.py` (webhook processing) and is loaded through CELERY_IMPOR
 
 from celery import shared_task
 
-from . import oauth
+from . import installations
 
 
 @shared_task(
@@ -13,4 +13,4 @@ from . import oauth
 )
 def refresh_expiring_tokens() -> dict[str, int]:
     """Refresh every active installation whose access token expires within the margin."""
-    return oauth.refresh_expiring()
+    return installations.refresh_expiring()

@@ -18,7 +18,7 @@ from accounts.models import Role
 from accounts.permissions import active_membership, has_role, member_view
 from locations.models import Location, LocationKind
 
-from . import oauth, pickers, writeback
+from . import installations, pickers, writeback
 from .client import GhlAuthError, GhlError, GhlRateLimited
 from .models import Installation
 
@@ -28,11 +28,11 @@ logger = logging.getLogger("kotally.ghl")
 @member_view(read=Role.ADMIN)
 def ghl_connect(request):
     """`Connect GoHighLevel`: off to GHL's choose-location consent with a state nonce."""
-    if not oauth.is_configured():
+    if not installations.is_configured():
         return render(request, "integrations_ghl/oauth_not_configured.html")
-    state = oauth.new_state()
-    request.session[oauth.STATE_SESSION_KEY] = state
-    return redirect(oauth.authorize_url(state))
+    state = installations.new_state()
+    request.session[installations.STATE_SESSION_KEY] = state
+    return redirect(installations.authorize_url(state))
 
 
 def _problem(request, message: str, status: int):
@@ -41,7 +41,7 @@ def _problem(request, message: str, status: int):
 
 def ghl_callback(request):
     """GHL's redirect after consent: check state, exchange the code, link or park it."""
-    if not oauth.is_configured():
+    if not installations.is_configured():
         return render(request, "integrations_ghl/oauth_not_configured.html")
     code = request.GET.get("code", "")
     if not code:
@@ -51,7 +51,7 @@ def ghl_callback(request):
             or ("GoHighLevel sent no authorization code.")
         )
         return _problem(request, f"The install did not complete: {reason}", 400)
-    expected = request.session.pop(oauth.STATE_SESSION_KEY, None)
+    expected = request.session.pop(installations.STATE_SESSION_KEY, None)
     # Installs started from the Marketplace carry no state of ours: tolerated (SPEC §5.1).
     if expected is not None and request.GET.get("state") != expected:
         return _problem(
@@ -62,7 +62,7 @@ def ghl_callback(request):
             400,
         )
     try:
-        token = oauth.exchange_code(code)
+        token = installations.exchange_code(code)
     except GhlError as exc:
         logger.warning("ghl code exchange failed: %s", exc)
         return _problem(
@@ -78,7 +78,7 @@ def ghl_callback(request):
     # Park the install. Without our state nothing proves this person started it (a link with
     # someone else's code would otherwise add *their* GHL location to this workspace), so a
     # signed-in owner/admin confirms with a POST; others sign in first.
-    request.session[oauth.PENDING_SESSION_KEY] = oauth.pending_install_save(token)
+    request.session[installations.PENDING_SESSION_KEY] = installations.pending_install_save(token)
     if request.user.is_authenticated:
         return redirect("ghl-finish")
     finish = reverse("ghl-finish")
@@ -102,8 +102,8 @@ def ghl_finish(request):
     membership = _connecting_membership(request)
     if membership is None:
         return _not_allowed(request)  # the parked install stays for an owner/admin session
-    key = request.session.get(oauth.PENDING_SESSION_KEY, "")
-    token = oauth.pending_install_peek(key)
+    key = request.session.get(installations.PENDING_SESSION_KEY, "")
+    token = installations.pending_install_peek(key)
     if token is None:
         return _problem(
             request,
@@ -118,11 +118,11 @@ def ghl_finish(request):
             "integrations_ghl/oauth_confirm.html",
             {
                 "workspace": membership.workspace,
-                "location_ids": oauth.pending_locations(token),
+                "location_ids": installations.pending_locations(token),
             },
         )
-    request.session.pop(oauth.PENDING_SESSION_KEY, None)
-    oauth.pending_install_pop(key)
+    request.session.pop(installations.PENDING_SESSION_KEY, None)
+    installations.pending_install_pop(key)
     return _link(request, token)
 
 
@@ -146,8 +146,8 @@ def _link(request, token: dict):
     if membership is None:
         return _not_allowed(request)
     try:
-        result = oauth.install_link(workspace=membership.workspace, token=token)
-    except oauth.InstallRefused as exc:
+        result = installations.install_link(workspace=membership.workspace, token=token)
+    except installations.InstallRefused as exc:
         return _problem(request, str(exc), 409)
     except GhlError as exc:
         logger.warning("ghl location token mint failed: %s", exc)

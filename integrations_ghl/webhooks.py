@@ -26,7 +26,7 @@ from kotally.lib.timeutil import parse_aware
 
 from . import signatures
 from .handlers import INVOICE_EVENTS, INVOICE_OTHER
-from .oauth import app_id
+from .installations import app_id
 
 logger = logging.getLogger("kotally.webhooks")
 

@@ -25,7 +25,7 @@ from entitlements import events
 from entitlements.models import Contact, Entitlement, LotStatus
 from entitlements.services import contact_activity_record
 
-from . import client, oauth
+from . import client, installations
 from .models import ContactSync, Installation
 
 FIELD_NAME = "Kotally credits"
@@ -169,7 +169,7 @@ def sync(*, sync_pk: int, now: datetime | None = None) -> list[str]:
         return []
     contact = Contact.objects.filter(location=state.location, external_id=state.contact_key).first()
     credits, tags = desired(contact, now)
-    auth = oauth.token_source(state.location)
+    auth = installations.token_source(state.location)
     # Before the first sync nothing is known of the contact's tags: clear any Kotally tag
     # that should not be there.
     known = set(state.tags) if state.synced_at else set(TAGS)

@@ -5,7 +5,7 @@ business refusal). Who calls what:
 
 - Getting Started / Locations page: `api_location_create`, `api_location_ensure`,
   `location_remove`, `stripe_fallback_update`;
-- the GHL install (integrations_ghl.oauth): `location_connect_ghl`, `location_disconnect`,
+- the GHL install (integrations_ghl.installations): `location_connect_ghl`, `location_disconnect`,
   `location_rename`;
 - billing: `locations_activate_pending` when service becomes allowed.
 

@@ -21,7 +21,7 @@ def backfill_contact_ref(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0004_merge_0003_event_list_indexes_0003_held_label'),
+        ('inbox', '0004_event_list_indexes'),
         ('locations', '0002_location_stripe_fallback_enabled_and_more'),
     ]
 

@@ -7,8 +7,8 @@ import responses
 from django.core.cache import cache
 from django.utils import timezone
 
+from integrations_ghl.installations import STATE_SESSION_KEY
 from integrations_ghl.models import Installation, UserType
-from integrations_ghl.oauth import STATE_SESSION_KEY
 from kotally.lib.crypto import encrypt
 from locations.models import LocationKind
 from tests.factories import LocationFactory
@@ -22,7 +22,7 @@ INSTALLED_URL = f"{API}/oauth/installedLocations"
 
 def token_answer(**overrides) -> dict:
     """A GHL token endpoint answer for a Location token: the fields of
-    GetAccessCodeSuccessfulResponseDto in GHL's apps/oauth.json."""
+    GetAccessCodeSuccessfulResponseDto in GHL's apps/installations.json."""
     body = {
         "access_token": "acc-1",
         "token_type": "Bearer",

@@ -1,7 +1,7 @@
 import pytest
 import responses
 
-from integrations_ghl import client, oauth
+from integrations_ghl import client, installations
 from integrations_ghl.client import GhlRateLimited
 
 from .conftest import API, make_installation
@@ -19,7 +19,7 @@ def waits(monkeypatch):
 
 @pytest.fixture
 def source(workspace):
-    return oauth.token_source(make_installation(workspace).location)
+    return installations.token_source(make_installation(workspace).location)
 
 
 def test_429_waits_the_interval_ghl_announces_then_succeeds(source, ghl, waits):

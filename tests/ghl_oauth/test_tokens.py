@@ -8,7 +8,7 @@ import responses
 from django.db import connection
 from django.utils import timezone
 
-from integrations_ghl import client, oauth
+from integrations_ghl import client, installations
 from integrations_ghl.client import GhlAuthError
 from integrations_ghl.models import Installation
 from kotally.lib.crypto import decrypt, encrypt
@@ -62,7 +62,7 @@ def test_401_refreshes_the_token_once_and_retries(workspace, ghl):
         TOKEN_URL,
         json=token_answer(access_token="acc-new", refresh_token="ref-new"),
     )
-    contact = client.get_contact(oauth.token_source(installation.location), "c_1")
+    contact = client.get_contact(installations.token_source(installation.location), "c_1")
     assert contact["email"] == "a@b.c"
     assert parse_qs(ghl.calls[1].request.body)["refresh_token"] == ["ref-old"]
     assert ghl.calls[2].request.headers["Authorization"] == "Bearer acc-new"
@@ -75,7 +75,7 @@ def test_invalid_grant_on_refresh_disconnects_the_location(workspace, ghl):
     installation = make_installation(workspace)
     ghl.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
     with pytest.raises(GhlAuthError):
-        oauth.refresh_installation(installation.pk, stale_token="acc-old")
+        installations.refresh_installation(installation.pk, stale_token="acc-old")
     installation.refresh_from_db()
     installation.location.refresh_from_db()
     assert not installation.active and installation.refresh_failures == 1
@@ -87,7 +87,7 @@ def test_transient_refresh_failure_keeps_the_installation_active(workspace, ghl)
     installation = make_installation(workspace)
     ghl.add(responses.POST, TOKEN_URL, status=503)
     with pytest.raises(client.GhlError):
-        oauth.refresh_installation(installation.pk, stale_token="acc-old")
+        installations.refresh_installation(installation.pk, stale_token="acc-old")
     installation.refresh_from_db()
     assert installation.active and installation.refresh_failures == 1
 
@@ -97,11 +97,11 @@ def test_periodic_refresh_rotates_only_tokens_close_to_expiry(workspace, ghl):
     soon = make_installation(workspace, expires_in=timedelta(minutes=30))
     later = make_installation(workspace, location_id="ghl_loc_2", expires_in=timedelta(hours=20))
     ghl.add(responses.POST, TOKEN_URL, json=token_answer(access_token="acc-new"))
-    assert oauth.refresh_expiring() == {"refreshed": 1, "failed": 0}
+    assert installations.refresh_expiring() == {"refreshed": 1, "failed": 0}
     soon.refresh_from_db()
     later.refresh_from_db()
-    assert oauth.current_access_token(soon) == "acc-new"
-    assert oauth.current_access_token(later) == "acc-old"
+    assert installations.current_access_token(soon) == "acc-new"
+    assert installations.current_access_token(later) == "acc-old"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -123,7 +123,7 @@ def test_concurrent_refreshes_call_ghl_once_and_both_get_the_new_token(postgres,
     ghl.add_callback(
         responses.POST, TOKEN_URL, callback=slow_refresh, content_type="application/json"
     )
-    source = oauth.token_source(installation.location)
+    source = installations.token_source(installation.location)
     barrier = threading.Barrier(2)
     results = []
 
@@ -170,9 +170,9 @@ def test_refused_refresh_of_an_agency_location_mints_a_new_token(workspace, agen
         LOCATION_TOKEN_URL,
         json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
     )
-    fresh = oauth.refresh_installation(installation.pk, stale_token="acc-old")
+    fresh = installations.refresh_installation(installation.pk, stale_token="acc-old")
     fresh.location.refresh_from_db()
-    assert oauth.current_access_token(fresh) == "acc-minted"
+    assert installations.current_access_token(fresh) == "acc-minted"
     assert fresh.active and fresh.location.status == LocationStatus.ACTIVE
     assert ghl.calls[1].request.headers["Authorization"] == "Bearer company-acc"
 
@@ -185,10 +185,10 @@ def test_minted_token_without_refresh_token_is_minted_again(workspace, agency, g
         LOCATION_TOKEN_URL,
         json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
     )
-    assert oauth.refresh_expiring() == {"refreshed": 1, "failed": 0}
+    assert installations.refresh_expiring() == {"refreshed": 1, "failed": 0}
     assert [call.request.url for call in ghl.calls] == [LOCATION_TOKEN_URL]
     installation.refresh_from_db()
-    assert oauth.current_access_token(installation) == "acc-minted"
+    assert installations.current_access_token(installation) == "acc-minted"
 
 
 @pytest.mark.django_db
@@ -197,7 +197,7 @@ def test_location_is_disconnected_when_minting_is_refused_too(workspace, agency,
     ghl.add(responses.POST, TOKEN_URL, status=400, json={"error": "invalid_grant"})
     ghl.add(responses.POST, LOCATION_TOKEN_URL, status=401, json={"message": "Invalid JWT"})
     with pytest.raises(GhlAuthError):
-        oauth.refresh_installation(installation.pk, stale_token="acc-old")
+        installations.refresh_installation(installation.pk, stale_token="acc-old")
     installation.refresh_from_db()
     installation.location.refresh_from_db()
     assert not installation.active
@@ -212,7 +212,7 @@ def test_location_not_active_keeps_the_installation_and_shows_why(workspace, ghl
     installation = make_installation(workspace)
     ghl.add(responses.POST, TOKEN_URL, status=400, json=LOCATION_NOT_ACTIVE)
     with pytest.raises(client.GhlLocationInactive) as raised:
-        oauth.refresh_installation(installation.pk, stale_token="acc-old")
+        installations.refresh_installation(installation.pk, stale_token="acc-old")
     installation.refresh_from_db()
     installation.location.refresh_from_db()
     assert not raised.value.retryable
@@ -224,9 +224,9 @@ def test_location_not_active_keeps_the_installation_and_shows_why(workspace, ghl
 def test_location_not_active_is_asked_again_once_a_day(workspace, ghl):
     installation = make_installation(workspace, expires_in=timedelta(minutes=30))
     ghl.add(responses.POST, TOKEN_URL, status=400, json=LOCATION_NOT_ACTIVE)
-    first = oauth.refresh_expiring()
-    second = oauth.refresh_expiring()
-    next_day = oauth.refresh_expiring(now=timezone.now() + timedelta(days=1, minutes=1))
+    first = installations.refresh_expiring()
+    second = installations.refresh_expiring()
+    next_day = installations.refresh_expiring(now=timezone.now() + timedelta(days=1, minutes=1))
     assert (first, second, next_day) == (
         {"refreshed": 0, "failed": 1},
         {"refreshed": 0, "failed": 0},
@@ -245,6 +245,6 @@ def test_minting_again_leaves_a_removed_location_removed(workspace, agency, ghl)
         LOCATION_TOKEN_URL,
         json={"access_token": "acc-minted", "expires_in": 86399, "userId": "u"},
     )
-    oauth.refresh_expiring()
+    installations.refresh_expiring()
     installation.location.refresh_from_db()
     assert installation.location.status == LocationStatus.REMOVED

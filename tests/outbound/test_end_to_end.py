@@ -59,7 +59,8 @@ def test_a_refused_api_deduct_sends_booking_refused_once(api, endpoint, receiver
 
 def test_a_refused_ghl_booking_sends_booking_refused(post_ghl, pack, endpoint, receiver):  # noqa: F811
     endpoint(types=["booking.refused"])
-    post_ghl(ghl_event("AppointmentCreate"))  # Ava holds no credits
+    booking = ghl_event("AppointmentCreate")  # Ava holds no credits
+    post_ghl(booking)
     [request] = receiver.requests
     data = request["body"]["data"]
     assert (data["reason_code"], data["source"], data["calendar_id"]) == (
@@ -67,7 +68,7 @@ def test_a_refused_ghl_booking_sends_booking_refused(post_ghl, pack, endpoint, r
         "ghl",
         "cal_pack",
     )
-    assert data["external_ref"] == "appt_0Gl4qMt8sWDmTP1tY0zq"
+    assert data["external_ref"] == booking["appointment"]["id"]
 
 
 def test_a_refused_booking_of_a_known_member_is_on_their_timeline(

@@ -16,7 +16,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations_ghl.oauth import app_id
+from integrations_ghl.installations import app_id
 
 # DEVELOPMENT ONLY — NOT A SECRET. This private key is committed on purpose so anyone can
 # simulate GHL locally; its public half is trusted only when DJANGO_DEBUG=True.

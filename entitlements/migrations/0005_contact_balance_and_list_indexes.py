@@ -27,7 +27,7 @@ def backfill_balances(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0002_appointment_status_payment_refunded'),
+        ('entitlements', '0004_merge_20261129_1029'),
         ('locations', '0002_location_stripe_fallback_enabled_and_more'),
     ]
 

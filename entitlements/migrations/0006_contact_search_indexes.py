@@ -38,6 +38,6 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("entitlements", "0003_contact_balance_and_list_indexes")]
+    dependencies = [("entitlements", "0005_contact_balance_and_list_indexes")]
 
     operations = [migrations.RunPython(create, drop)]

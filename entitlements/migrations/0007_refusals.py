@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0005_merge_20261129_1031'),
+        ('entitlements', '0006_contact_search_indexes'),
         ('locations', '0002_location_stripe_fallback_enabled_and_more'),
     ]
 

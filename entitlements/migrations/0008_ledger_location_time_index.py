@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('entitlements', '0006_refusals'),
+        ('entitlements', '0007_refusals'),
         ('locations', '0002_location_stripe_fallback_enabled_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

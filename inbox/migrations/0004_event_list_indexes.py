@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inbox', '0002_inbound_event_error_detail'),
+        ('inbox', '0003_held_label'),
         ('locations', '0002_location_stripe_fallback_enabled_and_more'),
     ]
 
