@@ -225,11 +225,15 @@ def member_remove(request, membership_id):
     membership = _member(request, membership_id)
     if request.method == "GET":
         return confirm_page(
-            request, title=f"Remove {membership.user.email}?", button="Remove from workspace",
+            request,
+            title=f"Remove {membership.user.email}?",
+            button="Remove from workspace",
             back=reverse("settings"),
-            happens=[f"{membership.user.email} can no longer sign in to this workspace.",
-                     "What they did stays in the ledger under their name.",
-                     "You can invite them again later."],
+            happens=[
+                f"{membership.user.email} can no longer sign in to this workspace.",
+                "What they did stays in the ledger under their name.",
+                "You can invite them again later.",
+            ],
         )
     try:
         services.member_remove(membership=membership)

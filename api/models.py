@@ -65,8 +65,9 @@ class ApiRequest(models.Model):
     class Meta:
         indexes = [
             # The request log of a location, newest first (keyset on created_at, id).
-            models.Index(F("location"), F("created_at").desc(), F("id").desc(),
-                         name="apirequest_list_idx"),
+            models.Index(
+                F("location"), F("created_at").desc(), F("id").desc(), name="apirequest_list_idx"
+            ),
             # Retention purge by age.
             models.Index(fields=["created_at"], name="apirequest_age_idx"),
         ]

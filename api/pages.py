@@ -56,17 +56,24 @@ def first_call(client: ApiClient, token: str) -> dict:
     location's first active product config and one of its calendars."""
     config = (
         ProductConfig.objects.filter(location=client.location, active=True)
-        .order_by("priority", "name").first()
+        .order_by("priority", "name")
+        .first()
     )
-    body = {"location_id": client.location.location_id, "external_contact_id": "test-member",
-            "request_id": "first-call-1", "amount": 1}
+    body = {
+        "location_id": client.location.location_id,
+        "external_contact_id": "test-member",
+        "request_id": "first-call-1",
+        "amount": 1,
+    }
     if config is not None:
         body["product_config_id"] = config.public_id
         if config.calendar_ids:
             body["calendar_id"] = config.calendar_ids[0]
     url = settings.KOTALLY_BASE_URL.rstrip("/") + "/api/v2/entitlements/deduct"
-    curl = (f"curl -X POST {url} \\\n  -H 'Authorization: Bearer {token}' \\\n"
-            f"  -H 'Content-Type: application/json' \\\n  -d '{json.dumps(body)}'")
+    curl = (
+        f"curl -X POST {url} \\\n  -H 'Authorization: Bearer {token}' \\\n"
+        f"  -H 'Content-Type: application/json' \\\n  -d '{json.dumps(body)}'"
+    )
     return {"curl": curl, "config": config, "can_test": Scope.DEDUCT in client.scopes}
 
 
@@ -130,18 +137,28 @@ def client_rotate(request, client_id):
         return redirect("api-clients")
     if request.method == "GET":
         return confirm_page(
-            request, title=f"Rotate the token of “{client.name}”?", button="Rotate token",
+            request,
+            title=f"Rotate the token of “{client.name}”?",
+            button="Rotate token",
             back=reverse("api-clients"),
-            happens=["Kotally shows a new token once.",
-                     "Until the old token expires, both work: deploy the new one in between."],
-            choice=Choice("expires", "The old token stops working",
-                          [(key, words) for key, words in GRACE_WORDS.items()]),
+            happens=[
+                "Kotally shows a new token once.",
+                "Until the old token expires, both work: deploy the new one in between.",
+            ],
+            choice=Choice(
+                "expires",
+                "The old token stops working",
+                [(key, words) for key, words in GRACE_WORDS.items()],
+            ),
         )
     expires = request.POST.get("expires", "now")
     token = api_client_rotate(client=client, grace=GRACE.get(expires, timedelta(0)))
     _show_once(request, client, token)
-    messages.success(request, f"Token of “{client.name}” rotated; the old one stops working "
-                              f"{GRACE_WORDS.get(expires, 'now')}.")
+    messages.success(
+        request,
+        f"Token of “{client.name}” rotated; the old one stops working "
+        f"{GRACE_WORDS.get(expires, 'now')}.",
+    )
     return redirect("api-clients")
 
 
@@ -151,11 +168,15 @@ def client_deactivate(request, client_id):
     client = _client(request, client_id)
     if request.method == "GET":
         return confirm_page(
-            request, title=f"Deactivate “{client.name}”?", button="Deactivate",
+            request,
+            title=f"Deactivate “{client.name}”?",
+            button="Deactivate",
             back=reverse("api-clients"),
-            happens=["Its token stops working at once; calls answer 401.",
-                     "It cannot be turned back on: create a new client instead.",
-                     "Its request log is kept."],
+            happens=[
+                "Its token stops working at once; calls answer 401.",
+                "It cannot be turned back on: create a new client instead.",
+                "Its request log is kept.",
+            ],
         )
     api_client_deactivate(client=client)
     messages.success(request, f"“{client.name}” deactivated; its token no longer works.")
@@ -194,19 +215,26 @@ def request_log(request):
         )
     try:
         page = window(
-            requests, ("-created_at", "-id"), limit=LOG_PAGE,
-            after=request.GET.get("after"), before=request.GET.get("before"),
+            requests,
+            ("-created_at", "-id"),
+            limit=LOG_PAGE,
+            after=request.GET.get("after"),
+            before=request.GET.get("before"),
             partition=("location_id", request.workspace.locations.values_list("pk", flat=True)),
         )
     except BadCursor as exc:
         raise BadRequest(str(exc)) from exc
-    return render(request, "api/request_log.html", {
-        "page": page,
-        "clients": clients,
-        "chosen": chosen,
-        "query": urlencode(chosen),
-        "retention_days": settings.IDEMPOTENCY_RETENTION_DAYS,
-    })
+    return render(
+        request,
+        "api/request_log.html",
+        {
+            "page": page,
+            "clients": clients,
+            "chosen": chosen,
+            "query": urlencode(chosen),
+            "retention_days": settings.IDEMPOTENCY_RETENTION_DAYS,
+        },
+    )
 
 
 TEST_MEMBER = "test-member"
@@ -215,24 +243,40 @@ TEST_MEMBER = "test-member"
 @require_POST
 @member_view
 def client_test_deduct(request, client_id):
-    """"Send a test deduct" from the page that shows a new client's token: the test member
+    """ "Send a test deduct" from the page that shows a new client's token: the test member
     gets 1 credit of the config (a manual grant) and the engine deducts it exactly as the
     API's deduct would for this client; the member page then shows both entries."""
     client = _client(request, client_id)
-    config = in_workspace(request, ProductConfig.objects.filter(
-        location=client.location, active=True), public_id=request.POST.get("product_config"))
+    config = in_workspace(
+        request,
+        ProductConfig.objects.filter(location=client.location, active=True),
+        public_id=request.POST.get("product_config"),
+    )
     run = uuid.uuid4().hex[:8]
-    common = {"location": client.location, "contact_key": TEST_MEMBER,
-              "product_config_id": config.public_id}
-    credits_grant_manual(**common, credits=1, actor=Actor(
-        source=Source.ADMIN, user=request.user, note=f"test credit for {client.name}"))
-    outcome = credits_deduct(**common, amount=1, actor=Actor(
-        source=Source.API, request_id=f"test-deduct-{run}", note=f"test deduct by {client.name}"))
+    common = {
+        "location": client.location,
+        "contact_key": TEST_MEMBER,
+        "product_config_id": config.public_id,
+    }
+    credits_grant_manual(
+        **common,
+        credits=1,
+        actor=Actor(source=Source.ADMIN, user=request.user, note=f"test credit for {client.name}"),
+    )
+    outcome = credits_deduct(
+        **common,
+        amount=1,
+        actor=Actor(
+            source=Source.API, request_id=f"test-deduct-{run}", note=f"test deduct by {client.name}"
+        ),
+    )
     member = contact_find(client.location, TEST_MEMBER)
     if outcome.ok:
-        messages.success(request, f"Test deduct done: 1 credit of {config.name} granted to "
-                                  f"{TEST_MEMBER} and deducted. See the member page.")
+        messages.success(
+            request,
+            f"Test deduct done: 1 credit of {config.name} granted to "
+            f"{TEST_MEMBER} and deducted. See the member page.",
+        )
     else:
-        messages.error(request, f"Test deduct refused ({outcome.reason_code}): "
-                                f"{outcome.message}")
+        messages.error(request, f"Test deduct refused ({outcome.reason_code}): {outcome.message}")
     return redirect("contact", pk=member.pk) if member else redirect("api-clients")

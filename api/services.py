@@ -61,8 +61,14 @@ def api_client_rotate(*, client: ApiClient, grace: timedelta = timedelta(0)) -> 
         client.previous_secret_expires_at = now + grace if grace else None
         token = _new_secret(client)
         client.rotated_at = now
-        client.save(update_fields=["secret_hash", "previous_secret_hash",
-                                   "previous_secret_expires_at", "rotated_at"])
+        client.save(
+            update_fields=[
+                "secret_hash",
+                "previous_secret_hash",
+                "previous_secret_expires_at",
+                "rotated_at",
+            ]
+        )
     return token
 
 
@@ -116,12 +122,28 @@ def record_rate_limited(client: ApiClient) -> None:
     )
 
 
-def api_request_record(*, client: ApiClient, method: str, path: str, status: int, ok: bool,
-                       reason_code: str, request_id: str, contact_key: str,
-                       latency_ms: int) -> ApiRequest:
+def api_request_record(
+    *,
+    client: ApiClient,
+    method: str,
+    path: str,
+    status: int,
+    ok: bool,
+    reason_code: str,
+    request_id: str,
+    contact_key: str,
+    latency_ms: int,
+) -> ApiRequest:
     """Keep one answered request for the client's request log."""
     return ApiRequest.objects.create(
-        client=client, location_id=client.location_id, method=method[:8], path=path[:255],
-        status=status, ok=ok, reason_code=reason_code[:64], request_id=request_id[:255],
-        contact_key=contact_key[:255], latency_ms=latency_ms,
+        client=client,
+        location_id=client.location_id,
+        method=method[:8],
+        path=path[:255],
+        status=status,
+        ok=ok,
+        reason_code=reason_code[:64],
+        request_id=request_id[:255],
+        contact_key=contact_key[:255],
+        latency_ms=latency_ms,
     )

@@ -27,24 +27,32 @@ def credits_by_week(workspace, now: datetime) -> dict[int, list[Week]]:
     """Per location pk: credits granted and used (deducted net of restores) per week, the
     last WEEKS weeks, oldest first, weeks without movement included. One grouped query over
     the ledger's (location, created_at) index."""
-    this_week = (now - timedelta(days=now.weekday())).replace(hour=0, minute=0, second=0,
-                                                              microsecond=0)
+    this_week = (now - timedelta(days=now.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     first = this_week - timedelta(weeks=WEEKS - 1)
     rows = (
-        LedgerEntry.objects.filter(location__workspace=workspace, created_at__gte=first,
-                                   kind__in=(LedgerKind.GRANT, LedgerKind.DEDUCT,
-                                             LedgerKind.RESTORE))
+        LedgerEntry.objects.filter(
+            location__workspace=workspace,
+            created_at__gte=first,
+            kind__in=(LedgerKind.GRANT, LedgerKind.DEDUCT, LedgerKind.RESTORE),
+        )
         .annotate(week=TruncWeek("created_at"))
         .values("location_id", "week")
-        .annotate(granted=Sum("amount", filter=Q(kind=LedgerKind.GRANT)),
-                  used=Sum("amount", filter=Q(kind__in=(LedgerKind.DEDUCT, LedgerKind.RESTORE))))
+        .annotate(
+            granted=Sum("amount", filter=Q(kind=LedgerKind.GRANT)),
+            used=Sum("amount", filter=Q(kind__in=(LedgerKind.DEDUCT, LedgerKind.RESTORE))),
+        )
     )
     found = {(row["location_id"], row["week"].date()): row for row in rows}
     charts = {}
     for location_id in {location_id for location_id, _ in found}:
         charts[location_id] = [
-            Week(start, (row := found.get((location_id, start.date()), {})).get("granted") or 0,
-                 -(row.get("used") or 0))
+            Week(
+                start,
+                (row := found.get((location_id, start.date()), {})).get("granted") or 0,
+                -(row.get("used") or 0),
+            )
             for start in (first + timedelta(weeks=n) for n in range(WEEKS))
         ]
     return charts
@@ -53,9 +61,14 @@ def credits_by_week(workspace, now: datetime) -> dict[int, list[Week]]:
 def expiring_packs(workspace, now: datetime) -> list[Entitlement]:
     return list(
         Entitlement.objects.select_related("contact", "product_config", "location")
-        .filter(location__workspace=workspace, status=LotStatus.ACTIVE, credits_remaining__gt=0,
-                product_config__active=True, expires_at__gt=now,
-                expires_at__lte=now + timedelta(days=EXPIRING_DAYS))
+        .filter(
+            location__workspace=workspace,
+            status=LotStatus.ACTIVE,
+            credits_remaining__gt=0,
+            product_config__active=True,
+            expires_at__gt=now,
+            expires_at__lte=now + timedelta(days=EXPIRING_DAYS),
+        )
         .order_by("expires_at", "pk")[:SHOWN]
     )
 
@@ -82,13 +95,17 @@ def webhook_health(workspace, now: datetime) -> list[dict]:
     ones of the last day (bounded to a week of events)."""
     day = now - timedelta(days=1)
     rows = (
-        InboundEvent.objects.filter(location__workspace=workspace, location__kind="ghl",
-                                    received_at__gte=now - timedelta(days=7))
+        InboundEvent.objects.filter(
+            location__workspace=workspace,
+            location__kind="ghl",
+            received_at__gte=now - timedelta(days=7),
+        )
         .values("location__name", "location__location_id")
-        .annotate(last=Max("received_at"),
-                  failed=Count("pk", filter=Q(received_at__gte=day,
-                                              status=EventStatus.FAILED)),
-                  held=Count("pk", filter=Q(received_at__gte=day, status=EventStatus.HELD)))
+        .annotate(
+            last=Max("received_at"),
+            failed=Count("pk", filter=Q(received_at__gte=day, status=EventStatus.FAILED)),
+            held=Count("pk", filter=Q(received_at__gte=day, status=EventStatus.HELD)),
+        )
         .order_by("location__name")
     )
     return list(rows)

@@ -54,7 +54,10 @@ class ProductConfigForm(forms.Form):
     (without script every field shows, and the kind's rules still apply on submit)."""
 
     location = forms.ModelChoiceField(
-        label="Location", queryset=None, to_field_name="location_id", empty_label=None,
+        label="Location",
+        queryset=None,
+        to_field_name="location_id",
+        empty_label=None,
         widget=LocationSelect,
     )
     name = forms.CharField(label="Name", max_length=255)
@@ -119,13 +122,14 @@ class ProductConfigForm(forms.Form):
             self.fields["location"].disabled = True
             self.fields["kind"].disabled = True
             location = config.location
-            unused = [name for kind, names in KIND_FIELDS.items() if kind != config.kind
-                      for name in names]
+            unused = [
+                name for kind, names in KIND_FIELDS.items() if kind != config.kind for name in names
+            ]
             if location.kind != LocationKind.GHL:
                 unused += GHL_FIELDS
-                self.fields["calendar_ids"].help_text += (
-                    " Type them as your booking app sends them."
-                )
+                self.fields[
+                    "calendar_ids"
+                ].help_text += " Type them as your booking app sends them."
             if not location.stripe_fallback_enabled:
                 unused += STRIPE_FIELDS
             for name in unused:
@@ -195,7 +199,10 @@ class ManualAdjustmentForm(forms.Form):
         label="Product config", queryset=None, to_field_name="public_id", required=False
     )
     entitlement = forms.ModelChoiceField(
-        label="Lot", queryset=None, to_field_name="public_id", required=False,
+        label="Lot",
+        queryset=None,
+        to_field_name="public_id",
+        required=False,
         help_text="Its remaining credits are removed; it is never usable again.",
     )
     amount = forms.IntegerField(label="Credits", min_value=1, max_value=1000, required=False)
@@ -281,25 +288,33 @@ class CompForm(forms.Form):
     """Add a member Kotally has not seen yet (or any member) and comp them credits."""
 
     contact_id = forms.CharField(
-        label="Contact id", max_length=255,
+        label="Contact id",
+        max_length=255,
         help_text="Their GHL contact id, or the id your booking app uses.",
     )
     name = forms.CharField(label="Name", max_length=255, required=False)
     email = forms.EmailField(label="Email", required=False)
     product_config = forms.ModelChoiceField(
-        label="Product config", queryset=None, to_field_name="public_id",
+        label="Product config",
+        queryset=None,
+        to_field_name="public_id",
         help_text="Its location is the member's.",
     )
     credits = forms.IntegerField(label="Credits", min_value=1, max_value=1000)
-    note = forms.CharField(label="Note (required)", max_length=500,
-                           help_text="Why: it is saved on the ledger entry with your name.")
+    note = forms.CharField(
+        label="Note (required)",
+        max_length=500,
+        help_text="Why: it is saved on the ledger entry with your name.",
+    )
 
     def __init__(self, *args, workspace, **kwargs):
         kwargs.setdefault("auto_id", "comp_%s")
         super().__init__(*args, **kwargs)
-        self.fields["product_config"].queryset = ProductConfig.objects.filter(
-            location__workspace=workspace, active=True
-        ).select_related("location").order_by("location__name", "name")
-        self.fields["product_config"].label_from_instance = (
-            lambda config: f"{config.name} · {config.location}"
+        self.fields["product_config"].queryset = (
+            ProductConfig.objects.filter(location__workspace=workspace, active=True)
+            .select_related("location")
+            .order_by("location__name", "name")
+        )
+        self.fields["product_config"].label_from_instance = lambda config: (
+            f"{config.name} · {config.location}"
         )

@@ -22,8 +22,14 @@ def manual_payment() -> Payment:
 
 
 def credits_grant_manual(
-    *, location: Location, contact_key: str, product_config_id: str, actor: Actor,
-    credits: int | None = None, email: str = "", name: str = "",
+    *,
+    location: Location,
+    contact_key: str,
+    product_config_id: str,
+    actor: Actor,
+    credits: int | None = None,
+    email: str = "",
+    name: str = "",
 ) -> Outcome:
     """Grant one lot of the config — or of `credits` credits, any number — to the contact as
     a manual payment; refusals as services.credits_grant."""

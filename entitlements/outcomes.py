@@ -65,18 +65,23 @@ FIXES = {
     ),
     Reason.NO_ENTITLEMENT: (
         "The member has never bought credits here: grant credits on their page (comp), or have "
-        "them buy a pack; then Reprocess the booking."
+        "them buy a pack; then Reprocess the booking (GHL) or send the call again (API)."
     ),
     Reason.SERVICE_FAMILY_MISMATCH: (
         "Add this calendar to the calendars of the member's product config, or grant credits "
-        "of a config that covers it; then Reprocess."
+        "of a config that covers it; then Reprocess (GHL) or send the call again (API)."
     ),
-    Reason.ENTITLEMENT_PAUSED: "Resume the member's paused lot on their page, then Reprocess.",
+    Reason.ENTITLEMENT_PAUSED: (
+        "Resume the member's paused lot on their page, then Reprocess (GHL) or send the call "
+        "again (API)."
+    ),
     Reason.ENTITLEMENT_EXPIRED: (
-        "The member's credits expired: grant new credits (or sell a new pack), then Reprocess."
+        "The member's credits expired: grant new credits (or sell a new pack), then Reprocess "
+        "(GHL) or send the call again (API)."
     ),
     Reason.INSUFFICIENT_CREDITS: (
-        "The member needs more credits: grant some on their page or sell a pack, then Reprocess."
+        "The member needs more credits: grant some on their page or sell a pack, then "
+        "Reprocess (GHL) or send the call again (API)."
     ),
     Reason.CANCELLATION_WINDOW_EXPIRED: (
         "Cancelled too late to get the credit back. To give it back anyway, restore it by hand "

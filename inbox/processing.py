@@ -334,8 +334,13 @@ def reprocess(event: InboundEvent) -> bool:
     now = timezone.now()
     with transaction.atomic():
         queued = InboundEvent.objects.filter(pk=event.pk, status__in=FINAL).update(
-            status=EventStatus.RECEIVED, reason_code="", last_error="", error_detail="",
-            processed_at=None, reprocessed_at=now, updated_at=now,
+            status=EventStatus.RECEIVED,
+            reason_code="",
+            last_error="",
+            error_detail="",
+            processed_at=None,
+            reprocessed_at=now,
+            updated_at=now,
         )
         if queued:
             transaction.on_commit(lambda: enqueue(event.pk))

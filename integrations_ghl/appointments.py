@@ -118,8 +118,14 @@ def _actor(event: InboundEvent, request_id: str) -> services.Actor:
     )
 
 
-def _refused(event: InboundEvent, operation: str, request_id: str, outcome, appointment_id: str,
-             appointment: dict) -> None:
+def _refused(
+    event: InboundEvent,
+    operation: str,
+    request_id: str,
+    outcome,
+    appointment_id: str,
+    appointment: dict,
+) -> None:
     """Keep the refusal for the member's page, linked to this event (rolled back with it)."""
     services.refusal_record(
         location=event.location,
@@ -216,8 +222,14 @@ def _restore(event: InboundEvent, stored: Appointment, start_time: datetime | No
             appointment_time=start_time,
         )
         if not outcome.ok and outcome.reason_code != Reason.BILLING_SUSPENDED:
-            _refused(event, "restore", request_id, outcome, appointment_id,
-                     {"contactId": stored.contact.external_id, "calendarId": stored.calendar_id})
+            _refused(
+                event,
+                "restore",
+                request_id,
+                outcome,
+                appointment_id,
+                {"contactId": stored.contact.external_id, "calendarId": stored.calendar_id},
+            )
         return outcome
 
     confirmation = max(stored.confirmations, 1)

@@ -53,12 +53,21 @@ def location_new_api(request):
     if request.method == "GET":
         billed = request.workspace.locations.filter(status=LocationStatus.ACTIVE).exists()
         return confirm_page(
-            request, title="Add an API location?", button="Add API location",
-            back=reverse("locations"), danger=False,
-            happens=["A new location for the Kotally API, with its own id, product configs, "
-                     "members and API clients.", "You can rename or remove it later."],
-            cost=("$19/month more while it is active (each location after the first)."
-                  if billed else "$59/month while it is active (your first active location)."),
+            request,
+            title="Add an API location?",
+            button="Add API location",
+            back=reverse("locations"),
+            danger=False,
+            happens=[
+                "A new location for the Kotally API, with its own id, product configs, "
+                "members and API clients.",
+                "You can rename or remove it later.",
+            ],
+            cost=(
+                "$19/month more while it is active (each location after the first)."
+                if billed
+                else "$59/month while it is active (your first active location)."
+            ),
         )
     try:
         location = api_location_create(workspace=request.workspace)
@@ -104,11 +113,15 @@ def location_remove_view(request, location_id):
     location = get_object_or_404(Location, workspace=request.workspace, location_id=location_id)
     if request.method == "GET":
         return confirm_page(
-            request, title=f"Remove {location}?", button=f"Remove {location}",
+            request,
+            title=f"Remove {location}?",
+            button=f"Remove {location}",
             back=reverse("locations"),
-            happens=["Every API deduct, grant and GHL booking for it is refused "
-                     "(LOCATION_INACTIVE).", "Its API tokens stop working at once.",
-                     "Its members, ledger and events are kept."],
+            happens=[
+                "Every API deduct, grant and GHL booking for it is refused (LOCATION_INACTIVE).",
+                "Its API tokens stop working at once.",
+                "Its members, ledger and events are kept.",
+            ],
             cost="It stops counting on your bill from the next invoice.",
         )
     if location_remove(location=location):

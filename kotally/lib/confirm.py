@@ -16,9 +16,28 @@ class Choice:
     options: list[tuple[str, str]]  # (value, label); the first is checked
 
 
-def confirm_page(request, *, title: str, happens: list[str], button: str, back: str,
-                 cost: str = "", danger: bool = True, choice: Choice | None = None):
-    return render(request, "confirm.html", {
-        "title": title, "happens": happens, "cost": cost, "button": button, "back": back,
-        "danger": danger, "choice": choice, "action": request.get_full_path(),
-    })
+def confirm_page(
+    request,
+    *,
+    title: str,
+    happens: list[str],
+    button: str,
+    back: str,
+    cost: str = "",
+    danger: bool = True,
+    choice: Choice | None = None,
+):
+    return render(
+        request,
+        "confirm.html",
+        {
+            "title": title,
+            "happens": happens,
+            "cost": cost,
+            "button": button,
+            "back": back,
+            "danger": danger,
+            "choice": choice,
+            "action": request.get_full_path(),
+        },
+    )

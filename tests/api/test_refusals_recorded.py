@@ -10,7 +10,10 @@ def test_refused_deduct_is_recorded_with_its_request_id(api, member):
     api.post_json(POSTS["deduct"], move_body(amount=11, request_id="d-big"))
     refusal = Refusal.objects.get()
     assert (refusal.operation, refusal.reason_code, refusal.source) == (
-        "deduct", "INSUFFICIENT_CREDITS", "api")
+        "deduct",
+        "INSUFFICIENT_CREDITS",
+        "api",
+    )
     assert (refusal.request_id, refusal.contact.external_id) == ("d-big", "m1")
 
 
@@ -31,7 +34,9 @@ def test_refused_check_and_restore_are_recorded(api, member):
     api.post_json(POSTS["check"], check_body(amount=11))
     api.post_json(POSTS["restore"], move_body())
     assert sorted(Refusal.objects.values_list("operation", "reason_code")) == [
-        ("check", "INSUFFICIENT_CREDITS"), ("restore", "NOTHING_TO_RESTORE")]
+        ("check", "INSUFFICIENT_CREDITS"),
+        ("restore", "NOTHING_TO_RESTORE"),
+    ]
 
 
 def test_successful_deduct_records_no_refusal(api, member):

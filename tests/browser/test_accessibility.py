@@ -37,19 +37,42 @@ def studio(owner, package, token, viewer):
     from entitlements.services import Payment, credits_grant
 
     location = package.location
-    credits_grant(location=location, contact_key="member-1", product_config_id=package.public_id,
-                  payment=Payment(external_payment_id="pay-1"), actor=Actor(),
-                  name="Ann Member")
-    refusal_record(location=location, contact_key="member-2", actor=Actor(source=Source.GHL),
-                   operation="deduct", reason_code="NO_ENTITLEMENT")
+    credits_grant(
+        location=location,
+        contact_key="member-1",
+        product_config_id=package.public_id,
+        payment=Payment(external_payment_id="pay-1"),
+        actor=Actor(),
+        name="Ann Member",
+    )
+    refusal_record(
+        location=location,
+        contact_key="member-2",
+        actor=Actor(source=Source.GHL),
+        operation="deduct",
+        reason_code="NO_ENTITLEMENT",
+    )
     event = InboundEvent.objects.create(
-        provider="ghl", event_id="wh_1", event_type="AppointmentCreate", location=location,
-        contact_ref="member-2", status=EventStatus.PROCESSED, reason_code="NO_ENTITLEMENT",
-        payload={"appointment": {"contactId": "member-2"}})
-    api_request_record(client=ApiClient.objects.get(), method="POST",
-                       path="/api/v2/entitlements/deduct", status=200, ok=False,
-                       reason_code="INSUFFICIENT_CREDITS", request_id="r1",
-                       contact_key="member-1", latency_ms=12)
+        provider="ghl",
+        event_id="wh_1",
+        event_type="AppointmentCreate",
+        location=location,
+        contact_ref="member-2",
+        status=EventStatus.PROCESSED,
+        reason_code="NO_ENTITLEMENT",
+        payload={"appointment": {"contactId": "member-2"}},
+    )
+    api_request_record(
+        client=ApiClient.objects.get(),
+        method="POST",
+        path="/api/v2/entitlements/deduct",
+        status=200,
+        ok=False,
+        reason_code="INSUFFICIENT_CREDITS",
+        request_id="r1",
+        contact_key="member-1",
+        latency_ms=12,
+    )
     member = location.contacts.get(external_id="member-1")
     return {"member": member, "event": event, "location": location, "package": package}
 
@@ -57,11 +80,20 @@ def studio(owner, package, token, viewer):
 def _pages(studio) -> list[str]:
     member, event, location = studio["member"], studio["event"], studio["location"]
     return [
-        "/dashboard/", "/getting-started/", "/locations/",
-        f"/locations/{location.location_id}/remove/", "/api-clients/", "/api-clients/log/",
-        "/product-configs/", "/product-configs/new/",
-        f"/product-configs/{studio['package'].public_id}/edit/", "/contacts/",
-        f"/contacts/{member.pk}/", "/events/", f"/events/{event.pk}/", "/billing/",
+        "/dashboard/",
+        "/getting-started/",
+        "/locations/",
+        f"/locations/{location.location_id}/remove/",
+        "/api-clients/",
+        "/api-clients/log/",
+        "/product-configs/",
+        "/product-configs/new/",
+        f"/product-configs/{studio['package'].public_id}/edit/",
+        "/contacts/",
+        f"/contacts/{member.pk}/",
+        "/events/",
+        f"/events/{event.pk}/",
+        "/billing/",
         "/settings/",
     ]
 
@@ -74,8 +106,9 @@ def _serious(page, script: Path) -> list[str]:
 @pytest.fixture
 def page(chromium, live_server):
     """The suite's page, with the CSP bypassed so axe's script can be injected."""
-    context = chromium.new_context(base_url=live_server.url, bypass_csp=True,
-                                   viewport={"width": 1280, "height": 900})
+    context = chromium.new_context(
+        base_url=live_server.url, bypass_csp=True, viewport={"width": 1280, "height": 900}
+    )
     yield context.new_page()
     context.close()
 

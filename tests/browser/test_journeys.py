@@ -68,10 +68,15 @@ def refused_twice(live_server, post_ghl, owner, package, token):  # noqa: F811
     post_ghl(ghl_event("ContactCreate"))
     post_ghl(ghl_event("AppointmentCreate"))
     answer = requests.post(
-        f"{live_server.url}/api/v2/entitlements/deduct", timeout=10,
+        f"{live_server.url}/api/v2/entitlements/deduct",
+        timeout=10,
         headers={"Authorization": f"Bearer {token}"},
-        json={"location_id": "loc_main", "external_contact_id": "ghl_contact_ava",
-              "request_id": str(uuid.uuid4()), "calendar_id": "cal_pack"},
+        json={
+            "location_id": "loc_main",
+            "external_contact_id": "ghl_contact_ava",
+            "request_id": str(uuid.uuid4()),
+            "calendar_id": "cal_pack",
+        },
     ).json()
     assert answer["reason_code"] == "NO_ENTITLEMENT"
     return InboundEvent.objects.get(event_type="AppointmentCreate")

@@ -91,6 +91,7 @@ def test_reprocess_still_refused_records_the_refusal_again(booking, run_again, l
 
 
 def test_reprocess_of_an_unfinished_event_does_nothing(location):
-    event = InboundEvent.objects.create(provider="ghl", event_id="e1", location=location,
-                                        payload={}, status=EventStatus.HELD)
+    event = InboundEvent.objects.create(
+        provider="ghl", event_id="e1", location=location, payload={}, status=EventStatus.HELD
+    )
     assert reprocess(event) is False

@@ -51,8 +51,9 @@ def test_signup_refuses_an_email_already_in_use(client, owner):
 
 
 def test_sign_in_with_email_and_password_lands_on_getting_started(client, owner):
-    response = client.post(reverse("login"), {"username": owner.email, "password": PASSWORD},
-                           follow=True)
+    response = client.post(
+        reverse("login"), {"username": owner.email, "password": PASSWORD}, follow=True
+    )
     assert response.redirect_chain[-1][0] == reverse("getting-started")  # via the dashboard
 
 

@@ -16,21 +16,32 @@ from locations.models import Location
 pytestmark = pytest.mark.django_db
 
 
-@pytest.mark.parametrize("name, args, words", [
-    ("location-remove", ["loc_main"], "Its API tokens stop working at once."),
-    ("location-new-api", [], "$19/month more while it is active"),
-])
-def test_location_actions_ask_first_and_change_nothing(login, admin_user, location, name, args,
-                                                        words):
+@pytest.mark.parametrize(
+    "name, args, words",
+    [
+        ("location-remove", ["loc_main"], "Its API tokens stop working at once."),
+        ("location-new-api", [], "$19/month more while it is active"),
+    ],
+)
+def test_location_actions_ask_first_and_change_nothing(
+    login, admin_user, location, name, args, words
+):
     response = login(admin_user).get(reverse(name, args=args))
     assert words in response.content.decode()
     assert list(Location.objects.values_list("status", flat=True)) == ["active"]
 
 
 def test_config_removal_says_what_members_lose(login, admin_user, package, api, token):
-    api.post_json("/api/v2/grants", {
-        "location_id": "loc_main", "external_contact_id": "m1", "request_id": "g1",
-        "external_payment_id": "p1", "product_config_id": package.public_id})
+    api.post_json(
+        "/api/v2/grants",
+        {
+            "location_id": "loc_main",
+            "external_contact_id": "m1",
+            "request_id": "g1",
+            "external_payment_id": "p1",
+            "product_config_id": package.public_id,
+        },
+    )
     html = login(admin_user).get(reverse("product-config-remove", args=[package.public_id]))
     assert "1 member(s) lose 10 usable credit(s) of it." in html.content.decode()
     assert ProductConfig.objects.get(pk=package.pk).active

@@ -16,9 +16,13 @@ pytestmark = pytest.mark.django_db
 def set_up(member, token):
     """The cast's workspace with billing, a location, a config, an API client and a member
     holding 10 credits of which 8 were used."""
-    credits_deduct(location=member.location, contact_key="member-1", actor=Actor(),
-                   product_config_id=member.entitlements.get().product_config.public_id,
-                   amount=8)
+    credits_deduct(
+        location=member.location,
+        contact_key="member-1",
+        actor=Actor(),
+        product_config_id=member.entitlements.get().product_config.public_id,
+        amount=8,
+    )
     return member
 
 
@@ -29,16 +33,20 @@ def test_a_workspace_not_set_up_lands_on_getting_started(login, owner, location)
 
 def test_dashboard_charts_credits_granted_and_used_this_week(login, viewer, set_up):
     response = login(viewer).get(reverse("dashboard"))
-    (location, chart), = response.context["charts"]
+    ((location, chart),) = response.context["charts"]
     assert (chart["weeks"][-1].granted, chart["weeks"][-1].used) == (10, 8)
     assert "<svg" in response.content.decode()
 
 
 def test_dashboard_lists_low_balances_expiring_packs_and_refusals(login, viewer, set_up):
     Entitlement.objects.update(expires_at=timezone.now() + timedelta(days=5))
-    refusal_record(location=set_up.location, contact_key="walk-in",
-                   actor=Actor(source=Source.API), operation="deduct",
-                   reason_code="NO_ENTITLEMENT")
+    refusal_record(
+        location=set_up.location,
+        contact_key="walk-in",
+        actor=Actor(source=Source.API),
+        operation="deduct",
+        reason_code="NO_ENTITLEMENT",
+    )
     html = login(viewer).get(reverse("dashboard")).content.decode()
     assert "Ann Member</a>: 2 left" in html
     assert "Ann Member</a>: 2 10-Class Pack on" in html

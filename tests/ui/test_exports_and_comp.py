@@ -23,18 +23,31 @@ def _csv(response) -> list[list[str]]:
 
 
 def test_refused_recently_filter_finds_members_refused_this_month(login, viewer, member, location):
-    refusal_record(location=location, contact_key="walk-in", actor=Actor(source=Source.API),
-                   operation="deduct", reason_code="NO_ENTITLEMENT")
+    refusal_record(
+        location=location,
+        contact_key="walk-in",
+        actor=Actor(source=Source.API),
+        operation="deduct",
+        reason_code="NO_ENTITLEMENT",
+    )
     page = login(viewer).get(reverse("contacts"), {"show": "refused"})
     assert [c.external_id for c in page.context["page"].object_list] == ["walk-in"]
 
 
 def test_comp_credits_to_a_member_kotally_has_not_seen(login, admin_user, package):
     client = login(admin_user)
-    response = client.post(reverse("contact-comp"), {
-        "contact_id": "newbie", "name": "Nia New", "email": "nia@example.com",
-        "product_config": package.public_id, "credits": 2, "note": "welcome class"},
-        follow=True)
+    response = client.post(
+        reverse("contact-comp"),
+        {
+            "contact_id": "newbie",
+            "name": "Nia New",
+            "email": "nia@example.com",
+            "product_config": package.public_id,
+            "credits": 2,
+            "note": "welcome class",
+        },
+        follow=True,
+    )
     contact = Contact.objects.get(external_id="newbie")
     assert (contact.name, contact.credits_available) == ("Nia New", 2)
     assert "Granted 2 credits of 10-Class Pack to Nia New." in response.content.decode()
@@ -53,28 +66,46 @@ def test_viewer_cannot_comp(login, viewer, package):
 
 
 def test_ledger_export_lists_every_movement_with_who_made_it(login, owner, member, package):
-    credits_deduct(location=package.location, contact_key="member-1",
-                   actor=Actor(source=Source.ADMIN, user=owner, note="=cmd"),
-                   product_config_id=package.public_id, amount=2)
+    credits_deduct(
+        location=package.location,
+        contact_key="member-1",
+        actor=Actor(source=Source.ADMIN, user=owner, note="=cmd"),
+        product_config_id=package.public_id,
+        amount=2,
+    )
     rows = _csv(login(owner).get(reverse("ledger-export"), {"location": "loc_main"}))
     assert rows[0][:6] == ["entry_id", "at", "location_id", "contact_id", "kind", "amount"]
     assert [(r[4], r[5], r[11], r[14]) for r in rows[1:]] == [
-        ("grant", "10", "", ""), ("deduct", "-2", owner.email, "'=cmd")]
+        ("grant", "10", "", ""),
+        ("deduct", "-2", owner.email, "'=cmd"),
+    ]
 
 
 def _event(location, n, **fields):
     return InboundEvent.objects.create(
-        provider="ghl", event_id=f"e{n}", event_type="AppointmentCreate", location=location,
-        payload={}, **fields)
+        provider="ghl",
+        event_id=f"e{n}",
+        event_type="AppointmentCreate",
+        location=location,
+        payload={},
+        **fields,
+    )
 
 
 def test_events_export_keeps_the_page_filters(login, viewer, location):
     _event(location, 1, status=EventStatus.PROCESSED, reason_code="deducted", contact_ref="ann")
-    _event(location, 2, status=EventStatus.PROCESSED, reason_code="NO_ENTITLEMENT",
-           contact_ref="bob")
+    _event(
+        location, 2, status=EventStatus.PROCESSED, reason_code="NO_ENTITLEMENT", contact_ref="bob"
+    )
     rows = _csv(login(viewer).get(reverse("events-export"), {"status": "refused"}))
-    assert rows[0][:6] == ["received_at", "provider", "event_id", "type", "location_id",
-                           "contact_id"]
+    assert rows[0][:6] == [
+        "received_at",
+        "provider",
+        "event_id",
+        "type",
+        "location_id",
+        "contact_id",
+    ]
     assert [(r[2], r[5], r[7]) for r in rows[1:]] == [("e2", "bob", "NO_ENTITLEMENT")]
 
 
@@ -103,8 +134,10 @@ def _bulk_events(location, count: int, start: int) -> None:
         )
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql",
-                    reason="the 100k-row export runs on PostgreSQL (server-side cursor)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the 100k-row export runs on PostgreSQL (server-side cursor)",
+)
 def test_events_export_of_a_100k_event_location_streams_in_flat_memory(login, viewer, location):
     client = login(viewer)
     _bulk_events(location, 5_000, 1)

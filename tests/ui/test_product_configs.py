@@ -198,18 +198,27 @@ def test_typed_ghl_ids_create_a_config_without_javascript(login, admin_user, ghl
 
 
 def test_edit_form_shows_only_the_fields_of_its_kind_and_location(login, admin_user, package):
-    form = login(admin_user).get(
-        reverse("product-config-edit", args=[package.public_id])).context["form"]
+    form = (
+        login(admin_user)
+        .get(reverse("product-config-edit", args=[package.public_id]))
+        .context["form"]
+    )
     assert "credits_total" in form.fields
     assert not {"monthly_credits", "renewal_policy", "ghl_product_id", "stripe_price_id"} & set(
-        form.fields)
+        form.fields
+    )
 
 
 def test_edit_without_the_hidden_fields_keeps_them(login, admin_user, package):
     package.ghl_product_id = "prod_kept"
     package.save()
-    login(admin_user).post(reverse("product-config-edit", args=[package.public_id]), {
-        "name": "Renamed", "credits_total": 12, "calendar_ids": "cal_pack", "priority": 100})
+    login(admin_user).post(
+        reverse("product-config-edit", args=[package.public_id]),
+        {"name": "Renamed", "credits_total": 12, "calendar_ids": "cal_pack", "priority": 100},
+    )
     package.refresh_from_db()
     assert (package.name, package.credits_total, package.ghl_product_id) == (
-        "Renamed", 12, "prod_kept")
+        "Renamed",
+        12,
+        "prod_kept",
+    )
