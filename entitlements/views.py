@@ -26,6 +26,7 @@ from .product_configs import (
 )
 from .services import (
     Actor,
+    contact_activity_record,
     credits_deduct,
     credits_restore,
     entitlement_pause,
@@ -365,11 +366,23 @@ def _lot(request, public_id) -> Entitlement:
     return in_workspace(request, Entitlement, public_id=public_id)
 
 
+def _note_on_timeline(request, lot, done: str) -> None:
+    """A pause or resume moves no credit (no ledger entry): the member's timeline says who
+    did it and why."""
+    who = request.user.get_full_name() or request.user.email
+    note = request.POST.get("note", "").strip()
+    contact_activity_record(
+        location_pk=lot.location_id, contact_pk=lot.contact_id,
+        message=f"Lot {lot.public_id} {done} by {who}" + (f": {note}" if note else ""),
+    )
+
+
 @require_POST
 @member_view
 def lot_pause(request, public_id):
     lot = _lot(request, public_id)
     if entitlement_pause(entitlement=lot):
+        _note_on_timeline(request, lot, "paused")
         messages.success(request, f"Lot {lot.public_id} paused.")
     else:
         messages.error(request, "Only an active, unexpired lot can be paused.")
@@ -381,6 +394,7 @@ def lot_pause(request, public_id):
 def lot_resume(request, public_id):
     lot = _lot(request, public_id)
     if entitlement_resume(entitlement=lot):
+        _note_on_timeline(request, lot, "resumed")
         messages.success(request, f"Lot {lot.public_id} resumed; its expiry moved by the pause.")
     else:
         messages.error(request, "Only a paused lot can be resumed.")

@@ -136,6 +136,17 @@ def test_restore_that_applies_less_than_asked_says_so(login, admin_user, member,
     assert "Restored 2 of the 5 credits asked" in client.get(response.url).content.decode()
 
 
+def test_pause_and_resume_appear_on_the_timeline_with_who_and_why(login, admin_user, member):
+    client = login(admin_user)
+    lot = member.entitlements.get().public_id
+    client.post(reverse("lot-pause", args=[lot]), {"note": "injured, back in May"})
+    client.post(reverse("lot-resume", args=[lot]))
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    who = admin_user.get_full_name() or admin_user.email
+    assert f"Lot {lot} paused by {who}: injured, back in May" in html
+    assert f"Lot {lot} resumed by {who}" in html
+
+
 def test_paused_lot_shows_its_credits_as_paused(login, admin_user, member):
     client = login(admin_user)
     client.post(reverse("lot-pause", args=[member.entitlements.get().public_id]))
