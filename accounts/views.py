@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from kotally.lib import throttle
+from kotally.lib.confirm import confirm_page
 
 from . import services
 from .emails import send_invitation
@@ -34,7 +35,7 @@ logger = logging.getLogger("kotally.accounts")
 
 def home(request):
     if request.user.is_authenticated:
-        return redirect("getting-started")
+        return redirect("dashboard")  # which sends a workspace not set up to Getting Started
     return redirect("login")
 
 
@@ -218,10 +219,22 @@ def member_role(request, membership_id):
     return redirect("settings")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_view(change=Role.OWNER)
 def member_remove(request, membership_id):
     membership = _member(request, membership_id)
+    if request.method == "GET":
+        return confirm_page(
+            request,
+            title=f"Remove {membership.user.email}?",
+            button="Remove from workspace",
+            back=reverse("settings"),
+            happens=[
+                f"{membership.user.email} can no longer sign in to this workspace.",
+                "What they did stays in the ledger under their name.",
+                "You can invite them again later.",
+            ],
+        )
     try:
         services.member_remove(membership=membership)
     except services.LastOwner as exc:

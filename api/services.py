@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import Workspace
 from locations.models import Location
 
-from .models import ApiClient
+from .models import ApiClient, ApiRequest
 
 _TOKEN = re.compile(
     r"^ktly_([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})_"
@@ -24,7 +24,8 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 _AUTH_COLUMNS = (
-    "client_id", "scopes", "secret_hash", "last_used_at",
+    "client_id", "scopes", "secret_hash", "previous_secret_hash", "previous_secret_expires_at",
+    "last_used_at",
     "location__location_id", "location__status", "location__kind",
     "location__cancellation_window_hours",
     "location__workspace__billing_status", "location__workspace__cancellation_window_hours",
@@ -59,12 +60,24 @@ def api_client_create(
     return client, token
 
 
-def api_client_rotate(*, client: ApiClient) -> str:
-    """Replace the secret: the old token stops working with this commit."""
+def api_client_rotate(*, client: ApiClient, grace: timedelta = timedelta(0)) -> str:
+    """Replace the secret. The old token stops working with this commit, or — with a `grace`
+    period — keeps working until then beside the new one (Stripe's "Roll key"), so the
+    client's app can be redeployed first. A second rotation ends the first one's grace."""
     with transaction.atomic():
+        now = timezone.now()
+        client.previous_secret_hash = client.secret_hash if grace else ""
+        client.previous_secret_expires_at = now + grace if grace else None
         token = _new_secret(client)
-        client.rotated_at = timezone.now()
-        client.save(update_fields=["secret_hash", "rotated_at"])
+        client.rotated_at = now
+        client.save(
+            update_fields=[
+                "secret_hash",
+                "previous_secret_hash",
+                "previous_secret_expires_at",
+                "rotated_at",
+            ]
+        )
     return token
 
 
@@ -98,9 +111,18 @@ def authenticate_token(raw: str) -> ApiClient | None:
         .filter(client_id=match.group(1), active=True)[:1]
     )
     client = found[0] if found else None
-    if client is None or not hmac.compare_digest(client.secret_hash, _hash(match.group(2))):
+    if client is None:
         return None
     now = timezone.now()
+    given = _hash(match.group(2))
+    current = hmac.compare_digest(client.secret_hash, given)
+    previous = (
+        client.previous_secret_expires_at is not None
+        and now < client.previous_secret_expires_at
+        and hmac.compare_digest(client.previous_secret_hash, given)
+    )
+    if not (current or previous):
+        return None
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         client.last_used_at = now
@@ -110,4 +132,31 @@ def authenticate_token(raw: str) -> ApiClient | None:
 def record_rate_limited(client: ApiClient) -> None:
     ApiClient.objects.filter(pk=client.pk).update(
         rate_limited_count=F("rate_limited_count") + 1, last_rate_limited_at=timezone.now()
+    )
+
+
+def api_request_record(
+    *,
+    client: ApiClient,
+    method: str,
+    path: str,
+    status: int,
+    ok: bool,
+    reason_code: str,
+    request_id: str,
+    contact_key: str,
+    latency_ms: int,
+) -> ApiRequest:
+    """Keep one answered request for the client's request log."""
+    return ApiRequest.objects.create(
+        client=client,
+        location_id=client.location_id,
+        method=method[:8],
+        path=path[:255],
+        status=status,
+        ok=ok,
+        reason_code=reason_code[:64],
+        request_id=request_id[:255],
+        contact_key=contact_key[:255],
+        latency_ms=latency_ms,
     )

@@ -1,7 +1,12 @@
 """/api/v2 views: parse input, call one engine service, shape the outcome (SPEC §3)."""
 
+import logging
+import time
+
+from django.db import DatabaseError
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework.exceptions import APIException
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -18,7 +23,9 @@ from . import ratelimit
 from . import serializers as s
 from .errors import ApiError
 from .parsers import BoundedJSONParser
-from .services import record_rate_limited
+from .services import api_request_record, record_rate_limited
+
+logger = logging.getLogger("kotally.api")
 
 _ERRORS = {status: s.error_out(status) for status in s.TRANSPORT_CODES}
 
@@ -40,6 +47,14 @@ class ApiView(APIView):
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JsonOnlyNegotiation
     metadata_class = None  # OPTIONS is not part of the API: 405 like any other wrong method
+
+    def initialize_request(self, request, *args, **kwargs):
+        self.started = time.monotonic()
+        return super().initialize_request(request, *args, **kwargs)
+
+    def perform_authentication(self, request):
+        super().perform_authentication(request)
+        self.client = request.auth  # only once authenticated: the request log needs a client
 
     def check_throttles(self, request):
         decision = ratelimit.take(str(request.auth.client_id))
@@ -65,7 +80,33 @@ class ApiView(APIView):
             response["X-RateLimit-Remaining"] = str(decision.remaining)
             if not decision.allowed:
                 response["Retry-After"] = str(decision.retry_after)
+        if (client := getattr(self, "client", None)) is not None:
+            self.log(request, response, client)
         return response
+
+    def log(self, request, response, client) -> None:
+        """One row of the client's request log; never fails the answer already decided."""
+        answer = response.data if isinstance(response.data, dict) else {}
+        try:
+            sent = request.data if isinstance(request.data, dict) else {}
+        except APIException:  # an unreadable body (400, 415): no fields to log
+            sent = {}
+        contact = (self.kwargs.get("contact_id") or sent.get("external_contact_id")
+                   or sent.get("ghl_contact_id") or "")
+        try:
+            api_request_record(
+                client=client,
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                ok=bool(answer.get("ok", response.status_code < 400)),
+                reason_code=str(answer.get("reason_code") or ""),
+                request_id=str(sent.get("request_id") or ""),
+                contact_key=str(contact),
+                latency_ms=round((time.monotonic() - self.started) * 1000),
+            )
+        except DatabaseError:
+            logger.exception("could not store the API request log row")
 
     # --- helpers for handlers ---
 
@@ -94,6 +135,19 @@ class ApiView(APIView):
     def actor(self, data) -> services.Actor:
         return services.Actor(source=Source.API, request_id=data["request_id"],
                               correlation_id=self.request.correlation_id)
+
+    def refused(self, location, data, operation: str, outcome: Outcome) -> None:
+        """Keep the refusal for the member's page (in run_once: a replay records nothing)."""
+        services.refusal_record(
+            location=location,
+            contact_key=data["contact_key"],
+            actor=services.Actor(source=Source.API, request_id=data.get("request_id", ""),
+                                 correlation_id=self.request.correlation_id),
+            operation=operation,
+            reason_code=outcome.reason_code,
+            external_ref=data.get("external_ref", ""),
+            calendar_id=data.get("calendar_id") or "",
+        )
 
     def once(self, location, data, operation: str, execute) -> Response:
         try:
@@ -169,6 +223,8 @@ class CheckView(ApiView):
             calendar_id=data.get("calendar_id"),
             amount=data["amount"],
         )
+        if not outcome.ok:
+            self.refused(location, data, "check", outcome)
         return Response(self.outcome_body(outcome))
 
 
@@ -193,6 +249,8 @@ class _MoveView(ApiView):
                 external_ref=data.get("external_ref", ""),
                 appointment_time=data.get("appointment_time"),
             )
+            if not outcome.ok:
+                self.refused(location, data, self.operation, outcome)
             if self.operation == "deduct" and not outcome.ok:
                 events.announce_booking_refused(
                     location_pk=location.pk,

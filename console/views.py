@@ -1,9 +1,10 @@
 """Console pages: what a workspace member sees that combines several apps (SPEC §4) — the
-Getting Started checklist and the Locations list with its GoHighLevel connection health."""
+home dashboard, the Getting Started checklist and the Locations list with its GoHighLevel
+connection health."""
 
 from django.conf import settings
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -16,6 +17,8 @@ from inbox.models import InboundEvent, Provider
 from integrations_ghl.writeback import missing_scopes
 from locations.models import Location, LocationKind, LocationStatus
 
+from . import selectors
+
 
 def ghl_connect_url() -> str:
     """The GHL install URL when the integration is installed and configured, else ""."""
@@ -27,11 +30,8 @@ def ghl_connect_url() -> str:
         return ""
 
 
-@member_view
-def getting_started(request):
-    workspace = request.workspace
-    locations = list(workspace.locations.live().order_by("created_at", "pk"))
-    steps = {
+def _steps(workspace, locations) -> dict[str, bool]:
+    return {
         "billing": workspace.service_allowed,
         "location": bool(locations),
         "configs": ProductConfig.objects.filter(
@@ -39,6 +39,13 @@ def getting_started(request):
         ).exists(),
         "client": ApiClient.objects.filter(location__workspace=workspace, active=True).exists(),
     }
+
+
+@member_view
+def getting_started(request):
+    workspace = request.workspace
+    locations = list(workspace.locations.live().order_by("created_at", "pk"))
+    steps = _steps(workspace, locations)
     return allow_stripe_redirects(render(
         request,
         "console/getting_started.html",
@@ -131,3 +138,43 @@ def location_list(request):
         "console/locations.html",
         {"locations": locations, "ghl_connect_url": ghl_connect_url()},
     )
+
+
+CHART_HEIGHT, BAR, GAP = 100, 12, 10
+
+
+def chart(weeks: list[selectors.Week]) -> dict:
+    """A server-rendered SVG bar chart of credits granted vs used per week: bar geometry for
+    the template, which also prints the numbers as a table for screen readers."""
+    top = max([1, *(w.granted for w in weeks), *(w.used for w in weeks)])
+    bars = []
+    for n, week in enumerate(weeks):
+        x = n * (2 * BAR + GAP)
+        for offset, value, kind in ((0, week.granted, "granted"), (BAR, week.used, "used")):
+            height = round(CHART_HEIGHT * max(value, 0) / top)
+            bars.append({"x": x + offset, "y": CHART_HEIGHT - height, "height": height,
+                         "kind": kind, "value": value, "week": week.start})
+    return {"bars": bars, "weeks": weeks, "width": len(weeks) * (2 * BAR + GAP),
+            "height": CHART_HEIGHT, "bar": BAR}
+
+
+@member_view
+def dashboard(request):
+    """Where a sign-in lands once Getting Started is done (viewers included): credits granted
+    vs used per week per location, packs expiring soon, low balances, recent refusals and
+    webhook health."""
+    workspace = request.workspace
+    locations = list(workspace.locations.live().order_by("created_at", "pk"))
+    if not all(_steps(workspace, locations).values()):
+        return redirect("getting-started")
+    now = timezone.now()
+    weekly = selectors.credits_by_week(workspace, now)
+    return render(request, "console/dashboard.html", {
+        "charts": [(location, chart(weekly[location.pk]))
+                   for location in locations if location.pk in weekly],
+        "expiring": selectors.expiring_packs(workspace, now),
+        "expiring_days": selectors.EXPIRING_DAYS,
+        "low": selectors.low_balances(workspace),
+        "refusals": selectors.recent_refusals(workspace),
+        "health": selectors.webhook_health(workspace, now),
+    })

@@ -8,7 +8,6 @@ within its budget of five (tests/embed/test_queries.py).
 from datetime import datetime, timedelta
 
 from django.db.models import F, OuterRef, QuerySet, Subquery
-from django.db.models.fields.json import KT
 
 from entitlements.models import Contact, Entitlement, LedgerEntry, LotStatus
 from entitlements.outcomes import MESSAGES, Reason
@@ -83,17 +82,17 @@ def expiring_lots(location: Location, now: datetime) -> list[Entitlement]:
 
 def _refusals(location: Location, now: datetime) -> QuerySet:
     """GHL booking events the engine refused, newest first, with the booking's contact id
-    (GHL appointment payload: `appointment.contactId`). Values only: the payload stays in the
-    database."""
+    (`contact_ref`, read from `appointment.contactId` at intake). Values only: the payload
+    stays in the database."""
     return (
         InboundEvent.objects.filter(
             location=location,
             provider=Provider.GHL,
             reason_code__in=REFUSALS,
             received_at__gte=now - timedelta(days=REFUSAL_DAYS),
-            payload__appointment__contactId__isnull=False,
+            payload__appointment__isnull=False,
         )
-        .annotate(contact_ref=KT("payload__appointment__contactId"))
+        .exclude(contact_ref="")
         .order_by("-received_at", "-pk")
     )
 
@@ -143,7 +142,7 @@ def recent_activity(location: Location, now: datetime) -> list[dict]:
 def contact_refusals(contact: Contact, now: datetime, limit: int = 5) -> list[dict]:
     rows = (
         _refusals(contact.location, now)
-        .filter(payload__appointment__contactId=contact.external_id)
+        .filter(contact_ref=contact.external_id)
         .values("received_at", "event_type", "reason_code", "contact_ref")[:limit]
     )
     return [_refusal_item(row) for row in rows]

@@ -2,7 +2,7 @@ import re
 
 from django import forms
 
-from locations.models import LocationStatus
+from locations.models import LocationKind, LocationStatus
 
 from .models import ConfigKind, LotStatus, ProductConfig, RenewalPolicy
 from .selectors import ContactFilter
@@ -27,9 +27,38 @@ class CalendarIdsField(forms.CharField):
         return ids
 
 
+class LocationSelect(forms.Select):
+    """Options that say what the location offers (GHL, the Stripe fallback), so the config
+    form's script shows only the fields that apply to the chosen one."""
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if location := getattr(value, "instance", None):
+            option["attrs"]["data-ghl"] = "1" if location.kind == LocationKind.GHL else ""
+            option["attrs"]["data-stripe"] = "1" if location.stripe_fallback_enabled else ""
+        return option
+
+
+# Which fields belong to what: a kind of config, a GHL location, the Stripe fallback.
+KIND_FIELDS = {
+    ConfigKind.PACKAGE: ("credits_total",),
+    ConfigKind.MEMBERSHIP: ("monthly_credits", "renewal_policy"),
+}
+GHL_FIELDS = ("ghl_product_id", "ghl_price_id")
+STRIPE_FIELDS = ("stripe_price_id", "stripe_product_id")
+
+
 class ProductConfigForm(forms.Form):
+    """Only the fields of its kind and location: on edit (kind and location fixed) the others
+    are left out; on create a few lines of script hide them as kind and location change
+    (without script every field shows, and the kind's rules still apply on submit)."""
+
     location = forms.ModelChoiceField(
-        label="Location", queryset=None, to_field_name="location_id", empty_label=None
+        label="Location",
+        queryset=None,
+        to_field_name="location_id",
+        empty_label=None,
+        widget=LocationSelect,
     )
     name = forms.CharField(label="Name", max_length=255)
     kind = forms.ChoiceField(label="Kind", choices=ConfigKind.choices)
@@ -92,6 +121,27 @@ class ProductConfigForm(forms.Form):
             # Lots already point at this location and kind; changing them would rewrite history.
             self.fields["location"].disabled = True
             self.fields["kind"].disabled = True
+            location = config.location
+            unused = [
+                name for kind, names in KIND_FIELDS.items() if kind != config.kind for name in names
+            ]
+            if location.kind != LocationKind.GHL:
+                unused += GHL_FIELDS
+                self.fields[
+                    "calendar_ids"
+                ].help_text += " Type them as your booking app sends them."
+            if not location.stripe_fallback_enabled:
+                unused += STRIPE_FIELDS
+            for name in unused:
+                del self.fields[name]
+        for kind, names in KIND_FIELDS.items():
+            for name in names:
+                if name in self.fields:
+                    self.fields[name].widget.attrs["data-kind"] = kind
+        for names, flag in ((GHL_FIELDS, "data-needs-ghl"), (STRIPE_FIELDS, "data-needs-stripe")):
+            for name in names:
+                if name in self.fields:
+                    self.fields[name].widget.attrs[flag] = "1"
 
     def clean(self):
         cleaned = super().clean()
@@ -122,44 +172,40 @@ class ProductConfigForm(forms.Form):
         return cleaned
 
     def config_fields(self) -> dict:
+        """The fields to save; those left out of the form keep their stored values."""
         return {k: v for k, v in self.cleaned_data.items() if k not in ("location", "kind")}
 
 
 class ManualAdjustmentForm(forms.Form):
-    """Grant, deduct, restore or revoke by hand; every action needs a note (SPEC §2.5)."""
+    """One of four manual actions — grant, deduct, restore, revoke — each with only its own
+    fields; every one needs a note (SPEC §2.5). The page shows the four side by side: each
+    instance gets ids of its own (`auto_id`) and the action it was built for (`chosen`)."""
 
     GRANT, DEDUCT, RESTORE, REVOKE = "grant", "deduct", "restore", "revoke"
-    action = forms.ChoiceField(
-        label="Action",
-        choices=[
-            (GRANT, "Grant one lot of the config"),
-            (DEDUCT, "Deduct credits"),
-            (RESTORE, "Restore credits"),
-            (REVOKE, "Revoke a lot"),
-        ],
-    )
+    ACTIONS = {
+        GRANT: "Grant credits",
+        DEDUCT: "Deduct credits",
+        RESTORE: "Restore credits",
+        REVOKE: "Revoke a lot",
+    }
+    FIELDS = {
+        GRANT: ("product_config", "amount"),
+        DEDUCT: ("product_config", "amount"),
+        RESTORE: ("product_config", "amount"),
+        REVOKE: ("entitlement",),
+    }
+    action = forms.ChoiceField(choices=list(ACTIONS.items()), widget=forms.HiddenInput)
     product_config = forms.ModelChoiceField(
-        label="Product config",
-        queryset=None,
-        to_field_name="public_id",
-        required=False,
-        help_text="For grant, deduct and restore.",
+        label="Product config", queryset=None, to_field_name="public_id", required=False
     )
     entitlement = forms.ModelChoiceField(
         label="Lot",
         queryset=None,
         to_field_name="public_id",
         required=False,
-        help_text="For revoke.",
+        help_text="Its remaining credits are removed; it is never usable again.",
     )
-    amount = forms.IntegerField(
-        label="Credits",
-        min_value=1,
-        max_value=1000,
-        initial=1,
-        required=False,
-        help_text="For deduct and restore.",
-    )
+    amount = forms.IntegerField(label="Credits", min_value=1, max_value=1000, required=False)
     note = forms.CharField(
         label="Note (required)",
         max_length=500,
@@ -167,23 +213,37 @@ class ManualAdjustmentForm(forms.Form):
         help_text="Why: it is saved on the ledger entry with your name.",
     )
 
-    def __init__(self, *args, contact, **kwargs):
+    def __init__(self, *args, contact, action: str, **kwargs):
+        kwargs.setdefault("auto_id", f"{action}_%s")
+        kwargs.setdefault("initial", {"action": action})
         super().__init__(*args, **kwargs)
-        self.fields["product_config"].queryset = ProductConfig.objects.filter(
-            location_id=contact.location_id, active=True
-        ).order_by("priority", "name")
-        # Only lots with credits left: revoking a spent one changes nothing, and a member of
-        # long standing has hundreds of them.
-        lots = (
-            contact.entitlements.filter(credits_remaining__gt=0)
-            .exclude(status=LotStatus.REVOKED)
-            .select_related("product_config")
-        )
-        self.fields["entitlement"].queryset = lots.order_by("-pk")
-        self.fields["entitlement"].label_from_instance = lambda lot: (
-            f"{lot.product_config.name} · {lot.credits_remaining}/"
-            f"{lot.credits_granted} · {lot.public_id}"
-        )
+        self.chosen = action  # not `action`: templates would read the field of that name
+        for name in ("product_config", "entitlement", "amount"):
+            if name not in self.FIELDS.get(action, ()):
+                del self.fields[name]
+        if "product_config" in self.fields:
+            self.fields["product_config"].queryset = ProductConfig.objects.filter(
+                location_id=contact.location_id, active=True
+            ).order_by("priority", "name")
+        if "amount" in self.fields and action == self.GRANT:
+            self.fields["amount"].help_text = "Leave empty for one lot of the config."
+        if "entitlement" in self.fields:
+            # Only lots with credits left: revoking a spent one changes nothing, and a member
+            # of long standing has hundreds of them.
+            lots = (
+                contact.entitlements.filter(credits_remaining__gt=0)
+                .exclude(status=LotStatus.REVOKED)
+                .select_related("product_config")
+            )
+            self.fields["entitlement"].queryset = lots.order_by("-pk")
+            self.fields["entitlement"].label_from_instance = lambda lot: (
+                f"{lot.product_config.name} · {lot.credits_remaining}/"
+                f"{lot.credits_granted} · {lot.public_id}"
+            )
+
+    @property
+    def title(self) -> str:
+        return self.ACTIONS.get(self.chosen, "")
 
     def clean_note(self):
         note = self.cleaned_data["note"].strip()
@@ -222,3 +282,39 @@ class ContactSearchForm(forms.Form):
     def __init__(self, *args, workspace, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["location"].queryset = workspace.locations.order_by("created_at", "pk")
+
+
+class CompForm(forms.Form):
+    """Add a member Kotally has not seen yet (or any member) and comp them credits."""
+
+    contact_id = forms.CharField(
+        label="Contact id",
+        max_length=255,
+        help_text="Their GHL contact id, or the id your booking app uses.",
+    )
+    name = forms.CharField(label="Name", max_length=255, required=False)
+    email = forms.EmailField(label="Email", required=False)
+    product_config = forms.ModelChoiceField(
+        label="Product config",
+        queryset=None,
+        to_field_name="public_id",
+        help_text="Its location is the member's.",
+    )
+    credits = forms.IntegerField(label="Credits", min_value=1, max_value=1000)
+    note = forms.CharField(
+        label="Note (required)",
+        max_length=500,
+        help_text="Why: it is saved on the ledger entry with your name.",
+    )
+
+    def __init__(self, *args, workspace, **kwargs):
+        kwargs.setdefault("auto_id", "comp_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["product_config"].queryset = (
+            ProductConfig.objects.filter(location__workspace=workspace, active=True)
+            .select_related("location")
+            .order_by("location__name", "name")
+        )
+        self.fields["product_config"].label_from_instance = lambda config: (
+            f"{config.name} · {config.location}"
+        )

@@ -22,14 +22,24 @@ def manual_payment() -> Payment:
 
 
 def credits_grant_manual(
-    *, location: Location, contact_key: str, product_config_id: str, actor: Actor
+    *,
+    location: Location,
+    contact_key: str,
+    product_config_id: str,
+    actor: Actor,
+    credits: int | None = None,
+    email: str = "",
+    name: str = "",
 ) -> Outcome:
-    """Grant one lot of the config to the contact as a manual payment; refusals as
-    services.credits_grant."""
+    """Grant one lot of the config — or of `credits` credits, any number — to the contact as
+    a manual payment; refusals as services.credits_grant."""
     return credits_grant(
         location=location,
         contact_key=contact_key,
         product_config_id=product_config_id,
         payment=manual_payment(),
         actor=actor,
+        credits=credits,
+        email=email,
+        name=name,
     )

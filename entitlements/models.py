@@ -246,6 +246,8 @@ class LedgerEntry(models.Model):
             models.Index(fields=["contact", "created_at", "id"], name="ledger_contact_time_idx"),
             # Restore target: the deductions recorded for one booking reference.
             models.Index(fields=["contact", "external_ref"], name="ledger_ref_idx"),
+            # Home dashboard: a location's credits granted and used per week, recent weeks.
+            models.Index(fields=["location", "created_at"], name="ledger_location_time_idx"),
         ]
 
     def __str__(self):
@@ -421,3 +423,35 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self):
         return f"{self.request_id} ({self.operation})"
+
+
+class Refusal(models.Model):
+    """An operation the engine refused for a member — a GHL booking, an API check, deduct or
+    restore — kept so an admin can answer "why didn't it deduct?" from the member's page
+    (written through services.refusal_record; purged with the idempotency records). Purchases
+    that granted nothing are PaymentEvents (outcome unmatched/ambiguous), not refusals."""
+
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="refusals")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    operation = models.CharField(max_length=20)  # check, deduct, restore
+    reason_code = models.CharField(max_length=64)
+    request_id = models.CharField(max_length=255, blank=True)
+    external_ref = models.CharField(max_length=255, blank=True)
+    calendar_id = models.CharField(max_length=255, blank=True)
+    # The inbound event behind a GHL booking's refusal (the inbox sits above the engine: a
+    # plain id, not a key), for the link to the event and its Reprocess button.
+    inbound_event_pk = models.BigIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            # The contact timeline, newest first.
+            models.Index(F("contact"), F("created_at").desc(), F("id").desc(),
+                         name="refusal_contact_idx"),
+            # Retention purge by age.
+            models.Index(fields=["created_at"], name="refusal_age_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.operation} refused: {self.reason_code}"

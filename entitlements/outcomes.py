@@ -52,6 +52,46 @@ MESSAGES = {
     Reason.PAYMENT_NOT_GRANTED: "No credits were granted for this payment: nothing to take back.",
 }
 
+# What an admin can do about each refusal (the Events page, the member's timeline, the home
+# dashboard). inbox.models.FIXES adds the inbox's own codes to these.
+FIXES = {
+    Reason.BILLING_SUSPENDED: "Update the payment method on Billing; held bookings then replay.",
+    Reason.LOCATION_INACTIVE: (
+        "Activate the location: start billing, or reconnect GoHighLevel on Locations."
+    ),
+    Reason.CONFIG_NOT_FOUND: (
+        "Check the product config id the booking app sends, or re-create the removed config "
+        "under Product configs."
+    ),
+    Reason.NO_ENTITLEMENT: (
+        "The member has never bought credits here: grant credits on their page (comp), or have "
+        "them buy a pack; then Reprocess the booking (GHL) or send the call again (API)."
+    ),
+    Reason.SERVICE_FAMILY_MISMATCH: (
+        "Add this calendar to the calendars of the member's product config, or grant credits "
+        "of a config that covers it; then Reprocess (GHL) or send the call again (API)."
+    ),
+    Reason.ENTITLEMENT_PAUSED: (
+        "Resume the member's paused lot on their page, then Reprocess (GHL) or send the call "
+        "again (API)."
+    ),
+    Reason.ENTITLEMENT_EXPIRED: (
+        "The member's credits expired: grant new credits (or sell a new pack), then Reprocess "
+        "(GHL) or send the call again (API)."
+    ),
+    Reason.INSUFFICIENT_CREDITS: (
+        "The member needs more credits: grant some on their page or sell a pack, then "
+        "Reprocess (GHL) or send the call again (API)."
+    ),
+    Reason.CANCELLATION_WINDOW_EXPIRED: (
+        "Cancelled too late to get the credit back. To give it back anyway, restore it by hand "
+        "on the member's page."
+    ),
+    Reason.NOTHING_TO_RESTORE: "Nothing to do: this booking holds no credit.",
+    Reason.DUPLICATE_EVENT: "Nothing to do: it was already applied once.",
+    Reason.PAYMENT_NOT_GRANTED: "Nothing to do: the purchase never granted credits.",
+}
+
 
 @dataclass(frozen=True)
 class Outcome:

@@ -8,7 +8,7 @@ stay stable while new entries arrive.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Max, Q, QuerySet, Sum, TextChoices
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet, Sum, TextChoices
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -25,7 +25,9 @@ from .models import (
     LotStatus,
     PaymentEvent,
     PaymentOutcome,
+    Refusal,
 )
+from .outcomes import FIXES, MESSAGES
 
 MAX_LIMIT = 100
 RECENT = 5
@@ -159,6 +161,18 @@ def ledger_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
     return _newest_first(_ledger(contact), limit, cursor, ledger_item)
 
 
+def _admin_ledger_item(entry: LedgerEntry) -> dict:
+    actor = entry.actor
+    name = (actor.get_full_name() or actor.email) if actor is not None else ""
+    return {**ledger_item(entry), "actor": name}
+
+
+def admin_ledger_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
+    """The contact page's ledger: the API's items plus who did each manual change."""
+    return _newest_first(_ledger(contact).select_related("actor"), limit, cursor,
+                         _admin_ledger_item)
+
+
 def payments_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
     return _newest_first(_payments(contact), limit, cursor, payment_item)
 
@@ -214,14 +228,31 @@ _TIMELINE = (
 )
 
 
-# The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated);
-# the API's timeline keeps SPEC §3.9's three types.
-_ACTIVITY = ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
-             lambda row: {"message": row.message})
+def refusal_item(refusal: Refusal) -> dict:
+    return {
+        "operation": refusal.operation,
+        "source": refusal.get_source_display(),
+        "reason_code": refusal.reason_code,
+        "reason": MESSAGES.get(refusal.reason_code, refusal.reason_code),
+        "fix": FIXES.get(refusal.reason_code, ""),
+        "external_ref": refusal.external_ref or None,
+        "calendar_id": refusal.calendar_id or None,
+        "request_id": refusal.request_id or None,
+        "inbound_event_pk": refusal.inbound_event_pk,
+    }
+
+
+# The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated) and
+# what it refused for the member; the API's timeline keeps SPEC §3.9's three types.
+_ADMIN_TIMELINE = (
+    ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
+     lambda row: {"message": row.message}),
+    ("refusal", "created_at", lambda c: Refusal.objects.filter(contact=c), refusal_item),
+)
 
 
 def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
-                  activity: bool = False) -> Page:
+                  admin: bool = False) -> Page:
     after = decode_cursor(cursor, 3)
     if after is not None:
         c_at, c_rank, c_pk = _parse_at(after[0]), after[1], after[2]
@@ -229,7 +260,7 @@ def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
             raise BadCursor("cursor is not one this API returned")
     merged = []
     for rank, (kind, field, queryset, item) in enumerate(
-        (*_TIMELINE, _ACTIVITY) if activity else _TIMELINE
+        (*_TIMELINE, *_ADMIN_TIMELINE) if admin else _TIMELINE
     ):
         qs = queryset(contact)
         if after is not None:
@@ -309,6 +340,7 @@ def contact_summary(contact: Contact) -> dict:
 
 CONTACTS_PAGE = 50
 LOW_BALANCE = 3
+REFUSED_DAYS = 30
 EXPIRING_DAYS = 30
 # A trigram index narrows nothing below three characters: shorter searches match ids and
 # email addresses by their start only.
@@ -319,6 +351,7 @@ class ContactFilter(TextChoices):
     LOW = "low", f"Low balance (1–{LOW_BALANCE} credits)"
     NONE = "none", "No credits"
     EXPIRING = "expiring", f"Credits expiring within {EXPIRING_DAYS} days"
+    REFUSED = "refused", f"Refused in the last {REFUSED_DAYS} days"
 
 
 # Each filter's order is the one its index serves (see Contact.Meta.indexes).
@@ -327,6 +360,7 @@ _CONTACT_ORDER = {
     ContactFilter.NONE: ("-created_at", "-id"),
     ContactFilter.LOW: ("credits_available", "created_at", "id"),
     ContactFilter.EXPIRING: ("credits_expire_at", "id"),
+    ContactFilter.REFUSED: ("-created_at", "-id"),
 }
 
 
@@ -346,6 +380,10 @@ def contacts_matching(qs: QuerySet, *, query: str = "", show: str = "") -> Query
     elif show == ContactFilter.EXPIRING:
         now = timezone.now()
         qs = qs.filter(credits_expire_at__range=(now, now + timedelta(days=EXPIRING_DAYS)))
+    elif show == ContactFilter.REFUSED:
+        since = timezone.now() - timedelta(days=REFUSED_DAYS)
+        qs = qs.filter(Exists(Refusal.objects.filter(contact=OuterRef("pk"),
+                                                     created_at__gte=since)))
     return qs
 
 
@@ -398,5 +436,78 @@ def contacts_export(
     return (
         qs.order_by("location_id", "-created_at", "-id")
         .values_list(*EXPORT_COLUMNS.values())
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+def contacts_by_ref(location_refs: set[tuple[int, str]]) -> dict[tuple[int, str], Contact]:
+    """The stored contacts of (location pk, external id) pairs, in one query (the Events
+    page's contact column)."""
+    if not location_refs:
+        return {}
+    match = Q(pk__in=[])
+    for location_pk, ref in location_refs:
+        match |= Q(location_id=location_pk, external_id=ref)
+    return {(c.location_id, c.external_id): c for c in Contact.objects.filter(match)}
+
+
+def contact_refs_matching(workspace, query: str, *, limit: int = 50) -> list[str]:
+    """External ids of the workspace's contacts the contacts search finds for `query` (the
+    Events page's search by a member's name or email), at most `limit`."""
+    qs = contacts_matching(Contact.objects.filter(location__workspace=workspace), query=query)
+    return list(qs.values_list("external_id", flat=True)[:limit])
+
+
+def config_credits_outstanding(config) -> tuple[int, int]:
+    """(members, credits) still usable under a product config: what removing it takes away."""
+    totals = Entitlement.objects.filter(
+        product_config=config, status=LotStatus.ACTIVE, credits_remaining__gt=0
+    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).aggregate(
+        members=Count("contact", distinct=True), credits=Coalesce(Sum("credits_remaining"), 0)
+    )
+    return totals["members"], totals["credits"]
+
+
+def paused_by_config(contact: Contact) -> dict[str, int]:
+    """Credits in the contact's paused, unexpired lots per config public id: the contact page
+    shows "10 paused" beside "0 available"."""
+    rows = (
+        Entitlement.objects.filter(contact=contact, status=LotStatus.PAUSED,
+                                   credits_remaining__gt=0)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .values("product_config__public_id")
+        .annotate(credits=Sum("credits_remaining"))
+    )
+    return {row["product_config__public_id"]: row["credits"] for row in rows}
+
+
+LEDGER_COLUMNS = {
+    "entry_id": "public_id",
+    "at": "created_at",
+    "location_id": "location__location_id",
+    "contact_id": "contact__external_id",
+    "kind": "kind",
+    "amount": "amount",
+    "lot_balance_after": "balance_after",
+    "contact_balance_after": "contact_balance_after",
+    "lot_id": "entitlement__public_id",
+    "product_config": "entitlement__product_config__name",
+    "source": "source",
+    "by": "actor__email",
+    "request_id": "request_id",
+    "external_ref": "external_ref",
+    "note": "note",
+}
+
+
+def ledger_export(workspace, *, location: Location | None = None, chunk_size: int = 2000):
+    """Every ledger entry of the workspace or one location, as tuples of LEDGER_COLUMNS, in
+    chunks through a server-side cursor on PostgreSQL (memory stays flat)."""
+    qs = LedgerEntry.objects.filter(location__workspace=workspace)
+    if location is not None:
+        qs = qs.filter(location=location)
+    return (
+        qs.order_by("location_id", "created_at", "id")
+        .values_list(*LEDGER_COLUMNS.values())
         .iterator(chunk_size=chunk_size)
     )

@@ -38,6 +38,7 @@ from .models import (
     PaymentEvent,
     PaymentOutcome,
     ProductConfig,
+    Refusal,
     RenewalPolicy,
     Source,
 )
@@ -372,11 +373,13 @@ def credits_grant(
     payment: Payment,
     actor: Actor,
     quantity: int = 1,
+    credits: int | None = None,
     email: str = "",
     name: str = "",
     now: datetime | None = None,
 ) -> Outcome:
-    """Grant one lot of `quantity × credits` for one paid purchase (SPEC §2.1).
+    """Grant one lot of `quantity × credits` for one paid purchase (SPEC §2.1) — or of exactly
+    `credits` (a manual grant of any number, SPEC §2.5).
 
     Refusals: BILLING_SUSPENDED, LOCATION_INACTIVE, CONFIG_NOT_FOUND, DUPLICATE_EVENT (with the
     original entitlement_id). The payment key (location, provider, external_payment_id) is
@@ -430,7 +433,7 @@ def credits_grant(
                 ):
                     _move(old, -old.credits_remaining, kind=LedgerKind.FORFEIT, actor=actor,
                           lots=lots, now=now)
-        credits = config.credits_per_grant * quantity
+        credits = credits or config.credits_per_grant * quantity
         granted_from = payment.paid_at or now
         lot = Entitlement.objects.create(
             location=location,
@@ -624,6 +627,28 @@ def contact_activity_record(*, location_pk: int, contact_pk: int, message: str) 
     (a webhook sent, the GoHighLevel field updated)."""
     ContactActivity.objects.create(location_id=location_pk, contact_id=contact_pk,
                                    message=message[:255])
+
+
+def refusal_record(
+    *, location: Location, contact_key: str, actor: Actor, operation: str, reason_code: str,
+    external_ref: str = "", calendar_id: str = "", inbound_event_pk: int | None = None,
+) -> Refusal:
+    """Keep a refused check, deduct or restore for the member's page ("why didn't it
+    deduct?"). A member Kotally has not seen yet is created, so Contacts finds them. Callers
+    record once per request id (inside run_once, whose replay skips it)."""
+    contact = Contact.objects.filter(location=location, external_id=contact_key).first()
+    if contact is None:
+        # Insert-or-ignore, then read back: a first grant may be creating the same member.
+        Contact.objects.bulk_create(
+            [Contact(location=location, external_id=contact_key)], ignore_conflicts=True
+        )
+        contact = Contact.objects.get(location=location, external_id=contact_key)
+    return Refusal.objects.create(
+        location=location, contact=contact, source=actor.source, operation=operation,
+        reason_code=reason_code, request_id=actor.request_id[:255],
+        external_ref=external_ref[:255], calendar_id=(calendar_id or "")[:255],
+        inbound_event_pk=inbound_event_pk,
+    )
 
 
 # --- check and deduct -------------------------------------------------------------------------

@@ -13,6 +13,8 @@ urlpatterns = [
     ),
     path("contacts/", views.contact_list, name="contacts"),
     path("contacts/export.csv", views.contact_export, name="contacts-export"),
+    path("contacts/ledger.csv", views.ledger_export, name="ledger-export"),
+    path("contacts/comp/", views.contact_comp, name="contact-comp"),
     path("contacts/<int:pk>/", views.contact_detail, name="contact"),
     path("contacts/<int:pk>/adjust/", views.contact_adjust, name="contact-adjust"),
     path("lots/<str:public_id>/pause/", views.lot_pause, name="lot-pause"),

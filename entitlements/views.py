@@ -1,22 +1,20 @@
 """Product Configs and Contacts pages (SPEC §4). Every write calls a service; every lookup is
 scoped to the signed-in user's workspace."""
 
-import csv
-import itertools
-from datetime import datetime
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.permissions import in_workspace, member_view
-from kotally.lib.timeutil import iso_z
+from kotally.lib.confirm import confirm_page
+from kotally.lib.csvstream import csv_download
 from locations.models import LocationKind
 
 from . import selectors
-from .forms import ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
+from .forms import CompForm, ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
 from .manual import credits_grant_manual
 from .models import Contact, Entitlement, ProductConfig, Source
 from .outcomes import Reason
@@ -28,6 +26,7 @@ from .product_configs import (
 )
 from .services import (
     Actor,
+    contact_activity_record,
     credits_deduct,
     credits_restore,
     entitlement_pause,
@@ -115,10 +114,20 @@ def _config_form(request, form, config):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_view
 def config_remove(request, public_id):
     config = _config(request, public_id)
+    if request.method == "GET":
+        members, credits = selectors.config_credits_outstanding(config)
+        return confirm_page(
+            request, title=f"Remove “{config.name}”?", button=f"Remove {config.name}",
+            back=reverse("product-configs"),
+            happens=["Deducts and bookings against it are refused (CONFIG_NOT_FOUND).",
+                     "New purchases of its product grant nothing until another config maps it.",
+                     "Its lots, ledger and payments are kept."],
+            cost=f"{members} member(s) lose {credits} usable credit(s) of it.",
+        )
     if product_config_remove(config=config):
         messages.success(
             request, f"“{config.name}” removed. Its remaining credits can no longer be used."
@@ -144,7 +153,7 @@ def _contact_filters(request) -> tuple[ContactSearchForm, dict]:
 
 
 @member_view
-def contact_list(request):
+def contact_list(request, comp=None, status=200):
     form, chosen = _contact_filters(request)
     try:
         page = selectors.contacts_window(
@@ -168,24 +177,34 @@ def contact_list(request):
             "query": chosen["query"],
             "show": chosen["show"],
             "filters": params.urlencode(),
+            "comp": comp or CompForm(workspace=request.workspace),
         },
+        status=status,
     )
 
 
-class _Line:
-    """csv.writer's file: hands back each formatted line instead of storing it."""
-
-    def write(self, line):
-        return line
-
-
-def _cell(value):
-    if isinstance(value, datetime):
-        return iso_z(value)
-    # A leading =, +, - or @ would run as a formula in a spreadsheet (CSV injection).
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
+@require_POST
+@member_view
+def contact_comp(request):
+    """Contacts page, *Add contact / comp credits*: grant credits to a member, creating them
+    when Kotally has not seen them yet; then their page."""
+    form = CompForm(request.POST, workspace=request.workspace)
+    if not form.is_valid():
+        return contact_list(request, comp=form, status=400)
+    data = form.cleaned_data
+    config = data["product_config"]
+    outcome = credits_grant_manual(
+        location=config.location, contact_key=data["contact_id"].strip(),
+        product_config_id=config.public_id, credits=data["credits"],
+        actor=_actor(request, data["note"]), email=data["email"], name=data["name"],
+    )
+    if not outcome.ok:
+        form.add_error(None, f"Refused ({outcome.reason_code}): {outcome.message}")
+        return contact_list(request, comp=form, status=409)
+    contact = selectors.contact_find(config.location, data["contact_id"].strip())
+    messages.success(request, f"Granted {_credits(data['credits'])} of {config.name} to "
+                              f"{contact}.")
+    return redirect("contact", pk=contact.pk)
 
 
 @member_view
@@ -193,14 +212,17 @@ def contact_export(request):
     """The contacts list with its search and filters as CSV, streamed row by row."""
     _, chosen = _contact_filters(request)
     rows = selectors.contacts_export(request.workspace, **chosen)
-    writer = csv.writer(_Line())
-    lines = itertools.chain(
-        [writer.writerow(selectors.EXPORT_COLUMNS)],
-        (writer.writerow([_cell(v) for v in row]) for row in rows),
-    )
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="contacts.csv"'
-    return response
+    return csv_download("contacts.csv", selectors.EXPORT_COLUMNS, rows)
+
+
+@member_view
+def ledger_export(request):
+    """Every ledger entry of the workspace (or of one location: ?location=), oldest first,
+    as CSV, streamed row by row."""
+    form = ContactSearchForm(request.GET or None, workspace=request.workspace)
+    location = form.cleaned_data["location"] if form.is_valid() else None
+    rows = selectors.ledger_export(request.workspace, location=location)
+    return csv_download("ledger.csv", selectors.LEDGER_COLUMNS, rows)
 
 
 def _contact(request, pk) -> Contact:
@@ -210,19 +232,22 @@ def _contact(request, pk) -> Contact:
 @member_view
 def contact_detail(request, pk):
     contact = _contact(request, pk)
-    return _render_contact(request, contact, ManualAdjustmentForm(contact=contact))
+    return _render_contact(request, contact)
 
 
-def _render_contact(request, contact, form, status=200):
+def _render_contact(request, contact, form=None, status=200, preview=""):
     try:
-        ledger = selectors.ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
+        ledger = selectors.admin_ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
         timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"),
-                                           activity=True)
+                                           admin=True)
         payments = selectors.payments_page(contact, limit=25, cursor=request.GET.get("payments"))
         lots = selectors.entitlements_page(contact, limit=25, cursor=request.GET.get("lots"))
     except selectors.BadCursor as exc:
         raise BadRequest(str(exc)) from exc
     total, per_config = selectors.credits_by_config(contact)
+    paused = selectors.paused_by_config(contact)
+    for row in per_config:
+        row["credits_paused"] = paused.get(row["product_config_id"], 0)
     context = {
         "contact": contact,
         "credits_total": total,
@@ -233,7 +258,14 @@ def _render_contact(request, contact, form, status=200):
         "upcoming": selectors.appointments_page(contact, upcoming=True, limit=25, cursor=None),
         "past": selectors.appointments_page(contact, upcoming=False, limit=25, cursor=None),
         "timeline": timeline,
-        "form": form,
+        # The four manual actions; a posted one comes back with its fields, errors or preview.
+        "forms": [
+            form if form is not None and form.chosen == action
+            else ManualAdjustmentForm(contact=contact, action=action)
+            for action in ManualAdjustmentForm.ACTIONS
+        ],
+        "posted": form.chosen if form is not None else "",
+        "preview": preview,
     }
     return render(request, "entitlements/contact_detail.html", context, status=status)
 
@@ -250,41 +282,99 @@ def _actor(request, note: str) -> Actor:
 @require_POST
 @member_view
 def contact_adjust(request, pk):
+    """One of the four manual actions. *Preview* shows the balance it would leave and keeps
+    the form; *Apply* applies it. A refusal keeps the chosen action and its fields."""
     contact = _contact(request, pk)
-    form = ManualAdjustmentForm(request.POST, contact=contact)
+    action = request.POST.get("action", "")
+    form = ManualAdjustmentForm(
+        request.POST, contact=contact,
+        action=action if action in ManualAdjustmentForm.ACTIONS else ManualAdjustmentForm.GRANT,
+    )
     if not form.is_valid():
         return _render_contact(request, contact, form, status=400)
     data = form.cleaned_data
+    if "preview" in request.POST:
+        return _render_contact(request, contact, form, preview=_preview(contact, data))
     actor = _actor(request, data["note"])
-    action = data["action"]
-    common = {"location": contact.location, "contact_key": contact.external_id, "actor": actor}
     if action == form.REVOKE:
-        if entitlement_revoke(entitlement=data["entitlement"], actor=actor):
-            messages.success(request, f"Lot {data['entitlement'].public_id} revoked.")
-        else:
-            messages.error(request, "That lot could not be revoked.")
-        return redirect("contact", pk=contact.pk)
-    config_id = data["product_config"].public_id
+        lot = data["entitlement"]
+        if entitlement_revoke(entitlement=lot, actor=actor):
+            removed = _credits(lot.credits_remaining)
+            messages.success(request, f"Revoked lot {lot.public_id}: {removed} removed.")
+            return redirect("contact", pk=contact.pk)
+        return _refused(request, contact, form, "That lot could not be revoked.")
+    common = {"location": contact.location, "contact_key": contact.external_id, "actor": actor}
+    config = data["product_config"]
+    amount = data["amount"]
     if action == form.GRANT:
-        outcome = credits_grant_manual(**common, product_config_id=config_id)
+        outcome = credits_grant_manual(**common, product_config_id=config.public_id,
+                                       credits=amount)
     elif action == form.DEDUCT:
-        outcome = credits_deduct(**common, product_config_id=config_id, amount=data["amount"])
+        outcome = credits_deduct(**common, product_config_id=config.public_id, amount=amount)
     else:
-        outcome = credits_restore(**common, product_config_id=config_id, amount=data["amount"])
-    if outcome.ok:
-        messages.success(
-            request,
-            f"Done ({outcome.reason_code}). Balance for the config: {outcome.balance_after}.",
-        )
-    elif outcome.reason_code == Reason.NOTHING_TO_RESTORE:
-        messages.error(request, f"Refused: {outcome.reason_code}. {NOTHING_TO_RESTORE_MESSAGE}")
-    else:
-        messages.error(request, f"Refused: {outcome.reason_code}. {outcome.message or ''}")
+        outcome = credits_restore(**common, product_config_id=config.public_id, amount=amount)
+    if not outcome.ok:
+        words = (NOTHING_TO_RESTORE_MESSAGE if outcome.reason_code == Reason.NOTHING_TO_RESTORE
+                 else outcome.message or "")
+        return _refused(request, contact, form, f"Refused ({outcome.reason_code}): {words}")
+    messages.success(request, _done(action, outcome, amount, config))
     return redirect("contact", pk=contact.pk)
+
+
+def _credits(n: int) -> str:
+    return f"{n} credit{'' if n == 1 else 's'}"
+
+
+def _done(action: str, outcome, asked: int | None, config) -> str:
+    """The success message in words: what moved and the balance it left."""
+    after = f" {config.name} balance: {outcome.balance_after}."
+    if action == ManualAdjustmentForm.GRANT:
+        return f"Granted {_credits(outcome.credits_granted)} of {config.name}.{after}"
+    if action == ManualAdjustmentForm.DEDUCT:
+        return f"Deducted {_credits(asked)} of {config.name}.{after}"
+    given = outcome.credits_changed
+    if given is not None and given < asked:
+        return (f"Restored {given} of the {_credits(asked)} asked: only {given} had been "
+                f"deducted and not yet given back.{after}")
+    return f"Restored {_credits(given or asked)} of {config.name}.{after}"
+
+
+def _refused(request, contact, form, message: str):
+    """A refusal keeps the chosen action and its fields on the page."""
+    form.add_error(None, message)
+    return _render_contact(request, contact, form, status=409)
+
+
+def _preview(contact, data) -> str:
+    """What the action would leave, in words, from the balances on the page."""
+    _, per_config = selectors.credits_by_config(contact)
+    if data["action"] == ManualAdjustmentForm.REVOKE:
+        lot = data["entitlement"]
+        config, change = lot.product_config, -lot.credits_remaining
+    else:
+        config = data["product_config"]
+        amount = data["amount"] or config.credits_per_grant
+        change = -amount if data["action"] == ManualAdjustmentForm.DEDUCT else amount
+    now = next((row["credits_available"] for row in per_config
+                if row["product_config_id"] == config.public_id), 0)
+    upto = "up to " if data["action"] == ManualAdjustmentForm.RESTORE else ""
+    return (f"{config.name}: {now} → {upto}{now + change} credits "
+            f"({'+' if change > 0 else ''}{change}). Nothing is applied until you press Apply.")
 
 
 def _lot(request, public_id) -> Entitlement:
     return in_workspace(request, Entitlement, public_id=public_id)
+
+
+def _note_on_timeline(request, lot, done: str) -> None:
+    """A pause or resume moves no credit (no ledger entry): the member's timeline says who
+    did it and why."""
+    who = request.user.get_full_name() or request.user.email
+    note = request.POST.get("note", "").strip()
+    contact_activity_record(
+        location_pk=lot.location_id, contact_pk=lot.contact_id,
+        message=f"Lot {lot.public_id} {done} by {who}" + (f": {note}" if note else ""),
+    )
 
 
 @require_POST
@@ -292,6 +382,7 @@ def _lot(request, public_id) -> Entitlement:
 def lot_pause(request, public_id):
     lot = _lot(request, public_id)
     if entitlement_pause(entitlement=lot):
+        _note_on_timeline(request, lot, "paused")
         messages.success(request, f"Lot {lot.public_id} paused.")
     else:
         messages.error(request, "Only an active, unexpired lot can be paused.")
@@ -303,6 +394,7 @@ def lot_pause(request, public_id):
 def lot_resume(request, public_id):
     lot = _lot(request, public_id)
     if entitlement_resume(entitlement=lot):
+        _note_on_timeline(request, lot, "resumed")
         messages.success(request, f"Lot {lot.public_id} resumed; its expiry moved by the pause.")
     else:
         messages.error(request, "Only a paused lot can be resumed.")

@@ -2,9 +2,11 @@
 before processing; the row holds the state (SPEC §1, "Inbound event")."""
 
 from django.db import models
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
+from entitlements.outcomes import FIXES as ENGINE_FIXES
+from entitlements.outcomes import MESSAGES
 from locations.models import Location
 
 
@@ -56,6 +58,7 @@ class EventReason(models.TextChoices):
     RESTORE_ON_CANCEL_OFF = (
         "RESTORE_ON_CANCEL_OFF", "Restore on cancel is off in Settings.",
     )
+    ALREADY_APPLIED = "already_applied", "Reprocessed: already applied, nothing changed."
     # GHL app install / uninstall
     LOCATION_LINKED = "location_linked", "Location linked."
     ALREADY_LINKED = "already_linked", "Location was already linked."
@@ -102,6 +105,37 @@ class EventReason(models.TextChoices):
     )
 
 
+# What an admin can do about an event's outcome: the engine's hints plus the inbox's own.
+FIXES = {
+    **ENGINE_FIXES,
+    EventReason.UNKNOWN_LOCATION: "Nothing to do: the event is not about one of your locations.",
+    EventReason.AWAITING_LOCATION: (
+        "Finish connecting this GHL location (Getting Started); the event replays then."
+    ),
+    EventReason.INVALID_PAYLOAD: (
+        "GHL sent something Kotally cannot read; contact support with the event id."
+    ),
+    EventReason.PROCESSING_ERROR: "Retry; if it fails again, contact support with the error id.",
+    EventReason.CALENDAR_NOT_CONFIGURED: (
+        "Add this calendar to a product config's calendars, then Reprocess the booking."
+    ),
+    EventReason.RESTORE_ON_CANCEL_OFF: (
+        "Turn on Restore on cancel in Settings, or restore the credit by hand on the member's "
+        "page."
+    ),
+    EventReason.COMPANY_TOKEN_REVOKED: "Reconnect GoHighLevel from Getting Started.",
+    EventReason.NOT_INSTALLED: "Install Kotally on this location from GoHighLevel.",
+    EventReason.GHL_LOCATION_INACTIVE: "Reactivate the location in GoHighLevel.",
+    EventReason.STRIPE_KEY_MISSING: (
+        "Add the restricted Stripe key in Settings, then Reprocess the payment."
+    ),
+}
+# Events whose reason is a refusal (UPPER_SNAKE_CASE) but whose status is `processed`: the
+# engine said no. Never shown as a green "processed".
+REFUSED = "refused"
+REFUSED_Q = Q(status=EventStatus.PROCESSED, reason_code__regex=r"^[A-Z]")
+
+
 class InboundEvent(models.Model):
     """Every webhook received, stored raw before processing; the row holds the state."""
 
@@ -112,6 +146,9 @@ class InboundEvent(models.Model):
         Location, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_events"
     )
     location_ref = models.CharField(max_length=255, blank=True)
+    # The member the event is about (GHL contact id), read from the payload at intake: the
+    # Events page's contact column, search and link to the member.
+    contact_ref = models.CharField(max_length=255, blank=True)
     payload = models.JSONField()
     signature_scheme = models.CharField(max_length=20, blank=True)
     status = models.CharField(
@@ -126,6 +163,8 @@ class InboundEvent(models.Model):
     process_after = models.DateTimeField(null=True, blank=True)
     received_at = models.DateTimeField(default=timezone.now)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # Set by *Reprocess* (processing.reprocess): the handler knows the run is a second look.
+    reprocessed_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -144,7 +183,35 @@ class InboundEvent(models.Model):
                 F("location"), F("status"), F("received_at").desc(), F("id").desc(),
                 name="inbound_status_list_idx",
             ),
+            # The Events page filtered by refused (InboundEvent.outcome), newest first.
+            models.Index(
+                F("location"), F("received_at").desc(), F("id").desc(),
+                name="inbound_refused_list_idx", condition=REFUSED_Q,
+            ),
+            # The Events page searched by contact, newest first.
+            models.Index(
+                F("location"), F("contact_ref"), F("received_at").desc(), F("id").desc(),
+                name="inbound_contact_list_idx", condition=~Q(contact_ref=""),
+            ),
         ]
 
     def __str__(self):
         return f"{self.provider}:{self.event_type or '?'}:{self.event_id}"
+
+    @property
+    def outcome(self) -> str:
+        """The status an admin sees: `refused` for a processed event the engine refused."""
+        if self.status == EventStatus.PROCESSED and self.reason_code.isupper():
+            return REFUSED
+        return self.status
+
+    @property
+    def reason(self) -> str:
+        """The reason code in words."""
+        if self.reason_code in EventReason.values:
+            return EventReason(self.reason_code).label
+        return MESSAGES.get(self.reason_code, "")
+
+    @property
+    def fix(self) -> str:
+        return FIXES.get(self.reason_code, "")

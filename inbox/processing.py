@@ -325,6 +325,28 @@ def retry_failed(event: InboundEvent) -> bool:
     return bool(retried)
 
 
+def reprocess(event: InboundEvent) -> bool:
+    """*Reprocess* a finished event (Events page), e.g. after comping credits or fixing a
+    config: back to `received`, marked `reprocessed_at` for its handler, enqueued after
+    commit. False when it is not finished (already queued, processing or held). Safe to
+    repeat: handlers re-run under the engine's keys (request ids, payment keys), and a GHL
+    booking already charged is not charged again."""
+    now = timezone.now()
+    with transaction.atomic():
+        queued = InboundEvent.objects.filter(pk=event.pk, status__in=FINAL).update(
+            status=EventStatus.RECEIVED,
+            reason_code="",
+            last_error="",
+            error_detail="",
+            processed_at=None,
+            reprocessed_at=now,
+            updated_at=now,
+        )
+        if queued:
+            transaction.on_commit(lambda: enqueue(event.pk))
+    return bool(queued)
+
+
 def requeue(pks: list[int]) -> None:
     """Process already-final events again, after the current transaction commits (a merchant
     Stripe refund that came before its purchase, replayed once the purchase granted)."""

@@ -1,27 +1,36 @@
 """Events page (SPEC §4): inbound webhooks of the signed-in user's workspace, newest first,
-with filters, the raw payload and error, *Retry* for failed ones, and the payments that
-granted nothing with what to fix."""
+with filters, search by contact / event id / reason, the member each is about, the reason in
+words and what to fix, the raw payload and error, *Retry* for failed ones, *Reprocess* for
+finished ones, and the payments that granted nothing with what to fix."""
 
 import json
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest
+from django.db.models import Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
 from accounts.permissions import member_view
+from entitlements import selectors
 from entitlements.models import PaymentEvent, PaymentOutcome
 from entitlements.outcomes import Reason
+from kotally.lib.csvstream import csv_download
 from kotally.lib.keyset import BadCursor, window
 
-from .models import EventReason, EventStatus, InboundEvent, Provider
-from .processing import event_types, retry_failed
+from .models import FINAL, REFUSED, REFUSED_Q, EventReason, EventStatus, InboundEvent, Provider
+from .processing import event_types, reprocess, retry_failed
 
-FILTERS = {"provider": "provider", "type": "event_type", "status": "status",
-           "reason": "reason_code"}
+FILTERS = {"provider": "provider", "type": "event_type", "reason": "reason_code"}
 PAGE_SIZE = 50
+REASONS = sorted({*EventReason.values, *Reason.values})
+# The status filter: `refused` and `processed` split the processed events (InboundEvent.outcome).
+STATUSES = [
+    (EventStatus.PROCESSED.value, "Processed"), (REFUSED, "Refused"),
+    *[(value, label) for value, label in EventStatus.choices if value != EventStatus.PROCESSED],
+]
 
 
 def _events(request):
@@ -39,14 +48,51 @@ def _fix_hint(payment: PaymentEvent) -> str:
     return f"Create a product config mapped to {payment.external_product_ref or 'this product'}."
 
 
-@member_view
-def event_list(request):
+def _filtered(request):
+    """The workspace's events with the page's filters and search; (events, chosen)."""
     events = _events(request)
     chosen = {}
     for param, field in FILTERS.items():
         if value := request.GET.get(param, "").strip():
             chosen[param] = value
             events = events.filter(**{field: value})
+    if status := request.GET.get("status", "").strip():
+        chosen["status"] = status
+        events = _with_status(events, status)
+    if query := request.GET.get("q", "").strip():
+        chosen["q"] = query
+        events = _search(request, events, query)
+    return events, chosen
+
+
+EXPORT_COLUMNS = {
+    "received_at": "received_at",
+    "provider": "provider",
+    "event_id": "event_id",
+    "type": "event_type",
+    "location_id": "location__location_id",
+    "contact_id": "contact_ref",
+    "status": "status",
+    "reason_code": "reason_code",
+    "error": "last_error",
+    "attempts": "attempts",
+    "processed_at": "processed_at",
+}
+
+
+@member_view
+def event_export(request):
+    """The Events list with its filters and search as CSV, newest first, streamed in chunks
+    (no payloads: they stay on each event's page)."""
+    events, _ = _filtered(request)
+    rows = (events.order_by("-received_at", "-id").values_list(*EXPORT_COLUMNS.values())
+            .iterator(chunk_size=2000))
+    return csv_download("events.csv", EXPORT_COLUMNS, rows)
+
+
+@member_view
+def event_list(request):
+    events, chosen = _filtered(request)
     locations = request.workspace.locations.values_list("pk", flat=True)
     try:
         page = window(
@@ -64,25 +110,54 @@ def event_list(request):
         .select_related("location", "contact")
         .order_by("-created_at", "-pk")[:50]
     )
+    members = selectors.contacts_by_ref(
+        {(e.location_id, e.contact_ref) for e in page.object_list if e.contact_ref}
+    )
     return render(request, "inbox/events.html", {
         "page": page,
+        "rows": [(e, members.get((e.location_id, e.contact_ref))) for e in page.object_list],
         "chosen": chosen,
         "query": urlencode(chosen),
         "providers": Provider.choices,
-        "statuses": EventStatus.choices,
+        "statuses": STATUSES,
         # From the code, not a DISTINCT over every stored event.
         "types": event_types(),
-        "reasons": sorted({*EventReason.values, *Reason.values}),
+        "reasons": REASONS,
         "payments": [(payment, _fix_hint(payment)) for payment in payments],
         "can_change": request.membership.can_change,
     })
 
 
+def _with_status(events, status: str):
+    if status == REFUSED:
+        return events.filter(REFUSED_Q)
+    if status == EventStatus.PROCESSED:
+        return events.filter(status=status).exclude(REFUSED_Q)
+    return events.filter(status=status)
+
+
+def _search(request, events, query: str):
+    """One box: an event id, a reason code, or a member (GHL contact id, name or email)."""
+    refs = [query, *selectors.contact_refs_matching(request.workspace, query)]
+    match = Q(provider__in=Provider.values, event_id=query) | Q(contact_ref__in=refs)
+    if query.upper() in REASONS or query in REASONS:
+        match |= Q(reason_code__in=(query, query.upper()))
+    return events.filter(match)
+
+
 @member_view
 def event_detail(request, pk: int):
     event = get_object_or_404(_events(request), pk=pk)
+    member = (
+        selectors.contacts_by_ref({(event.location_id, event.contact_ref)}).get(
+            (event.location_id, event.contact_ref)
+        )
+        if event.contact_ref else None
+    )
     return render(request, "inbox/event_detail.html", {
         "event": event,
+        "member": member,
+        "can_reprocess": event.status in FINAL and event.status != EventStatus.FAILED,
         "payload": json.dumps(event.payload, indent=2, sort_keys=True),
         "can_change": request.membership.can_change,
     })
@@ -97,3 +172,14 @@ def event_retry(request, pk: int):
     else:
         messages.error(request, "Only failed events can be retried.")
     return redirect("events")
+
+
+@require_POST
+@member_view(change=Role.ADMIN)
+def event_reprocess(request, pk: int):
+    event = get_object_or_404(_events(request), pk=pk)
+    if reprocess(event):
+        messages.success(request, f"Event {event.pk} queued to be processed again.")
+    else:
+        messages.error(request, "This event is not finished yet: it is queued or held.")
+    return redirect("event", pk=event.pk)

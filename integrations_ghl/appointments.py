@@ -118,6 +118,27 @@ def _actor(event: InboundEvent, request_id: str) -> services.Actor:
     )
 
 
+def _refused(
+    event: InboundEvent,
+    operation: str,
+    request_id: str,
+    outcome,
+    appointment_id: str,
+    appointment: dict,
+) -> None:
+    """Keep the refusal for the member's page, linked to this event (rolled back with it)."""
+    services.refusal_record(
+        location=event.location,
+        contact_key=str(appointment["contactId"]),
+        actor=_actor(event, request_id),
+        operation=operation,
+        reason_code=outcome.reason_code,
+        external_ref=appointment_id,
+        calendar_id=str(appointment["calendarId"]),
+        inbound_event_pk=event.pk,
+    )
+
+
 def _once(event: InboundEvent, appointment_id: str, action: str, request_id: str, move) -> Result:
     """Run `move(request_id)` once per request id (run_once); the inbox records the event's
     result in the same transaction as the credit change."""
@@ -162,6 +183,7 @@ def _deduct(event: InboundEvent, stored: Appointment, appointment: dict) -> Resu
         )
         if not outcome.ok and outcome.reason_code != Reason.BILLING_SUSPENDED:
             # A suspended workspace's booking is held and retried, not refused.
+            _refused(event, "deduct", request_id, outcome, appointment_id, appointment)
             events.announce_booking_refused(
                 location_pk=event.location.pk,
                 request_id=request_id,
@@ -190,7 +212,7 @@ def _restore(event: InboundEvent, stored: Appointment, start_time: datetime | No
     appointment_id = stored.external_id
 
     def move(request_id):
-        return services.credits_restore(
+        outcome = services.credits_restore(
             location=event.location,
             contact_key=stored.contact.external_id,
             actor=_actor(event, request_id),
@@ -199,6 +221,16 @@ def _restore(event: InboundEvent, stored: Appointment, start_time: datetime | No
             external_ref=appointment_id,
             appointment_time=start_time,
         )
+        if not outcome.ok and outcome.reason_code != Reason.BILLING_SUSPENDED:
+            _refused(
+                event,
+                "restore",
+                request_id,
+                outcome,
+                appointment_id,
+                {"contactId": stored.contact.external_id, "calendarId": stored.calendar_id},
+            )
+        return outcome
 
     confirmation = max(stored.confirmations, 1)
     return _once(
@@ -223,6 +255,18 @@ def _late(event: InboundEvent, stored: Appointment, status: str, appointment: di
     return result
 
 
+def _reprocess(event: InboundEvent, stored: Appointment, status: str, appointment: dict) -> Result:
+    """*Reprocess* from the Events page, after comping credits or fixing a config: a booking
+    that should hold a credit now (and by this event) but holds none — its deduct was
+    refused — is charged under its next confirmation's request id. Anything else is already
+    as it should be and stays so; once charged, a booking holds its credit, so a second
+    Reprocess changes nothing."""
+    holds = PHASE[status] == HOLDS and PHASE[stored.status] == HOLDS
+    if event.event_type == DELETE or stored.source_deleted or not holds or stored.credits_deducted:
+        return Result(EventStatus.IGNORED, EventReason.ALREADY_APPLIED)
+    return _deduct(event, stored, appointment)
+
+
 def appointment_event(event: InboundEvent) -> Result:
     """AppointmentCreate / AppointmentUpdate / AppointmentDelete of a configured calendar."""
     appointment = _appointment(event)
@@ -245,6 +289,8 @@ def appointment_event(event: InboundEvent) -> Result:
         status=status,
         source=Source.GHL,
     )
+    if event.reprocessed_at is not None and not created:
+        return _reprocess(event, stored, status, appointment)
     stale = (
         not created
         and not deleted

@@ -58,6 +58,17 @@ def location_ref_of(payload: dict) -> str:
     return str(payload.get("locationId") or "")
 
 
+def contact_ref_of(payload: dict) -> str:
+    """The GHL contact an event is about: `appointment.contactId` for bookings, `id` for
+    Contact* events, else `contactId` (orders, invoices)."""
+    appointment = payload.get("appointment")
+    if isinstance(appointment, dict) and appointment.get("contactId"):
+        return str(appointment["contactId"])[:255]
+    if str(payload.get("type") or "").startswith("Contact"):
+        return str(payload.get("id") or "")[:255]
+    return str(payload.get("contactId") or "")[:255]
+
+
 def is_foreign(payload: dict) -> bool:
     """The body names another Marketplace app. Both official SDKs drop such bodies
     (highlevel-api-python src/highlevel/webhook/webhook_manager.py; highlevel-api-sdk
@@ -128,6 +139,7 @@ def ghl_webhook(request):
             event_type=event_type_of(payload),
             # Another app's event is kept for the operator, out of every workspace's sight.
             location_ref="" if foreign else location_ref_of(payload),
+            contact_ref="" if foreign else contact_ref_of(payload),
             payload=payload,
             signature_scheme=scheme,
             final=(EventStatus.IGNORED, EventReason.FOREIGN_APP) if foreign else None,

@@ -173,7 +173,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "getting-started"
+LOGIN_REDIRECT_URL = "dashboard"  # Getting Started until the workspace is set up
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-us"
@@ -262,6 +262,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "entitlements.tasks.purge_idempotency_records",
         "schedule": 3600.0,
     },
+    "purge-api-requests": {"task": "api.tasks.purge_api_requests", "schedule": 3600.0},
     "end-expired-trials": {"task": "billing.tasks.end_expired_trials", "schedule": 3600.0},
     "refresh-ghl-tokens": {"task": "integrations_ghl.refresh_expiring_tokens", "schedule": 900.0},
     "sweep-stuck-events": {"task": "inbox.sweep_stuck_events", "schedule": 60.0},

@@ -101,3 +101,7 @@ class StripeFallbackForm(forms.Form):
             elif data.get(name):
                 changes[name] = data[name]
         return changes
+
+
+class LocationNameForm(forms.Form):
+    name = forms.CharField(max_length=255, strip=True)

@@ -12,6 +12,11 @@ urlpatterns = [
         name="location-remove",
     ),
     path(
+        "locations/<str:location_id>/rename/",
+        views.location_rename_view,
+        name="location-rename",
+    ),
+    path(
         "locations/<str:location_id>/stripe/",
         views.location_stripe,
         name="location-stripe",

@@ -6,19 +6,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import member_view
+from kotally.lib.confirm import confirm_page
 
-from .forms import StripeFallbackForm
-from .models import Location
+from .forms import LocationNameForm, StripeFallbackForm
+from .models import Location, LocationStatus
 from .services import (
     BillingRequired,
     StripeSecretRequired,
     api_location_create,
     api_location_ensure,
     location_remove,
+    location_rename,
     stripe_fallback_update,
 )
 
@@ -43,10 +45,30 @@ def use_api(request):
     return redirect("api-clients")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_view
 def location_new_api(request):
-    """Locations page: add another API location (each active one is billed)."""
+    """Locations page: add another API location (each active one is billed), after a
+    confirmation that says what it costs."""
+    if request.method == "GET":
+        billed = request.workspace.locations.filter(status=LocationStatus.ACTIVE).exists()
+        return confirm_page(
+            request,
+            title="Add an API location?",
+            button="Add API location",
+            back=reverse("locations"),
+            danger=False,
+            happens=[
+                "A new location for the Kotally API, with its own id, product configs, "
+                "members and API clients.",
+                "You can rename or remove it later.",
+            ],
+            cost=(
+                "$19/month more while it is active (each location after the first)."
+                if billed
+                else "$59/month while it is active (your first active location)."
+            ),
+        )
     try:
         location = api_location_create(workspace=request.workspace)
     except BillingRequired:
@@ -85,14 +107,41 @@ def location_stripe(request, location_id):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @member_view
 def location_remove_view(request, location_id):
     location = get_object_or_404(Location, workspace=request.workspace, location_id=location_id)
+    if request.method == "GET":
+        return confirm_page(
+            request,
+            title=f"Remove {location}?",
+            button=f"Remove {location}",
+            back=reverse("locations"),
+            happens=[
+                "Every API deduct, grant and GHL booking for it is refused (LOCATION_INACTIVE).",
+                "Its API tokens stop working at once.",
+                "Its members, ledger and events are kept.",
+            ],
+            cost="It stops counting on your bill from the next invoice.",
+        )
     if location_remove(location=location):
         messages.success(
             request, f"{location} was removed; its API tokens no longer work. Data is kept."
         )
     else:
         messages.info(request, f"{location} was already removed.")
+    return redirect("locations")
+
+
+@require_POST
+@member_view
+def location_rename_view(request, location_id):
+    """Locations page: the name shown wherever the location appears."""
+    location = get_object_or_404(Location, workspace=request.workspace, location_id=location_id)
+    form = LocationNameForm(request.POST)
+    if form.is_valid():
+        location_rename(location=location, name=form.cleaned_data["name"])
+        messages.success(request, f"Location {location.location_id} is now “{location.name}”.")
+    else:
+        messages.error(request, "A location name needs 1 to 255 characters.")
     return redirect("locations")

@@ -5,6 +5,7 @@ happen (it is counted separately). SAVEPOINT statements only exist because each 
 a transaction; production opens a real transaction instead, so they are not counted. On
 PostgreSQL the advisory lock that answers REQUEST_IN_PROGRESS rides on the request-id lookup, and
 a lot update rides on its ledger insert; SQLite runs those two as separate statements.
+Every authenticated request ends with one INSERT into its client's request log.
 """
 
 import pytest
@@ -33,27 +34,27 @@ def split() -> int:
     return 0 if connection.vendor == "postgresql" else 1
 
 
-def test_deduct_costs_7_statements_on_postgresql(api, member, split):
+def test_deduct_costs_8_statements_on_postgresql(api, member, split):
     # token, request_id lookup with the advisory lock, lock contact, lock lots, contact
     # balance, lot update with its ledger entry, stored response (no config lookup when only
-    # calendar_id is sent)
-    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 7 + split
+    # calendar_id is sent), request log
+    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 8 + split
 
 
-def test_grant_costs_12_statements(api, package, member):
+def test_grant_costs_13_statements(api, package, member):
     # token, request_id lookup with the advisory lock, config, lock contact, payment
     # insert-or-ignore, payment read back, lock lots, new lot, contact balance, ledger entry,
-    # payment → lot link, stored response
-    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 12
+    # payment → lot link, stored response, request log
+    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 13
 
 
-def test_check_costs_3_statements(api, member):
+def test_check_costs_4_statements(api, member):
     body = {"location_id": "loc_main", "external_contact_id": "m1", "calendar_id": "cal_pack"}
-    assert _statements(lambda: api.post_json(POSTS["check"], body)) == 3
+    assert _statements(lambda: api.post_json(POSTS["check"], body)) == 4
 
 
-def test_list_read_costs_3_statements(api, member):
-    assert _statements(lambda: api.get(read_url("m1", "/ledger"))) == 3
+def test_list_read_costs_4_statements(api, member):
+    assert _statements(lambda: api.get(read_url("m1", "/ledger"))) == 4
 
 
 def test_first_call_in_a_minute_adds_the_last_used_at_write(api, member):

@@ -82,6 +82,7 @@ def refused_booking(location, contact_key, reason="INSUFFICIENT_CREDITS", n=1):
         location=location,
         status=EventStatus.PROCESSED,
         reason_code=reason,
+        contact_ref=contact_key,  # as intake reads it from appointment.contactId
         payload={
             "type": "AppointmentCreate",
             "locationId": location.location_id,

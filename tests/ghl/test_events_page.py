@@ -3,6 +3,7 @@
 import pytest
 from django.http import HttpRequest
 
+from entitlements.models import Contact
 from inbox.models import EventStatus, InboundEvent, Provider
 from tests.conftest import PASSWORD
 from tests.ghl.signing import balance, ghl_event
@@ -103,3 +104,63 @@ def test_provider_filter_accepts_merchant_stripe(signed_in, owner, location):
     response = signed_in(owner).get("/events/", {"provider": Provider.STRIPE_MERCHANT})
     assert response.status_code == 200
     assert b"No events match these filters." in response.content
+
+
+@pytest.fixture
+def refused_booking(post_ghl, location, pack):
+    """John Deo (ghl_contact_ava) is known from a ContactCreate; his booking is refused."""
+    post_ghl(ghl_event("ContactCreate"))
+    post_ghl(ghl_event("AppointmentCreate"))
+    return InboundEvent.objects.get(event_type="AppointmentCreate")
+
+
+def test_refused_booking_is_never_a_green_processed_badge(signed_in, viewer, refused_booking):
+    page = signed_in(viewer).get("/events/").content.decode()
+    assert '<span class="badge refused">refused</span>' in page
+    assert page.count('<span class="badge processed">') == 1  # the ContactCreate only
+
+
+def test_events_list_links_each_event_to_its_member(signed_in, viewer, refused_booking):
+    response = signed_in(viewer).get("/events/")
+    member = Contact.objects.get(external_id="ghl_contact_ava")
+    assert f'href="/contacts/{member.pk}/">John Deo</a>' in response.content.decode()
+
+
+@pytest.mark.parametrize("query", ["John", "ghl_contact_ava", "no_entitlement"])
+def test_events_search_by_member_or_reason(signed_in, viewer, refused_booking, query):
+    response = signed_in(viewer).get("/events/", {"q": query, "status": "refused"})
+    assert list(response.context["page"].object_list) == [refused_booking]
+
+
+def test_events_search_by_event_id(signed_in, viewer, refused_booking):
+    response = signed_in(viewer).get("/events/", {"q": refused_booking.event_id})
+    assert list(response.context["page"].object_list) == [refused_booking]
+
+
+def test_processed_filter_leaves_refusals_out(signed_in, viewer, refused_booking):
+    response = signed_in(viewer).get("/events/", {"status": "processed"})
+    assert [e.event_type for e in response.context["page"].object_list] == ["ContactCreate"]
+
+
+def test_refused_event_shows_why_and_what_to_fix(signed_in, viewer, refused_booking):
+    page = signed_in(viewer).get(f"/events/{refused_booking.pk}/").content.decode()
+    assert "The contact holds no credits in this location." in page
+    assert "What to fix:</strong> The member has never bought credits here" in page
+    assert "Open John Deo's page" in page
+
+
+def test_admin_reprocesses_a_refused_booking_after_a_purchase(
+    post_ghl, signed_in, admin_user, refused_booking, location, django_capture_on_commit_callbacks
+):
+    post_ghl(ghl_event("InvoicePaid"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = signed_in(admin_user).post(f"/events/{refused_booking.pk}/reprocess/")
+    refused_booking.refresh_from_db()
+    assert response.status_code == 302
+    assert refused_booking.reason_code == "deducted"
+    assert balance(location, "ghl_contact_ava") == 9
+
+
+def test_viewer_cannot_reprocess(signed_in, viewer, refused_booking):
+    response = signed_in(viewer).post(f"/events/{refused_booking.pk}/reprocess/")
+    assert response.status_code == 403

@@ -51,8 +51,10 @@ def test_signup_refuses_an_email_already_in_use(client, owner):
 
 
 def test_sign_in_with_email_and_password_lands_on_getting_started(client, owner):
-    response = client.post(reverse("login"), {"username": owner.email, "password": PASSWORD})
-    assert response.url == reverse("getting-started")
+    response = client.post(
+        reverse("login"), {"username": owner.email, "password": PASSWORD}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("getting-started")  # via the dashboard
 
 
 def test_sign_in_with_a_wrong_password_shows_an_error(client, owner):
@@ -67,7 +69,7 @@ def test_sign_out_ends_the_session(login, owner):
     assert client.get(reverse("getting-started")).status_code == 302
 
 
-@pytest.mark.parametrize(("signed_in", "target"), [(True, "getting-started"), (False, "login")])
+@pytest.mark.parametrize(("signed_in", "target"), [(True, "dashboard"), (False, "login")])
 def test_home_redirects_by_sign_in_state(client, login, owner, signed_in, target):
     response = (login(owner) if signed_in else client).get("/")
     assert response.url == reverse(target)

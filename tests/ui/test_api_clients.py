@@ -4,6 +4,8 @@ from django.urls import reverse
 from accounts.models import BillingStatus
 from api.models import ApiClient
 from api.services import authenticate_token
+from entitlements.models import LedgerEntry
+from tests.factories import ProductConfigFactory
 
 pytestmark = pytest.mark.django_db
 NEW = {"location": "loc_main", "name": "Booking app", "scopes": ["deduct", "grant", "summary"]}
@@ -86,3 +88,55 @@ def test_viewers_see_clients_but_no_form(login, viewer, token):
     html = login(viewer).get(reverse("api-clients")).content.decode()
     assert "tests" in html
     assert "New API client" not in html
+
+
+@pytest.mark.parametrize(
+    "preset, scopes",
+    [
+        ("booking", ["check", "deduct", "restore"]),
+        ("readonly", ["summary"]),
+        ("full", ["check", "deduct", "grant", "restore", "summary"]),
+    ],
+)
+def test_scope_presets(login, admin_user, location, preset, scopes):
+    login(admin_user).post(reverse("api-client-new"), {**NEW, "scopes": [], "preset": preset})
+    assert ApiClient.objects.get().scopes == scopes
+
+
+def test_new_client_page_shows_a_ready_first_call(login, admin_user, location, package):
+    page = login(admin_user).post(
+        reverse("api-client-new"), {**NEW, "preset": "booking"}, follow=True
+    )
+    html = page.content.decode()
+    token = _token_on(page)
+    assert f"Authorization: Bearer {token}" in html
+    assert f"&quot;product_config_id&quot;: &quot;{package.public_id}&quot;" in html
+    assert "&quot;calendar_id&quot;: &quot;cal_pack&quot;" in html
+
+
+def test_test_deduct_grants_and_deducts_one_credit_of_the_test_member(
+    login, admin_user, location, package
+):
+    client = login(admin_user)
+    client.post(reverse("api-client-new"), {**NEW, "preset": "booking"})
+    api_client = ApiClient.objects.get()
+    response = client.post(
+        reverse("api-client-test", args=[api_client.client_id]),
+        {"product_config": package.public_id},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "Test deduct done" in html
+    assert LedgerEntry.objects.filter(contact__external_id="test-member").count() == 2
+    assert response.context["contact"].external_id == "test-member"
+
+
+def test_test_deduct_of_another_workspace_config_is_404(
+    login, admin_user, location, token, stranger_location
+):
+    foreign = ProductConfigFactory(location=stranger_location)
+    response = login(admin_user).post(
+        reverse("api-client-test", args=[ApiClient.objects.get().client_id]),
+        {"product_config": foreign.public_id},
+    )
+    assert response.status_code == 404

@@ -1,8 +1,8 @@
 import pytest
 from django.urls import reverse
 
-from entitlements.models import Contact, LedgerEntry, PaymentEvent
-from entitlements.services import contact_activity_record
+from entitlements.models import Contact, LedgerEntry, PaymentEvent, Source
+from entitlements.services import Actor, contact_activity_record, refusal_record
 
 pytestmark = pytest.mark.django_db
 
@@ -33,9 +33,30 @@ def test_contact_timeline_shows_what_kotally_told_the_outside(login, viewer, mem
     assert "sent credits.low to 2 endpoints" in html
 
 
+def test_contact_timeline_shows_a_refusal_with_what_to_fix(login, viewer, member):
+    refusal_record(location=member.location, contact_key="member-1",
+                   actor=Actor(source=Source.API, request_id="d-9"), operation="deduct",
+                   reason_code="INSUFFICIENT_CREDITS", external_ref="class-7")
+    html = login(viewer).get(reverse("contact", args=[member.pk])).content.decode()
+    assert '<span class="badge refused">refused</span>' in html
+    assert "No single lot holds enough credits for this amount." in html
+    assert "What to fix:</strong> The member needs more credits" in html
+
+
+def test_member_seen_only_in_a_refusal_is_found_under_contacts(login, viewer, location):
+    refusal_record(location=location, contact_key="walk-in", actor=Actor(source=Source.API),
+                   operation="check", reason_code="NO_ENTITLEMENT")
+    response = login(viewer).get(reverse("contacts"), {"q": "walk-in"})
+    contact = Contact.objects.get(external_id="walk-in")
+    assert reverse("contact", args=[contact.pk]) in response.content.decode()
+
+
 def test_api_timeline_keeps_its_three_types(api, member):
     contact_activity_record(location_pk=member.location_id, contact_pk=member.pk,
                             message="GHL field updated: Kotally credits 10")
+    refusal_record(location=member.location, contact_key="member-1",
+                   actor=Actor(source=Source.API), operation="check",
+                   reason_code="INSUFFICIENT_CREDITS")
     events = api.get("/api/v2/contacts/member-1/timeline?location_id=loc_main").json()["events"]
     assert sorted(e["type"] for e in events) == ["ledger", "payment"]
 
@@ -60,6 +81,13 @@ def test_manual_grant_writes_an_admin_entry_with_the_acting_user(
     assert payment.provider == "admin" and payment.external_payment_id.startswith("admin:")
 
 
+def test_ledger_shows_who_made_a_manual_change(login, admin_user, member, package):
+    client = login(admin_user)
+    _adjust(client, member, action="deduct", product_config=package.public_id, amount=1)
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    assert f"admin · {admin_user.get_full_name() or admin_user.email}" in html
+
+
 def test_manual_deduct_and_restore_move_credits(login, owner, member, package):
     client = login(owner)
     _adjust(client, member, action="deduct", product_config=package.public_id, amount=3)
@@ -74,11 +102,56 @@ def test_manual_revoke_empties_the_lot(login, admin_user, member):
     assert (lot.status, lot.credits_remaining) == ("revoked", 0)
 
 
-def test_a_refused_adjustment_shows_the_reason(login, admin_user, member, package):
+def test_a_refused_adjustment_shows_the_reason_and_keeps_the_fields(
+    login, admin_user, member, package
+):
     client = login(admin_user)
     response = _adjust(client, member, action="deduct", product_config=package.public_id, amount=11)
-    page = client.get(response.url)
-    assert "INSUFFICIENT_CREDITS" in page.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 409
+    assert "Refused (INSUFFICIENT_CREDITS)" in html
+    assert 'value="11" min="1" max="1000" id="deduct_amount"' in html
+
+
+def test_manual_grant_of_any_number_of_credits(login, admin_user, member, package):
+    client = login(admin_user)
+    response = _adjust(client, member, action="grant", product_config=package.public_id, amount=3)
+    page = client.get(response.url).content.decode()
+    assert "Granted 3 credits of" in page
+    assert member.entitlements.order_by("pk").last().credits_granted == 3
+
+
+def test_preview_shows_the_new_balance_and_applies_nothing(login, admin_user, member, package):
+    response = _adjust(login(admin_user), member, action="deduct",
+                       product_config=package.public_id, amount=4, preview="1")
+    assert f"{package.name}: 10 → 6 credits (-4)" in response.content.decode()
+    assert member.entitlements.get().credits_remaining == 10
+
+
+def test_restore_that_applies_less_than_asked_says_so(login, admin_user, member, package):
+    client = login(admin_user)
+    _adjust(client, member, action="deduct", product_config=package.public_id, amount=2)
+    response = _adjust(client, member, action="restore", product_config=package.public_id,
+                       amount=5)
+    assert "Restored 2 of the 5 credits asked" in client.get(response.url).content.decode()
+
+
+def test_pause_and_resume_appear_on_the_timeline_with_who_and_why(login, admin_user, member):
+    client = login(admin_user)
+    lot = member.entitlements.get().public_id
+    client.post(reverse("lot-pause", args=[lot]), {"note": "injured, back in May"})
+    client.post(reverse("lot-resume", args=[lot]))
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    who = admin_user.get_full_name() or admin_user.email
+    assert f"Lot {lot} paused by {who}: injured, back in May" in html
+    assert f"Lot {lot} resumed by {who}" in html
+
+
+def test_paused_lot_shows_its_credits_as_paused(login, admin_user, member):
+    client = login(admin_user)
+    client.post(reverse("lot-pause", args=[member.entitlements.get().public_id]))
+    html = client.get(reverse("contact", args=[member.pk])).content.decode()
+    assert "10 paused" in html
 
 
 @pytest.mark.parametrize(
@@ -148,7 +221,7 @@ def test_contact_pages_keep_the_search_in_their_links(login, viewer, location):
 def test_restore_with_nothing_deducted_points_to_grant(login, admin_user, member, package):
     client = login(admin_user)
     response = _adjust(client, member, action="restore", product_config=package.public_id, amount=1)
-    html = client.get(response.url).content.decode()
+    html = response.content.decode()
     assert "NOTHING_TO_RESTORE" in html
     assert "no credits were deducted from this config" in html
     assert "use the Grant action" in html

@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from entitlements import selectors
-from inbox.models import InboundEvent
+from inbox.models import REFUSED_Q, InboundEvent
 from kotally.lib.keyset import window
 from tests.factories import LocationFactory
 
@@ -37,10 +37,10 @@ def big(postgres, workspace, location):
             """
             INSERT INTO inbox_inboundevent (provider, event_id, event_type, location_id,
                 location_ref, payload, signature_scheme, status, reason_code, attempts,
-                last_error, error_detail, received_at, updated_at)
+                last_error, error_detail, contact_ref, received_at, updated_at)
             SELECT 'ghl', 'evt-' || i, 'ContactCreate', CASE WHEN i %% 5 = 0 THEN %s ELSE %s END,
                 '', '{}', '', CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'processed' END, '', 1,
-                '', '', now() - i * interval '1 second', now()
+                '', '', 'c-' || i, now() - i * interval '1 second', now()
             FROM generate_series(1, %s) AS i
             """,
             [other.pk, location.pk, ROWS],
@@ -99,9 +99,13 @@ def test_contacts_list_reads_contacts_through_an_index(big, location):
 def test_events_list_reads_events_through_an_index(big):
     locations = list(big.locations.values_list("pk", flat=True))
     scanned = []
-    for status in ("", "failed"):
+    for status in ("", "failed", "refused", "contact"):
         events = InboundEvent.objects.filter(location__workspace=big)
-        if status:
+        if status == "refused":  # the Events page's refused filter (inbox.views._with_status)
+            events = events.filter(REFUSED_Q)
+        elif status == "contact":  # a search by member
+            events = events.filter(contact_ref__in=["c-500", "c-501"])
+        elif status:
             events = events.filter(status=status)
         plans = _plans(
             lambda events=events: window(

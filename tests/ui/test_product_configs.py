@@ -101,6 +101,8 @@ def test_a_removed_configs_ghl_product_can_be_mapped_again(login, admin_user, lo
 
 
 def test_editing_into_a_ghl_product_clash_is_a_form_error(login, admin_user, location, package):
+    location.kind = "ghl"  # GHL ids are only on the form of a GHL location's config
+    location.save()
     ProductConfigFactory(location=location, name="Other", ghl_product_id="prod_1")
     response = login(admin_user).post(
         reverse("product-config-edit", args=[package.public_id]),
@@ -192,4 +194,31 @@ def test_typed_ghl_ids_create_a_config_without_javascript(login, admin_user, ghl
         ghl_location,
         "prod_1",
         "price_1",
+    )
+
+
+def test_edit_form_shows_only_the_fields_of_its_kind_and_location(login, admin_user, package):
+    form = (
+        login(admin_user)
+        .get(reverse("product-config-edit", args=[package.public_id]))
+        .context["form"]
+    )
+    assert "credits_total" in form.fields
+    assert not {"monthly_credits", "renewal_policy", "ghl_product_id", "stripe_price_id"} & set(
+        form.fields
+    )
+
+
+def test_edit_without_the_hidden_fields_keeps_them(login, admin_user, package):
+    package.ghl_product_id = "prod_kept"
+    package.save()
+    login(admin_user).post(
+        reverse("product-config-edit", args=[package.public_id]),
+        {"name": "Renamed", "credits_total": 12, "calendar_ids": "cal_pack", "priority": 100},
+    )
+    package.refresh_from_db()
+    assert (package.name, package.credits_total, package.ghl_product_id) == (
+        "Renamed",
+        12,
+        "prod_kept",
     )

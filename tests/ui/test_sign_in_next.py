@@ -81,7 +81,7 @@ def test_sign_in_ignores_a_next_pointing_to_another_site(client, owner):
         reverse("login"),
         {"username": owner.email, "password": PASSWORD, "next": "//evil.example/"},
     )
-    assert response.url == reverse("getting-started")
+    assert response.url == reverse("dashboard")  # the default landing page
 
 
 def test_signed_in_visitor_of_signup_is_sent_to_the_pending_install(parked, owner):
