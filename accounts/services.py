@@ -66,8 +66,9 @@ def workspace_subscription_update(
     workspace.stripe_customer_id = customer_id
     workspace.stripe_subscription_id = subscription_id
     workspace.next_invoice_at = next_invoice_at
-    workspace.save(update_fields=["stripe_customer_id", "stripe_subscription_id",
-                                  "next_invoice_at"])
+    workspace.save(
+        update_fields=["stripe_customer_id", "stripe_subscription_id", "next_invoice_at"]
+    )
 
 
 def workspace_ghl_company_set(*, workspace: Workspace, company_id: str) -> None:

@@ -46,5 +46,8 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
     name = "bearerAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "http", "scheme": "bearer",
-                "bearerFormat": "ktly_<client uuid>_<secret uuid>"}
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "ktly_<client uuid>_<secret uuid>",
+        }

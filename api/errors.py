@@ -63,7 +63,8 @@ def exception_handler(exc, context):
 
 def _field_errors(detail) -> dict:
     if isinstance(detail, dict):
-        return {str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in
-                detail.items()}
+        return {
+            str(k): [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()
+        }
     messages = detail if isinstance(detail, list) else [detail]
     return {"non_field_errors": [str(m) for m in messages]}

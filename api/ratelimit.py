@@ -76,7 +76,8 @@ def take(client_key: str) -> Decision:
 
         try:
             allowed, milli, wait_ms = _redis_script(settings.REDIS_URL)(
-                keys=[f"ratelimit:{client_key}"], args=[rate, burst, now])
+                keys=[f"ratelimit:{client_key}"], args=[rate, burst, now]
+            )
         except redis.RedisError:
             # Fail open: a cache outage must not stop bookings; the database still guards.
             return Decision(True, burst, 0)

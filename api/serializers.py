@@ -73,18 +73,25 @@ def _no_slash(value: str) -> None:
 class ContactKeyMixin(serializers.Serializer):
     location_id = StrictCharField()
     external_contact_id = StrictCharField(
-        required=False, validators=[_no_slash],
-        help_text="The contact key. Send exactly one of external_contact_id / ghl_contact_id.")
+        required=False,
+        validators=[_no_slash],
+        help_text="The contact key. Send exactly one of external_contact_id / ghl_contact_id.",
+    )
     ghl_contact_id = StrictCharField(
-        required=False, validators=[_no_slash],
-        help_text="Another name for the same key. Send exactly one of the two.")
+        required=False,
+        validators=[_no_slash],
+        help_text="Another name for the same key. Send exactly one of the two.",
+    )
 
     def validate(self, attrs):
         given = [k for k in ("external_contact_id", "ghl_contact_id") if k in attrs]
         if len(given) != 1:
             raise serializers.ValidationError(
-                {"external_contact_id": ["Send exactly one of external_contact_id or "
-                                         "ghl_contact_id."]}
+                {
+                    "external_contact_id": [
+                        "Send exactly one of external_contact_id or ghl_contact_id."
+                    ]
+                }
             )
         attrs["contact_key"] = attrs[given[0]]
         return attrs
@@ -92,9 +99,11 @@ class ContactKeyMixin(serializers.Serializer):
 
 class TargetMixin(ContactKeyMixin):
     product_config_id = StrictCharField(
-        required=False, help_text="Send product_config_id or calendar_id, or both.")
+        required=False, help_text="Send product_config_id or calendar_id, or both."
+    )
     calendar_id = StrictCharField(
-        required=False, help_text="With product_config_id it must be in the config's family.")
+        required=False, help_text="With product_config_id it must be in the config's family."
+    )
     amount = StrictIntegerField(required=False, default=1, min_value=1, max_value=1000)
 
     def validate(self, attrs):
@@ -193,33 +202,53 @@ class ErrorOut(EnvelopeOut):
 
 # Transport errors by HTTP status (SPEC §3.1).
 TRANSPORT_CODES = {
-    400: ["VALIDATION_ERROR"], 401: ["UNAUTHENTICATED"],
-    403: ["SCOPE_REQUIRED", "LOCATION_FORBIDDEN"], 404: ["ROUTE_NOT_FOUND"],
-    405: ["METHOD_NOT_ALLOWED"], 409: ["REQUEST_IN_PROGRESS"], 415: ["UNSUPPORTED_MEDIA_TYPE"],
-    422: ["REQUEST_ID_REUSED"], 429: ["RATE_LIMITED"], 500: ["INTERNAL_ERROR"],
+    400: ["VALIDATION_ERROR"],
+    401: ["UNAUTHENTICATED"],
+    403: ["SCOPE_REQUIRED", "LOCATION_FORBIDDEN"],
+    404: ["ROUTE_NOT_FOUND"],
+    405: ["METHOD_NOT_ALLOWED"],
+    409: ["REQUEST_IN_PROGRESS"],
+    415: ["UNSUPPORTED_MEDIA_TYPE"],
+    422: ["REQUEST_ID_REUSED"],
+    429: ["RATE_LIMITED"],
+    500: ["INTERNAL_ERROR"],
 }
 
 
 def error_out(status: int) -> type[serializers.Serializer]:
-    return type(f"Error{status}Out", (ErrorOut,), {
-        "reason_code": serializers.ChoiceField(choices=TRANSPORT_CODES[status])})
+    return type(
+        f"Error{status}Out",
+        (ErrorOut,),
+        {"reason_code": serializers.ChoiceField(choices=TRANSPORT_CODES[status])},
+    )
 
 
 def _outcome_codes(success: str, *refusals: str) -> serializers.ChoiceField:
-    return serializers.ChoiceField(choices=[success, *refusals],
-                                   help_text="The success code, or a refusal (ok false).")
+    return serializers.ChoiceField(
+        choices=[success, *refusals], help_text="The success code, or a refusal (ok false)."
+    )
 
 
-_ENGINE_REFUSALS = [Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE, Reason.CONFIG_NOT_FOUND,
-                    Reason.NO_ENTITLEMENT, Reason.SERVICE_FAMILY_MISMATCH,
-                    Reason.ENTITLEMENT_PAUSED, Reason.ENTITLEMENT_EXPIRED,
-                    Reason.INSUFFICIENT_CREDITS]
+_ENGINE_REFUSALS = [
+    Reason.BILLING_SUSPENDED,
+    Reason.LOCATION_INACTIVE,
+    Reason.CONFIG_NOT_FOUND,
+    Reason.NO_ENTITLEMENT,
+    Reason.SERVICE_FAMILY_MISMATCH,
+    Reason.ENTITLEMENT_PAUSED,
+    Reason.ENTITLEMENT_EXPIRED,
+    Reason.INSUFFICIENT_CREDITS,
+]
 
 
 class GrantOut(EnvelopeOut):
-    reason_code = _outcome_codes(Reason.GRANT_APPLIED, Reason.CONFIG_NOT_FOUND,
-                                 Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE,
-                                 Reason.DUPLICATE_EVENT)
+    reason_code = _outcome_codes(
+        Reason.GRANT_APPLIED,
+        Reason.CONFIG_NOT_FOUND,
+        Reason.BILLING_SUSPENDED,
+        Reason.LOCATION_INACTIVE,
+        Reason.DUPLICATE_EVENT,
+    )
     location_id = serializers.CharField(allow_null=True)
     contact_id = serializers.CharField(allow_null=True)
     entitlement_id = serializers.CharField(allow_null=True)
@@ -246,9 +275,16 @@ class DeductOut(EntitlementOutcomeOut):
 
 class RestoreOut(EntitlementOutcomeOut):
     reason_code = _outcome_codes(
-        Reason.RESTORED, Reason.BILLING_SUSPENDED, Reason.LOCATION_INACTIVE,
-        Reason.CONFIG_NOT_FOUND, Reason.NO_ENTITLEMENT, Reason.SERVICE_FAMILY_MISMATCH,
-        Reason.CANCELLATION_WINDOW_EXPIRED, Reason.NOTHING_TO_RESTORE, Reason.ENTITLEMENT_EXPIRED)
+        Reason.RESTORED,
+        Reason.BILLING_SUSPENDED,
+        Reason.LOCATION_INACTIVE,
+        Reason.CONFIG_NOT_FOUND,
+        Reason.NO_ENTITLEMENT,
+        Reason.SERVICE_FAMILY_MISMATCH,
+        Reason.CANCELLATION_WINDOW_EXPIRED,
+        Reason.NOTHING_TO_RESTORE,
+        Reason.ENTITLEMENT_EXPIRED,
+    )
 
 
 class ContactOut(serializers.Serializer):
@@ -328,8 +364,11 @@ class CreditsRowOut(serializers.Serializer):
 
 def _timeline_event(name: str, kind: str, item) -> type[serializers.Serializer]:
     """A timeline event: `type` and `at` merged into the item of that kind."""
-    return type(name, (item,), {"type": serializers.ChoiceField(choices=[kind]),
-                                "at": serializers.CharField()})
+    return type(
+        name,
+        (item,),
+        {"type": serializers.ChoiceField(choices=[kind]), "at": serializers.CharField()},
+    )
 
 
 _TIMELINE_EVENT = PolymorphicProxySerializer(
@@ -363,8 +402,9 @@ def _read_out(name: str, **fields) -> type[serializers.Serializer]:
 
 def read_response(loaded: type[serializers.Serializer], code: str) -> PolymorphicProxySerializer:
     """A contact read's 200 body: the loaded body with its success code, or NOT_FOUND."""
-    success = type(loaded.__name__, (loaded,), {
-        "reason_code": serializers.ChoiceField(choices=[code])})
+    success = type(
+        loaded.__name__, (loaded,), {"reason_code": serializers.ChoiceField(choices=[code])}
+    )
     return PolymorphicProxySerializer(
         component_name=f"{loaded.__name__}OrNotFound",
         serializers=[success, NotFoundOut],
@@ -386,11 +426,14 @@ def _list_out(name: str, key: str, items: serializers.Field) -> type[serializers
     return _read_out(name, **{key: items, "next_cursor": serializers.CharField(allow_null=True)})
 
 
-EntitlementsLoadedOut = _list_out("EntitlementsLoadedOut", "entitlements",
-                                  EntitlementOut(many=True))
-AppointmentsLoadedOut = _list_out("AppointmentsLoadedOut", "appointments",
-                                  AppointmentOut(many=True))
+EntitlementsLoadedOut = _list_out(
+    "EntitlementsLoadedOut", "entitlements", EntitlementOut(many=True)
+)
+AppointmentsLoadedOut = _list_out(
+    "AppointmentsLoadedOut", "appointments", AppointmentOut(many=True)
+)
 LedgerLoadedOut = _list_out("LedgerLoadedOut", "entries", LedgerOut(many=True))
 PaymentsLoadedOut = _list_out("PaymentsLoadedOut", "payments", PaymentOut(many=True))
-TimelineLoadedOut = _list_out("TimelineLoadedOut", "events",
-                              serializers.ListField(child=TimelineEventOut()))
+TimelineLoadedOut = _list_out(
+    "TimelineLoadedOut", "events", serializers.ListField(child=TimelineEventOut())
+)

@@ -24,11 +24,18 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 _AUTH_COLUMNS = (
-    "client_id", "scopes", "secret_hash", "previous_secret_hash", "previous_secret_expires_at",
+    "client_id",
+    "scopes",
+    "secret_hash",
+    "previous_secret_hash",
+    "previous_secret_expires_at",
     "last_used_at",
-    "location__location_id", "location__status", "location__kind",
+    "location__location_id",
+    "location__status",
+    "location__kind",
     "location__cancellation_window_hours",
-    "location__workspace__billing_status", "location__workspace__cancellation_window_hours",
+    "location__workspace__billing_status",
+    "location__workspace__cancellation_window_hours",
 )
 
 

@@ -61,8 +61,11 @@ class ApiView(APIView):
         request.rate_limit = decision
         if not decision.allowed:
             record_rate_limited(request.auth)
-            raise ApiError(429, "RATE_LIMITED", "Too many requests for this API client; "
-                           f"retry after {decision.retry_after} s.")
+            raise ApiError(
+                429,
+                "RATE_LIMITED",
+                f"Too many requests for this API client; retry after {decision.retry_after} s.",
+            )
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
@@ -91,8 +94,12 @@ class ApiView(APIView):
             sent = request.data if isinstance(request.data, dict) else {}
         except APIException:  # an unreadable body (400, 415): no fields to log
             sent = {}
-        contact = (self.kwargs.get("contact_id") or sent.get("external_contact_id")
-                   or sent.get("ghl_contact_id") or "")
+        contact = (
+            self.kwargs.get("contact_id")
+            or sent.get("external_contact_id")
+            or sent.get("ghl_contact_id")
+            or ""
+        )
         try:
             api_request_record(
                 client=client,
@@ -122,27 +129,41 @@ class ApiView(APIView):
         return location
 
     def body(self, outcome: Outcome, **fields) -> dict:
-        body = {"ok": outcome.ok, "reason_code": outcome.reason_code,
-                "correlation_id": self.request.correlation_id, **fields}
+        body = {
+            "ok": outcome.ok,
+            "reason_code": outcome.reason_code,
+            "correlation_id": self.request.correlation_id,
+            **fields,
+        }
         if not outcome.ok:
             body["message"] = outcome.message
         return body
 
     def outcome_body(self, outcome: Outcome) -> dict:
-        return self.body(outcome, balance_after=outcome.balance_after,
-                         entitlement_id=outcome.entitlement_id, balance=outcome.balance)
+        return self.body(
+            outcome,
+            balance_after=outcome.balance_after,
+            entitlement_id=outcome.entitlement_id,
+            balance=outcome.balance,
+        )
 
     def actor(self, data) -> services.Actor:
-        return services.Actor(source=Source.API, request_id=data["request_id"],
-                              correlation_id=self.request.correlation_id)
+        return services.Actor(
+            source=Source.API,
+            request_id=data["request_id"],
+            correlation_id=self.request.correlation_id,
+        )
 
     def refused(self, location, data, operation: str, outcome: Outcome) -> None:
         """Keep the refusal for the member's page (in run_once: a replay records nothing)."""
         services.refusal_record(
             location=location,
             contact_key=data["contact_key"],
-            actor=services.Actor(source=Source.API, request_id=data.get("request_id", ""),
-                                 correlation_id=self.request.correlation_id),
+            actor=services.Actor(
+                source=Source.API,
+                request_id=data.get("request_id", ""),
+                correlation_id=self.request.correlation_id,
+            ),
             operation=operation,
             reason_code=outcome.reason_code,
             external_ref=data.get("external_ref", ""),
@@ -151,15 +172,23 @@ class ApiView(APIView):
 
     def once(self, location, data, operation: str, execute) -> Response:
         try:
-            result = run_once(location=location, request_id=data["request_id"],
-                              operation=operation, payload=self.request.data,
-                              execute=lambda: (200, execute()))
+            result = run_once(
+                location=location,
+                request_id=data["request_id"],
+                operation=operation,
+                payload=self.request.data,
+                execute=lambda: (200, execute()),
+            )
         except InProgress:
-            raise ApiError(409, "REQUEST_IN_PROGRESS", "This request_id is still executing; "
-                           "retry shortly.") from None
+            raise ApiError(
+                409, "REQUEST_IN_PROGRESS", "This request_id is still executing; retry shortly."
+            ) from None
         except Reused:
-            raise ApiError(422, "REQUEST_ID_REUSED", "This request_id was already used for "
-                           "another operation or body.") from None
+            raise ApiError(
+                422,
+                "REQUEST_ID_REUSED",
+                "This request_id was already used for another operation or body.",
+            ) from None
         response = Response(result.body, status=result.status)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"
@@ -170,8 +199,12 @@ class ApiView(APIView):
 class GrantView(ApiView):
     required_scope = "grant"
 
-    @extend_schema(operation_id="grant", request=s.GrantIn,
-                   responses={200: s.GrantOut, **_ERRORS}, tags=["credits"])
+    @extend_schema(
+        operation_id="grant",
+        request=s.GrantIn,
+        responses={200: s.GrantOut, **_ERRORS},
+        tags=["credits"],
+    )
     def post(self, request):
         data = self.validated(s.GrantIn, request.data)
         location = self.location_for(data["location_id"])
@@ -211,8 +244,12 @@ class GrantView(ApiView):
 class CheckView(ApiView):
     required_scope = "check"
 
-    @extend_schema(operation_id="check_eligibility", request=s.CheckIn,
-                   responses={200: s.CheckOut, **_ERRORS}, tags=["credits"])
+    @extend_schema(
+        operation_id="check_eligibility",
+        request=s.CheckIn,
+        responses={200: s.CheckOut, **_ERRORS},
+        tags=["credits"],
+    )
     def post(self, request):
         data = self.validated(s.CheckIn, request.data)
         location = self.location_for(data["location_id"])
@@ -273,8 +310,12 @@ class DeductView(_MoveView):
     service = services.credits_deduct
     operation = "deduct"
 
-    @extend_schema(operation_id="deduct", request=s.DeductIn,
-                   responses={200: s.DeductOut, **_ERRORS}, tags=["credits"])
+    @extend_schema(
+        operation_id="deduct",
+        request=s.DeductIn,
+        responses={200: s.DeductOut, **_ERRORS},
+        tags=["credits"],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -284,8 +325,12 @@ class RestoreView(_MoveView):
     service = services.credits_restore
     operation = "restore"
 
-    @extend_schema(operation_id="restore", request=s.RestoreIn,
-                   responses={200: s.RestoreOut, **_ERRORS}, tags=["credits"])
+    @extend_schema(
+        operation_id="restore",
+        request=s.RestoreIn,
+        responses={200: s.RestoreOut, **_ERRORS},
+        tags=["credits"],
+    )
     def post(self, request):
         return super().post(request)
 
@@ -321,14 +366,21 @@ class ContactReadView(ApiView):
         location = self.location_for(query["location_id"])
         contact = selectors.contact_find(location, query["id"])
         if contact is None:
-            return Response(self.body(Outcome(False, "NOT_FOUND"))
-                            | {"message": "No contact with this id in this location."})
+            return Response(
+                self.body(Outcome(False, "NOT_FOUND"))
+                | {"message": "No contact with this id in this location."}
+            )
         try:
-            fields = self.read(contact, min(query["limit"], selectors.MAX_LIMIT),
-                               query.get("cursor"))
+            fields = self.read(
+                contact, min(query["limit"], selectors.MAX_LIMIT), query.get("cursor")
+            )
         except selectors.BadCursor as exc:
-            raise ApiError(400, "VALIDATION_ERROR", "The request is invalid; see errors.",
-                           errors={"cursor": [str(exc)]}) from None
+            raise ApiError(
+                400,
+                "VALIDATION_ERROR",
+                "The request is invalid; see errors.",
+                errors={"cursor": [str(exc)]},
+            ) from None
         return Response(self.body(Outcome(True, self.success_code), **fields))
 
     def read(self, contact, limit, cursor) -> dict:
@@ -338,17 +390,24 @@ class ContactReadView(ApiView):
 def _read_view(name, code, out, read, params=_READ_PARAMS):
     """One GET view per contact read; `read(contact, limit, cursor)` returns the body fields."""
 
-    @extend_schema(operation_id=name, parameters=params,
-                   responses={200: s.read_response(out, code), **_ERRORS},
-                   tags=["contacts"])
+    @extend_schema(
+        operation_id=name,
+        parameters=params,
+        responses={200: s.read_response(out, code), **_ERRORS},
+        tags=["contacts"],
+    )
     def get(self, request, contact_id: str):
         return ContactReadView.get(self, request, contact_id)
 
-    return type(name, (ContactReadView,), {
-        "success_code": code,
-        "get": get,
-        "read": lambda self, contact, limit, cursor: read(contact, limit, cursor),
-    })
+    return type(
+        name,
+        (ContactReadView,),
+        {
+            "success_code": code,
+            "get": get,
+            "read": lambda self, contact, limit, cursor: read(contact, limit, cursor),
+        },
+    )
 
 
 def _page(key, fetch):
@@ -364,29 +423,64 @@ def _credits(contact, limit, cursor):
     return {"credits_available": total, "by_product_config": rows}
 
 
-ContactView = _read_view("contact_get", "contact_loaded", s.ContactLoadedOut,
-                         lambda c, limit, cursor: {"contact": selectors.contact_item(c)})
-SummaryView = _read_view("contact_summary", "summary_loaded", s.SummaryLoadedOut,
-                         lambda c, limit, cursor: {"contact": selectors.contact_item(c),
-                                                   "summary": selectors.contact_summary(c)})
+ContactView = _read_view(
+    "contact_get",
+    "contact_loaded",
+    s.ContactLoadedOut,
+    lambda c, limit, cursor: {"contact": selectors.contact_item(c)},
+)
+SummaryView = _read_view(
+    "contact_summary",
+    "summary_loaded",
+    s.SummaryLoadedOut,
+    lambda c, limit, cursor: {
+        "contact": selectors.contact_item(c),
+        "summary": selectors.contact_summary(c),
+    },
+)
 CreditsView = _read_view("contact_credits", "credits_loaded", s.CreditsLoadedOut, _credits)
 EntitlementsView = _read_view(
-    "contact_entitlements", "entitlements_loaded", s.EntitlementsLoadedOut,
-    _page("entitlements", selectors.entitlements_page), _LIST_PARAMS)
+    "contact_entitlements",
+    "entitlements_loaded",
+    s.EntitlementsLoadedOut,
+    _page("entitlements", selectors.entitlements_page),
+    _LIST_PARAMS,
+)
 UpcomingView = _read_view(
-    "contact_appointments_upcoming", "appointments_loaded", s.AppointmentsLoadedOut,
+    "contact_appointments_upcoming",
+    "appointments_loaded",
+    s.AppointmentsLoadedOut,
     _page("appointments", lambda c, **kw: selectors.appointments_page(c, upcoming=True, **kw)),
-    _LIST_PARAMS)
+    _LIST_PARAMS,
+)
 PastView = _read_view(
-    "contact_appointments_past", "appointments_loaded", s.AppointmentsLoadedOut,
+    "contact_appointments_past",
+    "appointments_loaded",
+    s.AppointmentsLoadedOut,
     _page("appointments", lambda c, **kw: selectors.appointments_page(c, upcoming=False, **kw)),
-    _LIST_PARAMS)
-LedgerView = _read_view("contact_ledger", "ledger_loaded", s.LedgerLoadedOut,
-                        _page("entries", selectors.ledger_page), _LIST_PARAMS)
-PaymentsView = _read_view("contact_payments", "payments_loaded", s.PaymentsLoadedOut,
-                          _page("payments", selectors.payments_page), _LIST_PARAMS)
-TimelineView = _read_view("contact_timeline", "timeline_loaded", s.TimelineLoadedOut,
-                          _page("events", selectors.timeline_page), _LIST_PARAMS)
+    _LIST_PARAMS,
+)
+LedgerView = _read_view(
+    "contact_ledger",
+    "ledger_loaded",
+    s.LedgerLoadedOut,
+    _page("entries", selectors.ledger_page),
+    _LIST_PARAMS,
+)
+PaymentsView = _read_view(
+    "contact_payments",
+    "payments_loaded",
+    s.PaymentsLoadedOut,
+    _page("payments", selectors.payments_page),
+    _LIST_PARAMS,
+)
+TimelineView = _read_view(
+    "contact_timeline",
+    "timeline_loaded",
+    s.TimelineLoadedOut,
+    _page("events", selectors.timeline_page),
+    _LIST_PARAMS,
+)
 
 
 @csrf_exempt  # a POST to a wrong path must get the JSON 404, not Django's HTML CSRF page

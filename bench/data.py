@@ -48,8 +48,14 @@ HISTORY_PER_CONTACT = 50  # ledger entries per contact added by `history`
 
 def _contacts_with_lots(location, config, prefix, count, credits, source):
     """`count` contacts `<prefix>-00000`... each holding one full lot and its grant entry."""
-    params = {"loc": location.pk, "pc": config.pk, "n": count, "credits": credits,
-              "prefix": prefix, "source": source}
+    params = {
+        "loc": location.pk,
+        "pc": config.pk,
+        "n": count,
+        "credits": credits,
+        "prefix": prefix,
+        "source": source,
+    }
     with connection.cursor() as cur:
         cur.execute(
             """INSERT INTO entitlements_contact (location_id, external_id, email, name,
@@ -57,7 +63,9 @@ def _contacts_with_lots(location, config, prefix, count, credits, source):
                SELECT %(loc)s,
                       %(prefix)s || '-' || lpad(i::text, greatest(5, length(i::text)), '0'),
                       '', '', now(), now(), %(credits)s
-               FROM generate_series(0, %(n)s - 1) AS i""", params)
+               FROM generate_series(0, %(n)s - 1) AS i""",
+            params,
+        )
         cur.execute(
             """INSERT INTO entitlements_entitlement (public_id, location_id, contact_id,
                    product_config_id, credits_granted, credits_remaining, granted_at, status)
@@ -65,7 +73,8 @@ def _contacts_with_lots(location, config, prefix, count, credits, source):
                       %(credits)s, %(credits)s, now(), 'active'
                FROM entitlements_contact c
                WHERE c.location_id = %(loc)s AND c.external_id LIKE %(prefix)s || '-%%'""",
-            params)
+            params,
+        )
         cur.execute(
             """INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id,
                    entitlement_id, kind, amount, balance_after, contact_balance_after, source,
@@ -76,25 +85,34 @@ def _contacts_with_lots(location, config, prefix, count, credits, source):
                FROM entitlements_entitlement e
                JOIN entitlements_contact c ON c.id = e.contact_id
                WHERE c.location_id = %(loc)s AND c.external_id LIKE %(prefix)s || '-%%'""",
-            params)
+            params,
+        )
 
 
 def _config(location, name, credits, calendar):
-    return ProductConfig.objects.create(location=location, name=name, kind=ConfigKind.PACKAGE,
-                                        credits_total=credits, calendar_ids=[calendar])
+    return ProductConfig.objects.create(
+        location=location,
+        name=name,
+        kind=ConfigKind.PACKAGE,
+        credits_total=credits,
+        calendar_ids=[calendar],
+    )
 
 
 def seed() -> dict:
     with transaction.atomic():
         workspace = Workspace.objects.create(name="Bench Studio")
-        location = Location.objects.create(workspace=workspace, location_id=LOCATION,
-                                           kind=LocationKind.API, name="Bench API")
-        ghl = Location.objects.create(workspace=workspace, location_id=GHL_LOCATION,
-                                      kind=LocationKind.GHL, name="Bench GHL")
+        location = Location.objects.create(
+            workspace=workspace, location_id=LOCATION, kind=LocationKind.API, name="Bench API"
+        )
+        ghl = Location.objects.create(
+            workspace=workspace, location_id=GHL_LOCATION, kind=LocationKind.GHL, name="Bench GHL"
+        )
         billing_set_status(workspace=workspace, status=BillingStatus.ACTIVE)
         other_ws = Workspace.objects.create(name="Bench Other Gym")
-        other = Location.objects.create(workspace=other_ws, location_id=OTHER_LOCATION,
-                                        kind=LocationKind.API, name="Other")
+        other = Location.objects.create(
+            workspace=other_ws, location_id=OTHER_LOCATION, kind=LocationKind.API, name="Other"
+        )
         billing_set_status(workspace=other_ws, status=BillingStatus.ACTIVE)
 
         pack = _config(location, "Bench Pack", LOT_CREDITS, "cal_bench")
@@ -104,8 +122,9 @@ def seed() -> dict:
         _contacts_with_lots(location, hot, HOT_CONTACT, 1, HOT_CREDITS, "api")
         _contacts_with_lots(ghl, ghl_pack, "gc", CONTACTS, LOT_CREDITS, "ghl")
         _, token = api_client_create(location=location, name="bench", scopes=list(Scope.values))
-        _, other_token = api_client_create(location=other, name="bench-other",
-                                           scopes=list(Scope.values))
+        _, other_token = api_client_create(
+            location=other, name="bench-other", scopes=list(Scope.values)
+        )
     with connection.cursor() as cur:
         cur.execute("ANALYZE")
     return {
@@ -146,7 +165,8 @@ def history(total: int) -> dict:
                       'hist-' || lots.id || '-' || k, '', '', '',
                       now() - interval '1 day' + k * interval '1 second'
                FROM lots, generate_series(1, %s) AS k""",
-            [per, location.pk, per, per, per])
+            [per, location.pk, per, per, per],
+        )
         bench_rows = cur.rowcount
         fillers = max(0, (total - bench_rows) // per)
         if fillers:
@@ -169,12 +189,15 @@ def history(total: int) -> dict:
                           'hist-' || lots.id || '-' || k, '', '', '',
                           now() - interval '1 day' + k * interval '1 second'
                    FROM lots, generate_series(1, %s) AS k""",
-                [per - 1, location.pk, per - 1])
+                [per - 1, location.pk, per - 1],
+            )
         # The stored balance (one lot per bench contact) follows its lot.
         cur.execute(
             """UPDATE entitlements_contact c SET credits_available = e.credits_remaining
                FROM entitlements_entitlement e
-               WHERE e.contact_id = c.id AND c.location_id = %s""", [location.pk])
+               WHERE e.contact_id = c.id AND c.location_id = %s""",
+            [location.pk],
+        )
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
         cur.execute("SELECT count(*) FROM entitlements_ledgerentry")
@@ -189,19 +212,31 @@ def admin_load(name: str, contacts: int, entries: int) -> dict:
     heavy member with HEAVY_LOTS lots, their payments and ten entries each; as many events as
     members; and a signed-in owner. Returns the session cookie and the URLs to measure."""
     per = max(1, entries // contacts)
-    user = workspace_signup(email=f"{name}@bench.example", password=secrets.token_urlsafe(),
-                            workspace_name=name)
+    user = workspace_signup(
+        email=f"{name}@bench.example", password=secrets.token_urlsafe(), workspace_name=name
+    )
     workspace = user.memberships.get().workspace
     billing_set_status(workspace=workspace, status=BillingStatus.ACTIVE)
     first, second = (
-        Location.objects.create(workspace=workspace, location_id=f"loc_{name}_{n}",
-                                kind=LocationKind.API, name=f"{name} {n}")
+        Location.objects.create(
+            workspace=workspace,
+            location_id=f"loc_{name}_{n}",
+            kind=LocationKind.API,
+            name=f"{name} {n}",
+        )
         for n in (1, 2)
     )
     config = _config(first, "Agency Pack", 100, "cal_agency")
     other = _config(second, "Agency Pack", 100, "cal_agency")
-    params = {"first": first.pk, "second": second.pk, "n": contacts, "per": per,
-              "pc1": config.pk, "pc2": other.pk, "prefix": name}
+    params = {
+        "first": first.pk,
+        "second": second.pk,
+        "n": contacts,
+        "per": per,
+        "pc1": config.pk,
+        "pc2": other.pk,
+        "prefix": name,
+    }
     with transaction.atomic(), connection.cursor() as cur:
         # Member i: balance i % 12, granted per - 1 more; created one second after member i-1.
         cur.execute(
@@ -213,7 +248,9 @@ def admin_load(name: str, contacts: int, entries: int) -> dict:
                       CASE WHEN i %% 7 = 0 AND i %% 12 > 0
                            THEN now() + (i %% 90 + 1) * interval '1 day' END,
                       now() - (%(n)s - i) * interval '1 second', now()
-               FROM generate_series(0, %(n)s - 1) AS i""", params)
+               FROM generate_series(0, %(n)s - 1) AS i""",
+            params,
+        )
         cur.execute(
             """INSERT INTO entitlements_entitlement (public_id, location_id, contact_id,
                    product_config_id, credits_granted, credits_remaining, granted_at,
@@ -223,7 +260,9 @@ def admin_load(name: str, contacts: int, entries: int) -> dict:
                       c.credits_available + %(per)s - 1, c.credits_available, c.created_at,
                       c.credits_expire_at, 'active'
                FROM entitlements_contact c
-               WHERE c.location_id IN (%(first)s, %(second)s)""", params)
+               WHERE c.location_id IN (%(first)s, %(second)s)""",
+            params,
+        )
         _ledger(cur, "c.location_id IN (%(first)s, %(second)s)", params)
         heavy = _heavy_member(cur, params)
         cur.execute(
@@ -234,14 +273,17 @@ def admin_load(name: str, contacts: int, entries: int) -> dict:
                       CASE WHEN i %% 10 = 9 THEN %(second)s ELSE %(first)s END, '', '{}', '',
                       CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'processed' END, '', 1, '', '',
                       now() - (%(n)s - i) * interval '1 second', now()
-               FROM generate_series(0, %(n)s - 1) AS i""", params)
+               FROM generate_series(0, %(n)s - 1) AS i""",
+            params,
+        )
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE")
     client = Client()
     client.force_login(user)
     cookie = settings.SESSION_COOKIE_NAME
-    deep = Contact.objects.filter(location__workspace=workspace).order_by(
-        "-created_at", "-id")[contacts * 2 // 3]
+    deep = Contact.objects.filter(location__workspace=workspace).order_by("-created_at", "-id")[
+        contacts * 2 // 3
+    ]
     probe = contacts // 3
     return {
         "cookie": f"{cookie}={client.cookies[cookie].value}",
@@ -280,7 +322,9 @@ def _ledger(cur, lots_where: str, params: dict) -> None:
                   e.granted_at + k * interval '1 minute'
            FROM entitlements_entitlement e JOIN entitlements_contact c ON c.id = e.contact_id,
                 generate_series(1, %(per)s) AS k
-           WHERE {lots_where}""", params)
+           WHERE {lots_where}""",
+        params,
+    )
 
 
 def _heavy_member(cur, params: dict) -> int:
@@ -290,7 +334,9 @@ def _heavy_member(cur, params: dict) -> int:
         """INSERT INTO entitlements_contact (location_id, external_id, email, name,
                credits_available, created_at, updated_at)
            VALUES (%(first)s, %(prefix)s || '-heavy', 'heavy@bench.example', 'Heavy Member',
-                   0, now(), now()) RETURNING id""", params)
+                   0, now(), now()) RETURNING id""",
+        params,
+    )
     heavy = cur.fetchone()[0]
     params = {**params, "heavy": heavy, "lots": HEAVY_LOTS}
     cur.execute(
@@ -302,7 +348,9 @@ def _heavy_member(cur, params: dict) -> int:
                   'pi_heavy_' || i, 'payment_confirmed', 9900, 'usd',
                   now() - (%(lots)s - i) * interval '1 hour', %(pc1)s, 'granted', '', '', '',
                   false, '{}', now() - (%(lots)s - i) * interval '1 hour'
-           FROM generate_series(1, %(lots)s) AS i""", params)
+           FROM generate_series(1, %(lots)s) AS i""",
+        params,
+    )
     cur.execute(
         """INSERT INTO entitlements_entitlement (public_id, location_id, contact_id,
                product_config_id, credits_granted, credits_remaining, granted_at, status,
@@ -312,10 +360,13 @@ def _heavy_member(cur, params: dict) -> int:
            FROM entitlements_paymentevent p,
                 LATERAL (SELECT CASE WHEN p.paid_at > now() - interval '5 hours'
                                      THEN 2 ELSE 0 END AS remaining) r
-           WHERE p.contact_id = %(heavy)s""", params)
+           WHERE p.contact_id = %(heavy)s""",
+        params,
+    )
     _ledger(cur, "e.contact_id = %(heavy)s", params)
-    cur.execute("UPDATE entitlements_contact SET credits_available = 10 WHERE id = %(heavy)s",
-                params)
+    cur.execute(
+        "UPDATE entitlements_contact SET credits_available = 10 WHERE id = %(heavy)s", params
+    )
     return heavy
 
 
@@ -327,7 +378,8 @@ def consistent_lots() -> int:
                LEFT JOIN (SELECT entitlement_id, sum(amount) AS total
                           FROM entitlements_ledgerentry GROUP BY entitlement_id) l
                  ON l.entitlement_id = e.id
-               WHERE e.credits_remaining <> coalesce(l.total, 0)""")
+               WHERE e.credits_remaining <> coalesce(l.total, 0)"""
+        )
         return cur.fetchone()[0]
 
 

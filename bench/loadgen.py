@@ -118,8 +118,9 @@ async def http_load(
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
-    async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout,
-                                     headers=headers) as session:
+    async with aiohttp.ClientSession(
+        base_url, connector=connector, timeout=timeout, headers=headers
+    ) as session:
 
         async def worker(w: int) -> None:
             nonlocal sent
@@ -130,9 +131,14 @@ async def http_load(
                 i += 1
                 start = time.perf_counter()
                 try:
-                    async with session.request(req.method, req.path, json=req.body,
-                                               data=req.data, headers=req.headers,
-                                               allow_redirects=False) as resp:
+                    async with session.request(
+                        req.method,
+                        req.path,
+                        json=req.body,
+                        data=req.data,
+                        headers=req.headers,
+                        allow_redirects=False,
+                    ) as resp:
                         raw = await resp.read()
                         status = resp.status
                 except (TimeoutError, aiohttp.ClientError) as exc:
@@ -144,8 +150,9 @@ async def http_load(
                 except ValueError:
                     body = None
                 verdict, reason = judge(status, body if isinstance(body, dict) else None)
-                stats.record(verdict, latency, f"{req.method} {req.path} → {status} "
-                             f"{raw[:200]!r}", reason)
+                stats.record(
+                    verdict, latency, f"{req.method} {req.path} → {status} {raw[:200]!r}", reason
+                )
 
         begin = time.perf_counter()
         await asyncio.gather(*(worker(w) for w in range(concurrency)))
@@ -162,32 +169,40 @@ async def http_load(
 # costs with Python, Django and DRF taken away.
 _FLOOR_SQL = {
     "token": "SELECT id, secret_hash, location_id FROM api_apiclient "
-             "WHERE client_id = %s AND active LIMIT 1",
+    "WHERE client_id = %s AND active LIMIT 1",
     "replay": "SELECT pg_try_advisory_xact_lock(%s), r.id FROM (SELECT 1) AS one "
-              "LEFT JOIN entitlements_idempotencyrecord r "
-              "ON r.location_id = %s AND r.request_id = %s",
+    "LEFT JOIN entitlements_idempotencyrecord r "
+    "ON r.location_id = %s AND r.request_id = %s",
     "contact": "SELECT id FROM entitlements_contact "
-               "WHERE location_id = %s AND external_id = %s LIMIT 1 FOR UPDATE",
+    "WHERE location_id = %s AND external_id = %s LIMIT 1 FOR UPDATE",
     "lots": "SELECT e.id, e.credits_remaining, e.expires_at, e.status, p.priority, p.active "
-            "FROM entitlements_entitlement e JOIN entitlements_productconfig p "
-            "ON p.id = e.product_config_id WHERE e.contact_id = %s AND e.status <> 'revoked' "
-            "ORDER BY e.id FOR UPDATE OF e",
+    "FROM entitlements_entitlement e JOIN entitlements_productconfig p "
+    "ON p.id = e.product_config_id WHERE e.contact_id = %s AND e.status <> 'revoked' "
+    "ORDER BY e.id FOR UPDATE OF e",
     "balance": "UPDATE entitlements_contact SET credits_available = %s, credits_expire_at = NULL "
-               "WHERE id = %s",
+    "WHERE id = %s",
     "ledger": "WITH lot AS (UPDATE entitlements_entitlement "
-              "SET credits_remaining = credits_remaining - 1 WHERE id = %s) "
-              "INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id, "
-              "entitlement_id, kind, amount, balance_after, contact_balance_after, source, "
-              "request_id, external_ref, correlation_id, note, created_at) "
-              "VALUES (%s, %s, %s, %s, 'deduct', -1, %s, %s, 'api', %s, '', %s, '', now())",
+    "SET credits_remaining = credits_remaining - 1 WHERE id = %s) "
+    "INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id, "
+    "entitlement_id, kind, amount, balance_after, contact_balance_after, source, "
+    "request_id, external_ref, correlation_id, note, created_at) "
+    "VALUES (%s, %s, %s, %s, 'deduct', -1, %s, %s, 'api', %s, '', %s, '', now())",
     "record": "INSERT INTO entitlements_idempotencyrecord (location_id, request_id, operation, "
-              "fingerprint, response_status, response_body, created_at) "
-              "VALUES (%s, %s, 'deduct', %s, 200, %s, now())",
+    "fingerprint, response_status, response_body, created_at) "
+    "VALUES (%s, %s, 'deduct', %s, 200, %s, now())",
 }
 
 
-async def db_floor(dsn: str, *, location_pk: int, client_id: str, contacts: list[str],
-                   concurrency: int, seconds: float, max_requests: int) -> dict:
+async def db_floor(
+    dsn: str,
+    *,
+    location_pk: int,
+    client_id: str,
+    contacts: list[str],
+    concurrency: int,
+    seconds: float,
+    max_requests: int,
+) -> dict:
     """The deduct's SQL through psycopg, one connection per worker, same contact spread."""
     stats = Stats("db floor (deduct SQL)", concurrency)
     sent = 0
@@ -207,20 +222,38 @@ async def db_floor(dsn: str, *, location_pk: int, client_id: str, contacts: list
                 try:
                     await conn.execute(q["token"], [client_id])
                     async with conn.transaction():
-                        key = int.from_bytes(hashlib.sha256(request_id.encode()).digest()[:8],
-                                             "big", signed=True)
+                        key = int.from_bytes(
+                            hashlib.sha256(request_id.encode()).digest()[:8], "big", signed=True
+                        )
                         await conn.execute(q["replay"], [key, location_pk, request_id])
                         cur = await conn.execute(q["contact"], [location_pk, contact])
                         contact_pk = (await cur.fetchone())[0]
                         cur = await conn.execute(q["lots"], [contact_pk])
                         lot_pk, remaining = (await cur.fetchone())[:2]
                         await conn.execute(q["balance"], [remaining - 1, contact_pk])
-                        await conn.execute(q["ledger"], [
-                            lot_pk, f"led_{uuid.uuid4().hex[:20]}", location_pk, contact_pk, lot_pk,
-                            remaining - 1, remaining - 1, request_id, uuid.uuid4().hex])
-                        await conn.execute(q["record"], [
-                            location_pk, request_id, "0" * 64,
-                            json.dumps({"ok": True, "reason_code": "deducted"})])
+                        await conn.execute(
+                            q["ledger"],
+                            [
+                                lot_pk,
+                                f"led_{uuid.uuid4().hex[:20]}",
+                                location_pk,
+                                contact_pk,
+                                lot_pk,
+                                remaining - 1,
+                                remaining - 1,
+                                request_id,
+                                uuid.uuid4().hex,
+                            ],
+                        )
+                        await conn.execute(
+                            q["record"],
+                            [
+                                location_pk,
+                                request_id,
+                                "0" * 64,
+                                json.dumps({"ok": True, "reason_code": "deducted"}),
+                            ],
+                        )
                 except psycopg.Error as exc:
                     stats.record("error", time.perf_counter() - start, repr(exc), "db")
                     continue

@@ -28,11 +28,19 @@ CALLS = 200
 
 
 def _deduct(client, seed, i):
-    body = {"location_id": seed["location_id"], "external_contact_id": seed["contacts"][i % 50],
-            "calendar_id": seed["calendar_id"], "request_id": f"prof-{uuid.uuid4()}"}
-    response = client.post("/api/v2/entitlements/deduct", json.dumps(body),
-                           content_type="application/json", HTTP_HOST="127.0.0.1",
-                           HTTP_AUTHORIZATION=f"Bearer {seed['token']}")
+    body = {
+        "location_id": seed["location_id"],
+        "external_contact_id": seed["contacts"][i % 50],
+        "calendar_id": seed["calendar_id"],
+        "request_id": f"prof-{uuid.uuid4()}",
+    }
+    response = client.post(
+        "/api/v2/entitlements/deduct",
+        json.dumps(body),
+        content_type="application/json",
+        HTTP_HOST="127.0.0.1",
+        HTTP_AUTHORIZATION=f"Bearer {seed['token']}",
+    )
     assert response.json()["reason_code"] == "deducted", response.content
 
 
@@ -47,8 +55,13 @@ class _Timer:
         try:
             return execute(sql, params, many, context)
         finally:
-            self.queries.append({"ms": round((time.perf_counter() - start) * 1000, 3),
-                                 "in_atomic": connection.in_atomic_block, "sql": sql[:300]})
+            self.queries.append(
+                {
+                    "ms": round((time.perf_counter() - start) * 1000, 3),
+                    "in_atomic": connection.in_atomic_block,
+                    "sql": sql[:300],
+                }
+            )
 
 
 def main(seed_path, out_path):
@@ -76,20 +89,28 @@ def main(seed_path, out_path):
     stats = pstats.Stats(profiler, stream=text).sort_stats("cumulative")
     stats.print_stats(30)
     text.write("\nThe project's own functions and the Redis/psycopg calls they make:\n")
-    stats.print_stats(r"/(api|entitlements|kotally)/|redis/client|psycopg/(cursor|connection)",
-                      40)
+    stats.print_stats(r"/(api|entitlements|kotally)/|redis/client|psycopg/(cursor|connection)", 40)
     sql_ms = sum(q["ms"] for q in median.queries)
     with open(out_path, "w") as out:
-        out.write(f"One deduct (median of 20, in-process, no HTTP): {median.total_ms:.2f} ms, "
-                  f"{len(median.queries)} SQL statements, {sql_ms:.2f} ms in SQL\n\n")
+        out.write(
+            f"One deduct (median of 20, in-process, no HTTP): {median.total_ms:.2f} ms, "
+            f"{len(median.queries)} SQL statements, {sql_ms:.2f} ms in SQL\n\n"
+        )
         for n, q in enumerate(median.queries, 1):
             out.write(f"{n:2d}. {q['ms']:7.3f} ms {'tx ' if q['in_atomic'] else '   '}{q['sql']}\n")
-        out.write(f"\ncProfile of {CALLS} deducts ({per_call_ms:.2f} ms each under the "
-                  f"profiler):\n{text.getvalue()}")
-    json.dump({"deduct_sql_statements": len(median.queries),
-               "deduct_sql_in_transaction": sum(q["in_atomic"] for q in median.queries),
-               "deduct_in_process_ms": round(median.total_ms, 2),
-               "deduct_sql_ms": round(sql_ms, 2)}, sys.stdout)
+        out.write(
+            f"\ncProfile of {CALLS} deducts ({per_call_ms:.2f} ms each under the "
+            f"profiler):\n{text.getvalue()}"
+        )
+    json.dump(
+        {
+            "deduct_sql_statements": len(median.queries),
+            "deduct_sql_in_transaction": sum(q["in_atomic"] for q in median.queries),
+            "deduct_in_process_ms": round(median.total_ms, 2),
+            "deduct_sql_ms": round(sql_ms, 2),
+        },
+        sys.stdout,
+    )
     sys.stdout.write("\n")
 
 

@@ -13,7 +13,14 @@ class BillingConfig(AppConfig):
 
         # Billing events name no location, are never held (billing is what lifts a hold) and
         # read the subscription from Stripe, so they run outside the inbox's transaction.
-        register(Provider.STRIPE_BILLING, handlers.EVENT_TYPES, handlers.subscription_changed,
-                 needs=Needs.NOTHING, holdable=False, atomic=False)
-        billed_locations_changed.connect(receivers.sync_quantity_after_commit,
-                                         dispatch_uid="billing.sync_quantity")
+        register(
+            Provider.STRIPE_BILLING,
+            handlers.EVENT_TYPES,
+            handlers.subscription_changed,
+            needs=Needs.NOTHING,
+            holdable=False,
+            atomic=False,
+        )
+        billed_locations_changed.connect(
+            receivers.sync_quantity_after_commit, dispatch_uid="billing.sync_quantity"
+        )

@@ -18,8 +18,14 @@ PRORATION_BEHAVIOR = "create_prorations"
 
 def configured() -> bool:
     """Stripe billing is on only with all four settings; otherwise the local free trial."""
-    return all((settings.STRIPE_SECRET_KEY, settings.STRIPE_BILLING_WEBHOOK_SECRET,
-                settings.STRIPE_PRICE_BASE, settings.STRIPE_PRICE_ADDITIONAL_LOCATION))
+    return all(
+        (
+            settings.STRIPE_SECRET_KEY,
+            settings.STRIPE_BILLING_WEBHOOK_SECRET,
+            settings.STRIPE_PRICE_BASE,
+            settings.STRIPE_PRICE_ADDITIONAL_LOCATION,
+        )
+    )
 
 
 def _call(call) -> dict:
@@ -35,17 +41,25 @@ def _v1():
     return client(settings.STRIPE_SECRET_KEY).v1
 
 
-def checkout_session_create(*, workspace_ref: str, customer: str, email: str,
-                            additional_locations: int, trial: dict, success_url: str,
-                            cancel_url: str) -> dict:
+def checkout_session_create(
+    *,
+    workspace_ref: str,
+    customer: str,
+    email: str,
+    additional_locations: int,
+    trial: dict,
+    success_url: str,
+    cancel_url: str,
+) -> dict:
     """A subscription-mode Checkout Session for the plan. `trial` is {} or the
     subscription_data trial parameters; the workspace id rides along as client_reference_id
     and as the subscription's metadata, so every later event names its workspace.
     https://docs.stripe.com/api/checkout/sessions/create"""
     line_items = [{"price": settings.STRIPE_PRICE_BASE, "quantity": 1}]
     if additional_locations:
-        line_items.append({"price": settings.STRIPE_PRICE_ADDITIONAL_LOCATION,
-                           "quantity": additional_locations})
+        line_items.append(
+            {"price": settings.STRIPE_PRICE_ADDITIONAL_LOCATION, "quantity": additional_locations}
+        )
     params = {
         "mode": "subscription",
         "client_reference_id": workspace_ref,
@@ -63,8 +77,11 @@ def checkout_session_create(*, workspace_ref: str, customer: str, email: str,
 
 def portal_session_create(*, customer: str, return_url: str) -> dict:
     """https://docs.stripe.com/api/customer_portal/sessions/create"""
-    return _call(lambda: _v1().billing_portal.sessions.create(
-        params={"customer": customer, "return_url": return_url}))
+    return _call(
+        lambda: _v1().billing_portal.sessions.create(
+            params={"customer": customer, "return_url": return_url}
+        )
+    )
 
 
 def subscription_get(subscription_id: str) -> dict:
@@ -85,8 +102,11 @@ def additional_quantity_set(*, subscription: dict, quantity: int) -> bool:
             return False
         _call(lambda: _v1().subscription_items.update(item["id"], params=params))
     elif quantity:
-        _call(lambda: _v1().subscription_items.create(
-            params={"subscription": subscription["id"], "price": price, **params}))
+        _call(
+            lambda: _v1().subscription_items.create(
+                params={"subscription": subscription["id"], "price": price, **params}
+            )
+        )
     else:
         return False
     return True

@@ -44,8 +44,9 @@ def subscription_changed(event: InboundEvent) -> Result:
     subscription_id, workspace_ref = _subscription_of(event, obj)
     if not subscription_id:
         return Result(EventStatus.IGNORED, EventReason.NO_SUBSCRIPTION)
-    applied = billing_subscription_sync(subscription_id=subscription_id,
-                                        workspace_ref=workspace_ref)
+    applied = billing_subscription_sync(
+        subscription_id=subscription_id, workspace_ref=workspace_ref
+    )
     if applied in _IGNORED:
         return Result(EventStatus.IGNORED, _IGNORED[applied])
     return Result(EventStatus.PROCESSED, EventReason.BILLING_UPDATED)

@@ -157,8 +157,9 @@ def billing_subscription_apply(
             subscription_id=subscription["id"],
             next_invoice_at=_next_invoice_at(subscription, status),
         )
-        billing_set_status(workspace=workspace, status=status,
-                           trial_ends_at=_epoch(subscription.get("trial_end")))
+        billing_set_status(
+            workspace=workspace, status=status, trial_ends_at=_epoch(subscription.get("trial_end"))
+        )
     return Applied.UPDATED, workspace
 
 
@@ -170,8 +171,9 @@ def additional_locations(workspace: Workspace) -> int:
 def _quantity_follow(workspace: Workspace, subscription: dict) -> bool:
     if STRIPE_STATUS.get(subscription.get("status")) not in SERVICE_ALLOWED:
         return False  # nothing to bill on an ended or suspended subscription
-    return client.additional_quantity_set(subscription=subscription,
-                                          quantity=additional_locations(workspace))
+    return client.additional_quantity_set(
+        subscription=subscription, quantity=additional_locations(workspace)
+    )
 
 
 def billing_subscription_sync(*, subscription_id: str, workspace_ref: str = "") -> str:
@@ -180,8 +182,9 @@ def billing_subscription_sync(*, subscription_id: str, workspace_ref: str = "") 
     subscription was linked yet (e.g. while the owner was on the Checkout page)."""
     with _serialized(subscription_id):
         subscription = client.subscription_get(subscription_id)
-        applied, workspace = billing_subscription_apply(subscription=subscription,
-                                                        workspace_ref=workspace_ref)
+        applied, workspace = billing_subscription_apply(
+            subscription=subscription, workspace_ref=workspace_ref
+        )
         if applied == Applied.UPDATED:
             _quantity_follow(workspace, subscription)
     return applied
@@ -204,8 +207,10 @@ def _trial(workspace: Workspace, now: datetime) -> dict:
     if workspace.billing_status == BillingStatus.NONE:
         return {"trial_period_days": settings.TRIAL_DAYS}
     ends = workspace.trial_ends_at
-    if workspace.billing_status == BillingStatus.TRIALING and ends and ends - now >= timedelta(
-        hours=48
+    if (
+        workspace.billing_status == BillingStatus.TRIALING
+        and ends
+        and ends - now >= timedelta(hours=48)
     ):
         return {"trial_end": int(ends.timestamp())}
     return {}
@@ -215,7 +220,8 @@ def billing_can_checkout(workspace: Workspace) -> bool:
     """Checkout starts a subscription; a workspace that has a live one manages it in the
     portal instead."""
     return not workspace.stripe_subscription_id or workspace.billing_status in (
-        BillingStatus.NONE, BillingStatus.CANCELED,
+        BillingStatus.NONE,
+        BillingStatus.CANCELED,
     )
 
 

@@ -42,25 +42,29 @@ def billing_page(request):
     workspace = request.workspace
     active = workspace.locations.filter(status=LocationStatus.ACTIVE).count()
     stripe_billing = client.configured()
-    return allow_stripe_redirects(render(
-        request,
-        "billing/billing.html",
-        {
-            "plan": PLAN,
-            "active_locations": active,
-            "price_cents": monthly_price_cents(active),
-            "next_price_cents": monthly_price_cents(active + 1),
-            "pending_locations": workspace.locations.filter(status=LocationStatus.PENDING).count(),
-            "stripe_billing": stripe_billing,
-            "can_start_trial": not stripe_billing and workspace.billing_status == "none",
-            "can_checkout": stripe_billing and billing_can_checkout(workspace),
-            "has_portal": stripe_billing and bool(workspace.stripe_customer_id),
-            "first_subscription": workspace.billing_status == BillingStatus.NONE,
-            "returned_from_checkout": request.GET.get("checkout") == "done",
-            "is_owner": has_role(request.membership, Role.OWNER),
-            "trial_days": settings.TRIAL_DAYS,
-        },
-    ))
+    return allow_stripe_redirects(
+        render(
+            request,
+            "billing/billing.html",
+            {
+                "plan": PLAN,
+                "active_locations": active,
+                "price_cents": monthly_price_cents(active),
+                "next_price_cents": monthly_price_cents(active + 1),
+                "pending_locations": workspace.locations.filter(
+                    status=LocationStatus.PENDING
+                ).count(),
+                "stripe_billing": stripe_billing,
+                "can_start_trial": not stripe_billing and workspace.billing_status == "none",
+                "can_checkout": stripe_billing and billing_can_checkout(workspace),
+                "has_portal": stripe_billing and bool(workspace.stripe_customer_id),
+                "first_subscription": workspace.billing_status == BillingStatus.NONE,
+                "returned_from_checkout": request.GET.get("checkout") == "done",
+                "is_owner": has_role(request.membership, Role.OWNER),
+                "trial_days": settings.TRIAL_DAYS,
+            },
+        )
+    )
 
 
 @require_POST

@@ -23,8 +23,7 @@ def billing_stripe_webhook(request):
     if not secret:
         return answer(404, "NOT_CONFIGURED", "Stripe billing is not configured on this server.")
     try:
-        payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""),
-                                  secret)
+        payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""), secret)
     except InvalidWebhook as exc:
         return answer(400, exc.reason_code, str(exc))
     if not payload.get("id"):

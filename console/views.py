@@ -46,18 +46,20 @@ def getting_started(request):
     workspace = request.workspace
     locations = list(workspace.locations.live().order_by("created_at", "pk"))
     steps = _steps(workspace, locations)
-    return allow_stripe_redirects(render(
-        request,
-        "console/getting_started.html",
-        {
-            "steps": steps,
-            "done_count": sum(steps.values()),
-            "locations": locations,
-            "ghl_connect_url": ghl_connect_url(),
-            "trial_days": settings.TRIAL_DAYS,
-            "stripe_billing": billing_client.configured(),
-        },
-    ))
+    return allow_stripe_redirects(
+        render(
+            request,
+            "console/getting_started.html",
+            {
+                "steps": steps,
+                "done_count": sum(steps.values()),
+                "locations": locations,
+                "ghl_connect_url": ghl_connect_url(),
+                "trial_days": settings.TRIAL_DAYS,
+                "stripe_billing": billing_client.configured(),
+            },
+        )
+    )
 
 
 def _with_ghl_health(locations):
@@ -152,10 +154,23 @@ def chart(weeks: list[selectors.Week]) -> dict:
         x = n * (2 * BAR + GAP)
         for offset, value, kind in ((0, week.granted, "granted"), (BAR, week.used, "used")):
             height = round(CHART_HEIGHT * max(value, 0) / top)
-            bars.append({"x": x + offset, "y": CHART_HEIGHT - height, "height": height,
-                         "kind": kind, "value": value, "week": week.start})
-    return {"bars": bars, "weeks": weeks, "width": len(weeks) * (2 * BAR + GAP),
-            "height": CHART_HEIGHT, "bar": BAR}
+            bars.append(
+                {
+                    "x": x + offset,
+                    "y": CHART_HEIGHT - height,
+                    "height": height,
+                    "kind": kind,
+                    "value": value,
+                    "week": week.start,
+                }
+            )
+    return {
+        "bars": bars,
+        "weeks": weeks,
+        "width": len(weeks) * (2 * BAR + GAP),
+        "height": CHART_HEIGHT,
+        "bar": BAR,
+    }
 
 
 @member_view
@@ -169,12 +184,19 @@ def dashboard(request):
         return redirect("getting-started")
     now = timezone.now()
     weekly = selectors.credits_by_week(workspace, now)
-    return render(request, "console/dashboard.html", {
-        "charts": [(location, chart(weekly[location.pk]))
-                   for location in locations if location.pk in weekly],
-        "expiring": selectors.expiring_packs(workspace, now),
-        "expiring_days": selectors.EXPIRING_DAYS,
-        "low": selectors.low_balances(workspace),
-        "refusals": selectors.recent_refusals(workspace),
-        "health": selectors.webhook_health(workspace, now),
-    })
+    return render(
+        request,
+        "console/dashboard.html",
+        {
+            "charts": [
+                (location, chart(weekly[location.pk]))
+                for location in locations
+                if location.pk in weekly
+            ],
+            "expiring": selectors.expiring_packs(workspace, now),
+            "expiring_days": selectors.EXPIRING_DAYS,
+            "low": selectors.low_balances(workspace),
+            "refusals": selectors.recent_refusals(workspace),
+            "health": selectors.webhook_health(workspace, now),
+        },
+    )

@@ -32,31 +32,59 @@ class ContactAdmin(ReadOnlyAdmin):
 
 @admin.register(Entitlement)
 class EntitlementAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "contact", "product_config", "status", "credits_remaining",
-                    "credits_granted", "expires_at"]
+    list_display = [
+        "public_id",
+        "contact",
+        "product_config",
+        "status",
+        "credits_remaining",
+        "credits_granted",
+        "expires_at",
+    ]
     list_filter = ["status"]
     search_fields = ["public_id", "contact__external_id"]
 
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "created_at", "kind", "amount", "balance_after", "source",
-                    "contact", "request_id"]
+    list_display = [
+        "public_id",
+        "created_at",
+        "kind",
+        "amount",
+        "balance_after",
+        "source",
+        "contact",
+        "request_id",
+    ]
     list_filter = ["kind", "source"]
     search_fields = ["public_id", "request_id", "external_ref", "contact__external_id"]
 
 
 @admin.register(PaymentEvent)
 class PaymentEventAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "provider", "external_payment_id", "outcome", "amount_cents",
-                    "paid_at", "location"]
+    list_display = [
+        "public_id",
+        "provider",
+        "external_payment_id",
+        "outcome",
+        "amount_cents",
+        "paid_at",
+        "location",
+    ]
     list_filter = ["provider", "outcome"]
     search_fields = ["public_id", "external_payment_id", "contact__external_id"]
 
 
 @admin.register(Appointment)
 class AppointmentAdmin(ReadOnlyAdmin):
-    list_display = ["external_id", "contact", "calendar_id", "start_time", "status",
-                    "credits_deducted"]
+    list_display = [
+        "external_id",
+        "contact",
+        "calendar_id",
+        "start_time",
+        "status",
+        "credits_deducted",
+    ]
     list_filter = ["status", "source"]
     search_fields = ["external_id", "contact__external_id"]

@@ -179,8 +179,10 @@ class Entitlement(models.Model):
         """Expired by status, or by date (a paused lot's clock is stopped, see SPEC §2.5)."""
         if self.status == LotStatus.EXPIRED:
             return True
-        return self.status == LotStatus.ACTIVE and self.expires_at is not None and (
-            self.expires_at <= now
+        return (
+            self.status == LotStatus.ACTIVE
+            and self.expires_at is not None
+            and (self.expires_at <= now)
         )
 
 
@@ -229,7 +231,10 @@ class LedgerEntry(models.Model):
     )
     correlation_id = models.CharField(max_length=64, blank=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     note = models.TextField(blank=True)
@@ -447,8 +452,9 @@ class Refusal(models.Model):
     class Meta:
         indexes = [
             # The contact timeline, newest first.
-            models.Index(F("contact"), F("created_at").desc(), F("id").desc(),
-                         name="refusal_contact_idx"),
+            models.Index(
+                F("contact"), F("created_at").desc(), F("id").desc(), name="refusal_contact_idx"
+            ),
             # Retention purge by age.
             models.Index(fields=["created_at"], name="refusal_age_idx"),
         ]

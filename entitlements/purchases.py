@@ -128,14 +128,16 @@ def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None
     by_ids, by_fingerprint = _views(_ID_TWINS, line), _views(_FINGERPRINT_TWINS, line)
     if line.twin_refs:
         same_ids = granted.filter(
-            by_ids, product_config=config,
+            by_ids,
+            product_config=config,
             **{f"metadata__{REFS_KEY}__has_any_keys": list(line.twin_refs)},
         ).first()
         if same_ids is not None:
             return same_ids
     if line.payment_intent:
-        same_intent = granted.filter(by_ids | by_fingerprint,
-                                     metadata__payment_intent=line.payment_intent).first()
+        same_intent = granted.filter(
+            by_ids | by_fingerprint, metadata__payment_intent=line.payment_intent
+        ).first()
         if same_intent is not None:
             return same_intent
     if line.amount_cents is None or line.paid_at is None:
@@ -143,8 +145,10 @@ def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None
     # Only this contact's duplicates can point at this contact's grants: a bounded read.
     used = set(
         PaymentEvent.objects.filter(
-            location=purchase.location, contact__external_id=purchase.contact_key,
-            outcome=PaymentOutcome.DUPLICATE, metadata__has_key=TWIN_KEY,
+            location=purchase.location,
+            contact__external_id=purchase.contact_key,
+            outcome=PaymentOutcome.DUPLICATE,
+            metadata__has_key=TWIN_KEY,
         ).values_list(f"metadata__{TWIN_KEY}", flat=True)
     )
     candidates = granted.filter(
@@ -157,8 +161,9 @@ def _twin(purchase: Purchase, line: PurchaseLine, config) -> PaymentEvent | None
     )
     for candidate in candidates:
         theirs = (candidate.metadata or {}).get("payment_intent")
-        if candidate.pk in used or (line.payment_intent and theirs
-                                    and theirs != line.payment_intent):
+        if candidate.pk in used or (
+            line.payment_intent and theirs and theirs != line.payment_intent
+        ):
             continue
         return candidate
     return None
@@ -238,17 +243,23 @@ _NEEDS_ADMIN = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS)
 
 def _announce_unmatched(row: PaymentEvent, contact_key: str | None) -> None:
     """payment.unmatched; keyed on the payment, so a redelivered purchase announces once."""
-    events.publish(events.PAYMENT_UNMATCHED, row.location_id, {
-        "payment_id": row.public_id,
-        "outcome": row.outcome,
-        "explanation": row.explanation,
-        "provider": row.provider,
-        "external_payment_id": row.external_payment_id,
-        "product": row.external_product_ref,
-        "amount_cents": row.amount_cents,
-        "currency": row.currency,
-        "contact_id": contact_key or "",
-    }, key=f"payment.unmatched:{row.public_id}", contact_pk=row.contact_id)
+    events.publish(
+        events.PAYMENT_UNMATCHED,
+        row.location_id,
+        {
+            "payment_id": row.public_id,
+            "outcome": row.outcome,
+            "explanation": row.explanation,
+            "provider": row.provider,
+            "external_payment_id": row.external_payment_id,
+            "product": row.external_product_ref,
+            "amount_cents": row.amount_cents,
+            "currency": row.currency,
+            "contact_id": contact_key or "",
+        },
+        key=f"payment.unmatched:{row.public_id}",
+        contact_pk=row.contact_id,
+    )
 
 
 def _granted_by(purchase: Purchase, line: PurchaseLine) -> bool:
@@ -277,7 +288,10 @@ def purchase_settle(purchase: Purchase) -> str:
 
 
 def purchase_refund(
-    *, location: Location, payment_intent: str, actor: services.Actor,
+    *,
+    location: Location,
+    payment_intent: str,
+    actor: services.Actor,
     refunded: tuple[int, int] | None = None,
 ) -> str:
     """Take back the unused credits of every grant the payment intent paid for, whoever
@@ -288,12 +302,17 @@ def purchase_refund(
     never below zero). Returns `refund_applied`, or PAYMENT_NOT_GRANTED when no grant is
     known for the intent (yet)."""
     with transaction.atomic():
-        seen = list(PaymentEvent.objects.filter(location=location,
-                                                metadata__payment_intent=payment_intent))
-        twins = [p.metadata[TWIN_KEY] for p in seen if p.entitlement_id is None
-                 and (p.metadata or {}).get(TWIN_KEY)]
+        seen = list(
+            PaymentEvent.objects.filter(location=location, metadata__payment_intent=payment_intent)
+        )
+        twins = [
+            p.metadata[TWIN_KEY]
+            for p in seen
+            if p.entitlement_id is None and (p.metadata or {}).get(TWIN_KEY)
+        ]
         grants = PaymentEvent.objects.filter(
-            Q(pk__in=[p.pk for p in seen]) | Q(pk__in=twins), location=location,
+            Q(pk__in=[p.pk for p in seen]) | Q(pk__in=twins),
+            location=location,
             entitlement__isnull=False,
         ).order_by("pk")
         reason = Reason.PAYMENT_NOT_GRANTED
@@ -302,8 +321,11 @@ def purchase_refund(
             if refunded is not None and grant.amount_cents:
                 cents = grant.amount_cents * refunded[0] // refunded[1]
             reason = services.payment_refund(
-                location=location, provider=grant.provider,
-                external_payment_id=grant.external_payment_id, actor=actor, refunded_cents=cents,
+                location=location,
+                provider=grant.provider,
+                external_payment_id=grant.external_payment_id,
+                actor=actor,
+                refunded_cents=cents,
             ).reason_code
     return reason
 
@@ -333,6 +355,9 @@ def purchase_refund_by_payment(
             "provider", "external_payment_id"
         ).get(pk=twin)
     return services.payment_refund(
-        location=location, provider=provider, external_payment_id=external_payment_id,
-        actor=actor, refunded_cents=refunded_cents,
+        location=location,
+        provider=provider,
+        external_payment_id=external_payment_id,
+        actor=actor,
+        refunded_cents=refunded_cents,
     )

@@ -127,9 +127,7 @@ def _lots(contact: Contact) -> QuerySet:
 
 
 def _ledger(contact: Contact) -> QuerySet:
-    return LedgerEntry.objects.select_related("entitlement__product_config").filter(
-        contact=contact
-    )
+    return LedgerEntry.objects.select_related("entitlement__product_config").filter(contact=contact)
 
 
 def _payments(contact: Contact) -> QuerySet:
@@ -169,8 +167,9 @@ def _admin_ledger_item(entry: LedgerEntry) -> dict:
 
 def admin_ledger_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
     """The contact page's ledger: the API's items plus who did each manual change."""
-    return _newest_first(_ledger(contact).select_related("actor"), limit, cursor,
-                         _admin_ledger_item)
+    return _newest_first(
+        _ledger(contact).select_related("actor"), limit, cursor, _admin_ledger_item
+    )
 
 
 def payments_page(contact: Contact, *, limit: int, cursor: str | None) -> Page:
@@ -194,9 +193,7 @@ def _parse_at(value) -> datetime:
     return at
 
 
-def appointments_page(
-    contact: Contact, *, upcoming: bool, limit: int, cursor: str | None
-) -> Page:
+def appointments_page(contact: Contact, *, upcoming: bool, limit: int, cursor: str | None) -> Page:
     """Upcoming: soonest first from now on. Past: most recent first."""
     now = timezone.now()
     qs = _appointments(contact)
@@ -223,8 +220,12 @@ def appointments_page(
 _TIMELINE = (
     ("ledger", "created_at", _ledger, ledger_item),
     ("payment", "paid_at", _payments, payment_item),
-    ("appointment", "created_at", lambda c: Appointment.objects.select_related("entitlement")
-     .filter(contact=c), appointment_item),
+    (
+        "appointment",
+        "created_at",
+        lambda c: Appointment.objects.select_related("entitlement").filter(contact=c),
+        appointment_item,
+    ),
 )
 
 
@@ -245,14 +246,17 @@ def refusal_item(refusal: Refusal) -> dict:
 # The admin contact page adds what Kotally told the outside (webhooks sent, GHL updated) and
 # what it refused for the member; the API's timeline keeps SPEC §3.9's three types.
 _ADMIN_TIMELINE = (
-    ("activity", "created_at", lambda c: ContactActivity.objects.filter(contact=c),
-     lambda row: {"message": row.message}),
+    (
+        "activity",
+        "created_at",
+        lambda c: ContactActivity.objects.filter(contact=c),
+        lambda row: {"message": row.message},
+    ),
     ("refusal", "created_at", lambda c: Refusal.objects.filter(contact=c), refusal_item),
 )
 
 
-def timeline_page(contact: Contact, *, limit: int, cursor: str | None,
-                  admin: bool = False) -> Page:
+def timeline_page(contact: Contact, *, limit: int, cursor: str | None, admin: bool = False) -> Page:
     after = decode_cursor(cursor, 3)
     if after is not None:
         c_at, c_rank, c_pk = _parse_at(after[0]), after[1], after[2]
@@ -382,8 +386,9 @@ def contacts_matching(qs: QuerySet, *, query: str = "", show: str = "") -> Query
         qs = qs.filter(credits_expire_at__range=(now, now + timedelta(days=EXPIRING_DAYS)))
     elif show == ContactFilter.REFUSED:
         since = timezone.now() - timedelta(days=REFUSED_DAYS)
-        qs = qs.filter(Exists(Refusal.objects.filter(contact=OuterRef("pk"),
-                                                     created_at__gte=since)))
+        qs = qs.filter(
+            Exists(Refusal.objects.filter(contact=OuterRef("pk"), created_at__gte=since))
+        )
     return qs
 
 
@@ -398,16 +403,21 @@ def contacts_window(
 ) -> Window:
     """One page of the admin contacts list, keyset-paginated, without COUNT(*): across the
     workspace's locations, or one of them. Raises BadCursor."""
-    qs = contacts_matching(
-        Contact.objects.select_related("location"), query=query, show=show
-    )
+    qs = contacts_matching(Contact.objects.select_related("location"), query=query, show=show)
     order = _CONTACT_ORDER[show]
     if location is not None:
-        return window(qs.filter(location=location), order, limit=CONTACTS_PAGE,
-                      after=after, before=before)
+        return window(
+            qs.filter(location=location), order, limit=CONTACTS_PAGE, after=after, before=before
+        )
     locations = Location.objects.filter(workspace=workspace).values_list("pk", flat=True)
-    return window(qs, order, limit=CONTACTS_PAGE, after=after, before=before,
-                  partition=("location_id", locations))
+    return window(
+        qs,
+        order,
+        limit=CONTACTS_PAGE,
+        after=after,
+        before=before,
+        partition=("location_id", locations),
+    )
 
 
 EXPORT_COLUMNS = {
@@ -422,7 +432,11 @@ EXPORT_COLUMNS = {
 
 
 def contacts_export(
-    workspace, *, location: Location | None = None, query: str = "", show: str = "",
+    workspace,
+    *,
+    location: Location | None = None,
+    query: str = "",
+    show: str = "",
     chunk_size: int = 2000,
 ):
     """Every contact the list would show, as tuples of EXPORT_COLUMNS, read in chunks through
@@ -460,10 +474,14 @@ def contact_refs_matching(workspace, query: str, *, limit: int = 50) -> list[str
 
 def config_credits_outstanding(config) -> tuple[int, int]:
     """(members, credits) still usable under a product config: what removing it takes away."""
-    totals = Entitlement.objects.filter(
-        product_config=config, status=LotStatus.ACTIVE, credits_remaining__gt=0
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now())).aggregate(
-        members=Count("contact", distinct=True), credits=Coalesce(Sum("credits_remaining"), 0)
+    totals = (
+        Entitlement.objects.filter(
+            product_config=config, status=LotStatus.ACTIVE, credits_remaining__gt=0
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .aggregate(
+            members=Count("contact", distinct=True), credits=Coalesce(Sum("credits_remaining"), 0)
+        )
     )
     return totals["members"], totals["credits"]
 
@@ -472,8 +490,9 @@ def paused_by_config(contact: Contact) -> dict[str, int]:
     """Credits in the contact's paused, unexpired lots per config public id: the contact page
     shows "10 paused" beside "0 available"."""
     rows = (
-        Entitlement.objects.filter(contact=contact, status=LotStatus.PAUSED,
-                                   credits_remaining__gt=0)
+        Entitlement.objects.filter(
+            contact=contact, status=LotStatus.PAUSED, credits_remaining__gt=0
+        )
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .values("product_config__public_id")
         .annotate(credits=Sum("credits_remaining"))

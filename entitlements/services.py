@@ -81,9 +81,9 @@ def _active_config(location: Location, product_config_id: str | None) -> Product
 
 def _lock_contact(location: Location, contact_key: str) -> Contact | None:
     # Unique key: a plain LIMIT 1, no ORDER BY.
-    found = Contact.objects.select_for_update().filter(
-        location=location, external_id=contact_key
-    )[:1]
+    found = Contact.objects.select_for_update().filter(location=location, external_id=contact_key)[
+        :1
+    ]
     return found[0] if found else None
 
 
@@ -312,8 +312,13 @@ def _announce(entry: LedgerEntry, lot: Entitlement, lots: list[Entitlement], now
         crossed = events.CREDITS_LOW
     else:
         return
-    events.publish(crossed, lot.location_id, {**data, "low_credits_threshold": threshold},
-                   key=f"{entry.public_id}:{crossed}", contact_pk=lot.contact_id)
+    events.publish(
+        crossed,
+        lot.location_id,
+        {**data, "low_credits_threshold": threshold},
+        key=f"{entry.public_id}:{crossed}",
+        contact_pk=lot.contact_id,
+    )
 
 
 def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> int:
@@ -335,7 +340,9 @@ def balances_refresh(contacts: QuerySet, *, now: datetime) -> int:
     removed). Returns how many contacts were updated."""
     usable = Entitlement.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        contact=OuterRef("pk"), status=LotStatus.ACTIVE, product_config__active=True,
+        contact=OuterRef("pk"),
+        status=LotStatus.ACTIVE,
+        product_config__active=True,
         credits_remaining__gt=0,
     ).values("contact")
     return Contact.objects.filter(pk__in=contacts.values("pk")).update(
@@ -398,15 +405,24 @@ def credits_grant(
         if contact is None:
             # A duplicate must change nothing, not even create the contact it names.
             if (original := _settled_payment(location, payment)) is not None:
-                return refuse(Reason.DUPLICATE_EVENT, entitlement_id=original or None,
-                              contact_id=contact_key)
+                return refuse(
+                    Reason.DUPLICATE_EVENT, entitlement_id=original or None, contact_id=contact_key
+                )
             contact = _lock_or_create_contact(location, contact_key)
-        row = _payment_row(location, contact, payment, now, product_config=config,
-                           outcome=PaymentOutcome.GRANTED, created_at=now)
+        row = _payment_row(
+            location,
+            contact,
+            payment,
+            now,
+            product_config=config,
+            outcome=PaymentOutcome.GRANTED,
+            created_at=now,
+        )
         # Insert-or-ignore, then read back: whoever's public_id is stored owns the payment.
         PaymentEvent.objects.bulk_create([row], ignore_conflicts=True)
         stored = PaymentEvent.objects.select_related("entitlement").get(
-            location=location, provider=payment.provider,
+            location=location,
+            provider=payment.provider,
             external_payment_id=payment.external_payment_id,
         )
         if stored.public_id != row.public_id and not _claim(stored, row):
@@ -431,8 +447,14 @@ def credits_grant(
                     and old.status in (LotStatus.ACTIVE, LotStatus.PAUSED)
                     and old.credits_remaining > 0
                 ):
-                    _move(old, -old.credits_remaining, kind=LedgerKind.FORFEIT, actor=actor,
-                          lots=lots, now=now)
+                    _move(
+                        old,
+                        -old.credits_remaining,
+                        kind=LedgerKind.FORFEIT,
+                        actor=actor,
+                        lots=lots,
+                        now=now,
+                    )
         credits = credits or config.credits_per_grant * quantity
         granted_from = payment.paid_at or now
         lot = Entitlement.objects.create(
@@ -449,8 +471,16 @@ def credits_grant(
             value_cents=payment.amount_cents,
         )
         lots.append(lot)
-        _move(lot, credits, kind=LedgerKind.GRANT, actor=actor, lots=lots, now=now,
-              external_ref=payment.external_ref, applied=True)
+        _move(
+            lot,
+            credits,
+            kind=LedgerKind.GRANT,
+            actor=actor,
+            lots=lots,
+            now=now,
+            external_ref=payment.external_ref,
+            applied=True,
+        )
         PaymentEvent.objects.filter(pk=stored.pk).update(entitlement=lot)
     return Outcome(
         ok=True,
@@ -473,7 +503,8 @@ def _settled_payment(location, payment: Payment) -> str | None:
     (unknown, or stored without a grant and still claimable)."""
     row = (
         PaymentEvent.objects.filter(
-            location=location, provider=payment.provider,
+            location=location,
+            provider=payment.provider,
             external_payment_id=payment.external_payment_id,
         )
         .exclude(entitlement__isnull=True, outcome__in=_CLAIMABLE)
@@ -540,12 +571,19 @@ def payment_record(
     inspection. Idempotent on the payment key: a redelivery returns the stored row."""
     with transaction.atomic(savepoint=False):
         contact = _lock_or_create_contact(location, contact_key) if contact_key else None
-        row = _payment_row(location, contact, payment, timezone.now(), outcome=outcome,
-                           explanation=explanation[:500],
-                           external_product_ref=external_product_ref)
+        row = _payment_row(
+            location,
+            contact,
+            payment,
+            timezone.now(),
+            outcome=outcome,
+            explanation=explanation[:500],
+            external_product_ref=external_product_ref,
+        )
         PaymentEvent.objects.bulk_create([row], ignore_conflicts=True)
         return PaymentEvent.objects.get(
-            location=location, provider=payment.provider,
+            location=location,
+            provider=payment.provider,
             external_payment_id=payment.external_payment_id,
         )
 
@@ -558,8 +596,9 @@ def contact_upsert(
 ) -> bool:
     """Create the contact, or keep its email and name current (blank values never erase).
     Returns True when it was created."""
-    fields = {field: value for field, value in (("email", email[:254]), ("name", name[:255]))
-              if value}
+    fields = {
+        field: value for field, value in (("email", email[:254]), ("name", name[:255])) if value
+    }
     with transaction.atomic(savepoint=False):
         contact, created = Contact.objects.select_for_update().get_or_create(
             location=location, external_id=contact_key[:255], defaults=fields
@@ -571,8 +610,14 @@ def contact_upsert(
 
 
 def appointment_seen(
-    *, location: Location, external_id: str, contact_key: str, calendar_id: str,
-    start_time: datetime | None, status: str, source: str,
+    *,
+    location: Location,
+    external_id: str,
+    contact_key: str,
+    calendar_id: str,
+    start_time: datetime | None,
+    status: str,
+    source: str,
 ) -> tuple[Appointment, bool]:
     """The stored booking `external_id`, created with its contact the first time an
     integration reports it — also when it moves no credit (created cancelled, refused for lack
@@ -584,18 +629,32 @@ def appointment_seen(
             return found, False
         contact = _lock_or_create_contact(location, contact_key)
         # Insert-or-ignore, then read back (as _record_booking): the first insert owns it.
-        Appointment.objects.bulk_create([Appointment(
-            location=location, contact=contact, external_id=external_id,
-            calendar_id=calendar_id, start_time=start_time,
-            status=AppointmentStatus(status), source=source,
-        )], ignore_conflicts=True)
+        Appointment.objects.bulk_create(
+            [
+                Appointment(
+                    location=location,
+                    contact=contact,
+                    external_id=external_id,
+                    calendar_id=calendar_id,
+                    start_time=start_time,
+                    status=AppointmentStatus(status),
+                    source=source,
+                )
+            ],
+            ignore_conflicts=True,
+        )
         return Appointment.objects.get(location=location, external_id=external_id), True
 
 
 def appointment_update(
-    *, location: Location, external_id: str, start_time: datetime | None = None,
-    status: str | None = None, source_updated_at: datetime | None = None,
-    confirmations: int | None = None, source_deleted: bool | None = None,
+    *,
+    location: Location,
+    external_id: str,
+    start_time: datetime | None = None,
+    status: str | None = None,
+    source_updated_at: datetime | None = None,
+    confirmations: int | None = None,
+    source_deleted: bool | None = None,
 ) -> bool:
     """Keep a stored booking current: start time, status and the reporting integration's
     bookkeeping (None leaves a field as it is). Credits are untouched (a `noshow` keeps its
@@ -615,8 +674,11 @@ def appointment_update(
         )
         if stored is None:
             return False
-        changes = {field: value for field, value in wanted.items()
-                   if value is not None and getattr(stored, field) != value}
+        changes = {
+            field: value
+            for field, value in wanted.items()
+            if value is not None and getattr(stored, field) != value
+        }
         if changes:
             Appointment.objects.filter(pk=stored.pk).update(**changes, updated_at=timezone.now())
     return True
@@ -625,13 +687,21 @@ def appointment_update(
 def contact_activity_record(*, location_pk: int, contact_pk: int, message: str) -> None:
     """Note on the member's timeline what Kotally told the outside world about them
     (a webhook sent, the GoHighLevel field updated)."""
-    ContactActivity.objects.create(location_id=location_pk, contact_id=contact_pk,
-                                   message=message[:255])
+    ContactActivity.objects.create(
+        location_id=location_pk, contact_id=contact_pk, message=message[:255]
+    )
 
 
 def refusal_record(
-    *, location: Location, contact_key: str, actor: Actor, operation: str, reason_code: str,
-    external_ref: str = "", calendar_id: str = "", inbound_event_pk: int | None = None,
+    *,
+    location: Location,
+    contact_key: str,
+    actor: Actor,
+    operation: str,
+    reason_code: str,
+    external_ref: str = "",
+    calendar_id: str = "",
+    inbound_event_pk: int | None = None,
 ) -> Refusal:
     """Keep a refused check, deduct or restore for the member's page ("why didn't it
     deduct?"). A member Kotally has not seen yet is created, so Contacts finds them. Callers
@@ -644,9 +714,14 @@ def refusal_record(
         )
         contact = Contact.objects.get(location=location, external_id=contact_key)
     return Refusal.objects.create(
-        location=location, contact=contact, source=actor.source, operation=operation,
-        reason_code=reason_code, request_id=actor.request_id[:255],
-        external_ref=external_ref[:255], calendar_id=(calendar_id or "")[:255],
+        location=location,
+        contact=contact,
+        source=actor.source,
+        operation=operation,
+        reason_code=reason_code,
+        request_id=actor.request_id[:255],
+        external_ref=external_ref[:255],
+        calendar_id=(calendar_id or "")[:255],
         inbound_event_pk=inbound_event_pk,
     )
 
@@ -670,8 +745,9 @@ def eligibility_check(
         return refusal
     contact = Contact.objects.filter(location=location, external_id=contact_key).first()
     lots = _lots(contact, live_only=True) if contact else []
-    choice = _choose_with_history(contact, lots, config=config, calendar_id=calendar_id,
-                                  amount=amount, now=now)
+    choice = _choose_with_history(
+        contact, lots, config=config, calendar_id=calendar_id, amount=amount, now=now
+    )
     if choice.refusal:
         return choice.refusal
     return Outcome(
@@ -706,8 +782,9 @@ def credits_deduct(
     with transaction.atomic(savepoint=False):
         contact = _lock_contact(location, contact_key)
         lots = _lock_lots(contact, live_only=True) if contact else []
-        choice = _choose_with_history(contact, lots, config=config, calendar_id=calendar_id,
-                                      amount=amount, now=now)
+        choice = _choose_with_history(
+            contact, lots, config=config, calendar_id=calendar_id, amount=amount, now=now
+        )
         if choice.refusal:
             return choice.refusal
         lot = choice.lot
@@ -716,8 +793,16 @@ def credits_deduct(
             appointment = _record_booking(
                 contact, lot, external_ref, calendar_id, appointment_time, actor.source, amount
             )
-        _move(lot, -amount, kind=LedgerKind.DEDUCT, actor=actor, lots=lots, now=now,
-              external_ref=external_ref, appointment=appointment)
+        _move(
+            lot,
+            -amount,
+            kind=LedgerKind.DEDUCT,
+            actor=actor,
+            lots=lots,
+            now=now,
+            external_ref=external_ref,
+            appointment=appointment,
+        )
     return Outcome(
         ok=True,
         reason_code=Reason.DEDUCTED,
@@ -734,16 +819,21 @@ def _record_booking(contact, lot, external_ref, calendar_id, start_time, source,
     if appointment is None:
         # Insert-or-ignore, then read back: two members booking with the same reference at
         # once must not become an IntegrityError (a 500); the first insert owns it.
-        Appointment.objects.bulk_create([Appointment(
-            location_id=contact.location_id,
-            contact=contact,
-            external_id=external_ref,
-            calendar_id=calendar_id or "",
-            start_time=start_time,
-            source=source,
-            credits_deducted=amount,
-            entitlement=lot,
-        )], ignore_conflicts=True)
+        Appointment.objects.bulk_create(
+            [
+                Appointment(
+                    location_id=contact.location_id,
+                    contact=contact,
+                    external_id=external_ref,
+                    calendar_id=calendar_id or "",
+                    start_time=start_time,
+                    source=source,
+                    credits_deducted=amount,
+                    entitlement=lot,
+                )
+            ],
+            ignore_conflicts=True,
+        )
         appointment = Appointment.objects.get(
             location_id=contact.location_id, external_id=external_ref
         )
@@ -822,8 +912,16 @@ def credits_restore(
             appointment.credits_deducted = max(0, appointment.credits_deducted - give)
             appointment.status = AppointmentStatus.CANCELLED
             appointment.save(update_fields=["credits_deducted", "status", "updated_at"])
-        _move(target, give, kind=LedgerKind.RESTORE, actor=actor, lots=lots, now=now,
-              external_ref=external_ref, appointment=appointment)
+        _move(
+            target,
+            give,
+            kind=LedgerKind.RESTORE,
+            actor=actor,
+            lots=lots,
+            now=now,
+            external_ref=external_ref,
+            appointment=appointment,
+        )
     family = [lot for lot in lots if lot.product_config_id == target.product_config_id]
     return Outcome(
         ok=True,
@@ -864,8 +962,9 @@ def _restore_target(contact, lots, external_ref, config, calendar_id):
             if row["ref_last"] is None:
                 continue
             owed.append((row["ref_last"], row["entitlement_id"], min(outstanding, -row["ref_net"])))
-        elif row["last"] is not None and _lot_matches(by_pk[row["entitlement_id"]], config,
-                                                      calendar_id):
+        elif row["last"] is not None and _lot_matches(
+            by_pk[row["entitlement_id"]], config, calendar_id
+        ):
             owed.append((row["last"], row["entitlement_id"], outstanding))
     owed = [entry for entry in owed if entry[2] > 0]
     if not owed:
@@ -906,19 +1005,26 @@ def payment_refund(
     with transaction.atomic(savepoint=False):
         payment = (
             PaymentEvent.objects.select_for_update()
-            .filter(location=location, provider=provider, external_payment_id=external_payment_id,
-                    entitlement__isnull=False)
+            .filter(
+                location=location,
+                provider=provider,
+                external_payment_id=external_payment_id,
+                entitlement__isnull=False,
+            )
             .first()
         )
         if payment is None:
             return refuse(Reason.PAYMENT_NOT_GRANTED)
-        lot, lots = _locked_lot(Entitlement(pk=payment.entitlement_id,
-                                            contact_id=payment.contact_id))
+        lot, lots = _locked_lot(
+            Entitlement(pk=payment.entitlement_id, contact_id=payment.contact_id)
+        )
         # A revoked lot (an earlier full refund, or by hand) has nothing left to take.
         lot = lot or Entitlement.objects.get(pk=payment.entitlement_id)
         granted = lot.credits_granted
-        share = 1 if refunded_cents is None or not payment.amount_cents else min(
-            1, refunded_cents / payment.amount_cents
+        share = (
+            1
+            if refunded_cents is None or not payment.amount_cents
+            else min(1, refunded_cents / payment.amount_cents)
         )
         owed = math.ceil(granted * share)  # credits the refund as a whole takes back
         done = (payment.metadata or {}).get("refund_taken", 0)
@@ -934,12 +1040,21 @@ def payment_refund(
         PaymentEvent.objects.filter(pk=payment.pk).update(
             outcome=PaymentOutcome.REFUNDED,
             explanation=f"refunded: {done + take} credits taken back, {used} already used",
-            metadata={**(payment.metadata or {}), "refund_taken": done + take,
-                      "refund_used": used, "refunded_cents": refunded_cents},
+            metadata={
+                **(payment.metadata or {}),
+                "refund_taken": done + take,
+                "refund_used": used,
+                "refunded_cents": refunded_cents,
+            },
         )
-    return Outcome(ok=True, reason_code=Reason.REFUND_APPLIED, entitlement_id=lot.public_id,
-                   credits_changed=take, credits_used=used,
-                   balance_after=available(lots, now))
+    return Outcome(
+        ok=True,
+        reason_code=Reason.REFUND_APPLIED,
+        entitlement_id=lot.public_id,
+        credits_changed=take,
+        credits_used=used,
+        balance_after=available(lots, now),
+    )
 
 
 # --- pause, resume, revoke, expiry ------------------------------------------------------------
@@ -1027,8 +1142,14 @@ def expire_lots(*, now: datetime | None = None, batch: int = 500) -> int:
                     continue  # paused, revoked or already swept since the read
                 Entitlement.objects.filter(pk=lot.pk).update(status=LotStatus.EXPIRED)
                 lot.status = LotStatus.EXPIRED
-                _move(lot, -lot.credits_remaining, kind=LedgerKind.EXPIRE, actor=SYSTEM,
-                      lots=lots, now=now)
+                _move(
+                    lot,
+                    -lot.credits_remaining,
+                    kind=LedgerKind.EXPIRE,
+                    actor=SYSTEM,
+                    lots=lots,
+                    now=now,
+                )
                 count += 1
         if len(due) < batch:
             return count
@@ -1040,24 +1161,33 @@ def announce_expiring(*, days: int, now: datetime | None = None) -> int:
     expiry falls within `days` days. Returns how many were announced."""
     now = now or timezone.now()
     due = Entitlement.objects.select_related("product_config").filter(
-        status=LotStatus.ACTIVE, credits_remaining__gt=0, expires_at__gt=now,
-        expires_at__lte=now + timedelta(days=days), expiry_announced_at__isnull=True,
+        status=LotStatus.ACTIVE,
+        credits_remaining__gt=0,
+        expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=days),
+        expiry_announced_at__isnull=True,
         product_config__active=True,
     )
     count = 0
     for lot in due.order_by("pk"):
         with transaction.atomic():
             # The conditional update claims the lot, so overlapping sweeps announce it once.
-            if not Entitlement.objects.filter(
-                pk=lot.pk, expiry_announced_at__isnull=True
-            ).update(expiry_announced_at=now):
+            if not Entitlement.objects.filter(pk=lot.pk, expiry_announced_at__isnull=True).update(
+                expiry_announced_at=now
+            ):
                 continue
-            events.publish(events.CREDITS_EXPIRING, lot.location_id, {
-                "entitlement_id": lot.public_id,
-                "product_config_id": lot.product_config.public_id,
-                "product_config_name": lot.product_config.name,
-                "credits_remaining": lot.credits_remaining,
-                "expires_at": iso_z(lot.expires_at),
-            }, key=f"{lot.public_id}:expiring", contact_pk=lot.contact_id)
+            events.publish(
+                events.CREDITS_EXPIRING,
+                lot.location_id,
+                {
+                    "entitlement_id": lot.public_id,
+                    "product_config_id": lot.product_config.public_id,
+                    "product_config_name": lot.product_config.name,
+                    "credits_remaining": lot.credits_remaining,
+                    "expires_at": iso_z(lot.expires_at),
+                },
+                key=f"{lot.public_id}:expiring",
+                contact_pk=lot.contact_id,
+            )
         count += 1
     return count

@@ -1,7 +1,6 @@
 """Product Configs and Contacts pages (SPEC §4). Every write calls a service; every lookup is
 scoped to the signed-in user's workspace."""
 
-
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.shortcuts import redirect, render
@@ -121,11 +120,15 @@ def config_remove(request, public_id):
     if request.method == "GET":
         members, credits = selectors.config_credits_outstanding(config)
         return confirm_page(
-            request, title=f"Remove “{config.name}”?", button=f"Remove {config.name}",
+            request,
+            title=f"Remove “{config.name}”?",
+            button=f"Remove {config.name}",
             back=reverse("product-configs"),
-            happens=["Deducts and bookings against it are refused (CONFIG_NOT_FOUND).",
-                     "New purchases of its product grant nothing until another config maps it.",
-                     "Its lots, ledger and payments are kept."],
+            happens=[
+                "Deducts and bookings against it are refused (CONFIG_NOT_FOUND).",
+                "New purchases of its product grant nothing until another config maps it.",
+                "Its lots, ledger and payments are kept.",
+            ],
             cost=f"{members} member(s) lose {credits} usable credit(s) of it.",
         )
     if product_config_remove(config=config):
@@ -194,16 +197,19 @@ def contact_comp(request):
     data = form.cleaned_data
     config = data["product_config"]
     outcome = credits_grant_manual(
-        location=config.location, contact_key=data["contact_id"].strip(),
-        product_config_id=config.public_id, credits=data["credits"],
-        actor=_actor(request, data["note"]), email=data["email"], name=data["name"],
+        location=config.location,
+        contact_key=data["contact_id"].strip(),
+        product_config_id=config.public_id,
+        credits=data["credits"],
+        actor=_actor(request, data["note"]),
+        email=data["email"],
+        name=data["name"],
     )
     if not outcome.ok:
         form.add_error(None, f"Refused ({outcome.reason_code}): {outcome.message}")
         return contact_list(request, comp=form, status=409)
     contact = selectors.contact_find(config.location, data["contact_id"].strip())
-    messages.success(request, f"Granted {_credits(data['credits'])} of {config.name} to "
-                              f"{contact}.")
+    messages.success(request, f"Granted {_credits(data['credits'])} of {config.name} to {contact}.")
     return redirect("contact", pk=contact.pk)
 
 
@@ -238,8 +244,9 @@ def contact_detail(request, pk):
 def _render_contact(request, contact, form=None, status=200, preview=""):
     try:
         ledger = selectors.admin_ledger_page(contact, limit=25, cursor=request.GET.get("ledger"))
-        timeline = selectors.timeline_page(contact, limit=25, cursor=request.GET.get("timeline"),
-                                           admin=True)
+        timeline = selectors.timeline_page(
+            contact, limit=25, cursor=request.GET.get("timeline"), admin=True
+        )
         payments = selectors.payments_page(contact, limit=25, cursor=request.GET.get("payments"))
         lots = selectors.entitlements_page(contact, limit=25, cursor=request.GET.get("lots"))
     except selectors.BadCursor as exc:
@@ -260,7 +267,8 @@ def _render_contact(request, contact, form=None, status=200, preview=""):
         "timeline": timeline,
         # The four manual actions; a posted one comes back with its fields, errors or preview.
         "forms": [
-            form if form is not None and form.chosen == action
+            form
+            if form is not None and form.chosen == action
             else ManualAdjustmentForm(contact=contact, action=action)
             for action in ManualAdjustmentForm.ACTIONS
         ],
@@ -287,7 +295,8 @@ def contact_adjust(request, pk):
     contact = _contact(request, pk)
     action = request.POST.get("action", "")
     form = ManualAdjustmentForm(
-        request.POST, contact=contact,
+        request.POST,
+        contact=contact,
         action=action if action in ManualAdjustmentForm.ACTIONS else ManualAdjustmentForm.GRANT,
     )
     if not form.is_valid():
@@ -307,15 +316,17 @@ def contact_adjust(request, pk):
     config = data["product_config"]
     amount = data["amount"]
     if action == form.GRANT:
-        outcome = credits_grant_manual(**common, product_config_id=config.public_id,
-                                       credits=amount)
+        outcome = credits_grant_manual(**common, product_config_id=config.public_id, credits=amount)
     elif action == form.DEDUCT:
         outcome = credits_deduct(**common, product_config_id=config.public_id, amount=amount)
     else:
         outcome = credits_restore(**common, product_config_id=config.public_id, amount=amount)
     if not outcome.ok:
-        words = (NOTHING_TO_RESTORE_MESSAGE if outcome.reason_code == Reason.NOTHING_TO_RESTORE
-                 else outcome.message or "")
+        words = (
+            NOTHING_TO_RESTORE_MESSAGE
+            if outcome.reason_code == Reason.NOTHING_TO_RESTORE
+            else outcome.message or ""
+        )
         return _refused(request, contact, form, f"Refused ({outcome.reason_code}): {words}")
     messages.success(request, _done(action, outcome, amount, config))
     return redirect("contact", pk=contact.pk)
@@ -334,8 +345,10 @@ def _done(action: str, outcome, asked: int | None, config) -> str:
         return f"Deducted {_credits(asked)} of {config.name}.{after}"
     given = outcome.credits_changed
     if given is not None and given < asked:
-        return (f"Restored {given} of the {_credits(asked)} asked: only {given} had been "
-                f"deducted and not yet given back.{after}")
+        return (
+            f"Restored {given} of the {_credits(asked)} asked: only {given} had been "
+            f"deducted and not yet given back.{after}"
+        )
     return f"Restored {_credits(given or asked)} of {config.name}.{after}"
 
 
@@ -355,11 +368,19 @@ def _preview(contact, data) -> str:
         config = data["product_config"]
         amount = data["amount"] or config.credits_per_grant
         change = -amount if data["action"] == ManualAdjustmentForm.DEDUCT else amount
-    now = next((row["credits_available"] for row in per_config
-                if row["product_config_id"] == config.public_id), 0)
+    now = next(
+        (
+            row["credits_available"]
+            for row in per_config
+            if row["product_config_id"] == config.public_id
+        ),
+        0,
+    )
     upto = "up to " if data["action"] == ManualAdjustmentForm.RESTORE else ""
-    return (f"{config.name}: {now} → {upto}{now + change} credits "
-            f"({'+' if change > 0 else ''}{change}). Nothing is applied until you press Apply.")
+    return (
+        f"{config.name}: {now} → {upto}{now + change} credits "
+        f"({'+' if change > 0 else ''}{change}). Nothing is applied until you press Apply."
+    )
 
 
 def _lot(request, public_id) -> Entitlement:
@@ -372,7 +393,8 @@ def _note_on_timeline(request, lot, done: str) -> None:
     who = request.user.get_full_name() or request.user.email
     note = request.POST.get("note", "").strip()
     contact_activity_record(
-        location_pk=lot.location_id, contact_pk=lot.contact_id,
+        location_pk=lot.location_id,
+        contact_pk=lot.contact_id,
         message=f"Lot {lot.public_id} {done} by {who}" + (f": {note}" if note else ""),
     )
 

@@ -8,8 +8,15 @@ from .processing import retry_failed
 
 @admin.register(InboundEvent)
 class InboundEventAdmin(admin.ModelAdmin):
-    list_display = ["received_at", "provider", "event_type", "location", "status", "reason_code",
-                    "attempts"]
+    list_display = [
+        "received_at",
+        "provider",
+        "event_type",
+        "location",
+        "status",
+        "reason_code",
+        "attempts",
+    ]
     list_filter = ["provider", "status"]
     search_fields = ["event_id", "event_type", "reason_code", "location_ref"]
     list_select_related = ["location"]

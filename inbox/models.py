@@ -36,7 +36,8 @@ class EventReason(models.TextChoices):
     # any provider
     UNKNOWN_LOCATION = "UNKNOWN_LOCATION", "The event names no location."
     AWAITING_LOCATION = (
-        "AWAITING_LOCATION", "Held until its location is linked to Kotally; replayed then.",
+        "AWAITING_LOCATION",
+        "Held until its location is linked to Kotally; replayed then.",
     )
     HELD_BEHIND = "HELD_BEHIND", "Held behind earlier held events of its location."
     FOREIGN_APP = "FOREIGN_APP", "Sent for another Marketplace app; never acted on."
@@ -50,13 +51,16 @@ class EventReason(models.TextChoices):
     APPOINTMENT_RECORDED = "appointment_recorded", "Booking recorded; its status moves no credit."
     APPOINTMENT_UPDATED = "appointment_updated", "Appointment updated."
     STALE_UPDATE = (
-        "STALE_UPDATE", "Older than the booking state already applied; nothing to change.",
+        "STALE_UPDATE",
+        "Older than the booking state already applied; nothing to change.",
     )
     CALENDAR_NOT_CONFIGURED = (
-        "CALENDAR_NOT_CONFIGURED", "No product config lists this calendar.",
+        "CALENDAR_NOT_CONFIGURED",
+        "No product config lists this calendar.",
     )
     RESTORE_ON_CANCEL_OFF = (
-        "RESTORE_ON_CANCEL_OFF", "Restore on cancel is off in Settings.",
+        "RESTORE_ON_CANCEL_OFF",
+        "Restore on cancel is off in Settings.",
     )
     ALREADY_APPLIED = "already_applied", "Reprocessed: already applied, nothing changed."
     # GHL app install / uninstall
@@ -68,40 +72,49 @@ class EventReason(models.TextChoices):
     ALREADY_DISCONNECTED = "ALREADY_DISCONNECTED", "Location was already disconnected."
     UNKNOWN_COMPANY = "UNKNOWN_COMPANY", "No workspace has installed this agency yet."
     LOCATION_LINKED_ELSEWHERE = (
-        "LOCATION_LINKED_ELSEWHERE", "The location belongs to another workspace.",
+        "LOCATION_LINKED_ELSEWHERE",
+        "The location belongs to another workspace.",
     )
     MISSING_IDS = "MISSING_IDS", "The event names neither a location nor an agency."
     COMPANY_TOKEN_REVOKED = (
-        "COMPANY_TOKEN_REVOKED", "The agency's GHL token was refused; reconnect GoHighLevel.",
+        "COMPANY_TOKEN_REVOKED",
+        "The agency's GHL token was refused; reconnect GoHighLevel.",
     )
     AWAITING_COMPANY = (
-        "AWAITING_COMPANY", "Held until the agency's GHL install is finished; replayed then.",
+        "AWAITING_COMPANY",
+        "Held until the agency's GHL install is finished; replayed then.",
     )
     NOT_INSTALLED = "NOT_INSTALLED", "Kotally is not installed on this GHL location."
     GHL_LOCATION_INACTIVE = (
-        "GHL_LOCATION_INACTIVE", "GHL says the location is not active (paused or canceled).",
+        "GHL_LOCATION_INACTIVE",
+        "GHL says the location is not active (paused or canceled).",
     )
     # refunds and voids
     NOT_GRANTED = "NOT_GRANTED", "The purchase granted nothing: nothing to take back."
     # merchant Stripe
     STRIPE_KEY_MISSING = (
-        "STRIPE_KEY_MISSING", "Set the restricted key to read Checkout line items.",
+        "STRIPE_KEY_MISSING",
+        "Set the restricted key to read Checkout line items.",
     )
     NOTHING_PAID = (
-        "NOTHING_PAID", "Nothing was paid (a trial, a 100% discount or a credit): no grant.",
+        "NOTHING_PAID",
+        "Nothing was paid (a trial, a 100% discount or a credit): no grant.",
     )
     NO_PAYMENT_INTENT = (
-        "NO_PAYMENT_INTENT", "The charge names no payment intent: no purchase to take back.",
+        "NO_PAYMENT_INTENT",
+        "The charge names no payment intent: no purchase to take back.",
     )
     # Kotally's own billing (Stripe)
     BILLING_UPDATED = "billing_updated", "The workspace's billing follows its subscription."
     NO_SUBSCRIPTION = "NO_SUBSCRIPTION", "The event is about no subscription."
     UNKNOWN_WORKSPACE = "UNKNOWN_WORKSPACE", "No workspace matches this subscription."
     OTHER_SUBSCRIPTION = (
-        "OTHER_SUBSCRIPTION", "The workspace follows another, live subscription.",
+        "OTHER_SUBSCRIPTION",
+        "The workspace follows another, live subscription.",
     )
     SUBSCRIPTION_INCOMPLETE = (
-        "SUBSCRIPTION_INCOMPLETE", "The first payment is not done yet: billing unchanged.",
+        "SUBSCRIPTION_INCOMPLETE",
+        "The first payment is not done yet: billing unchanged.",
     )
 
 
@@ -120,8 +133,7 @@ FIXES = {
         "Add this calendar to a product config's calendars, then Reprocess the booking."
     ),
     EventReason.RESTORE_ON_CANCEL_OFF: (
-        "Turn on Restore on cancel in Settings, or restore the credit by hand on the member's "
-        "page."
+        "Turn on Restore on cancel in Settings, or restore the credit by hand on the member's page."
     ),
     EventReason.COMPANY_TOKEN_REVOKED: "Reconnect GoHighLevel from Getting Started.",
     EventReason.NOT_INSTALLED: "Install Kotally on this location from GoHighLevel.",
@@ -180,18 +192,28 @@ class InboundEvent(models.Model):
             ),
             # The Events page filtered by status (failed, held, ...), newest first.
             models.Index(
-                F("location"), F("status"), F("received_at").desc(), F("id").desc(),
+                F("location"),
+                F("status"),
+                F("received_at").desc(),
+                F("id").desc(),
                 name="inbound_status_list_idx",
             ),
             # The Events page filtered by refused (InboundEvent.outcome), newest first.
             models.Index(
-                F("location"), F("received_at").desc(), F("id").desc(),
-                name="inbound_refused_list_idx", condition=REFUSED_Q,
+                F("location"),
+                F("received_at").desc(),
+                F("id").desc(),
+                name="inbound_refused_list_idx",
+                condition=REFUSED_Q,
             ),
             # The Events page searched by contact, newest first.
             models.Index(
-                F("location"), F("contact_ref"), F("received_at").desc(), F("id").desc(),
-                name="inbound_contact_list_idx", condition=~Q(contact_ref=""),
+                F("location"),
+                F("contact_ref"),
+                F("received_at").desc(),
+                F("id").desc(),
+                name="inbound_contact_list_idx",
+                condition=~Q(contact_ref=""),
             ),
         ]
 

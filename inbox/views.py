@@ -28,7 +28,8 @@ PAGE_SIZE = 50
 REASONS = sorted({*EventReason.values, *Reason.values})
 # The status filter: `refused` and `processed` split the processed events (InboundEvent.outcome).
 STATUSES = [
-    (EventStatus.PROCESSED.value, "Processed"), (REFUSED, "Refused"),
+    (EventStatus.PROCESSED.value, "Processed"),
+    (REFUSED, "Refused"),
     *[(value, label) for value, label in EventStatus.choices if value != EventStatus.PROCESSED],
 ]
 
@@ -43,8 +44,10 @@ def _fix_hint(payment: PaymentEvent) -> str:
     if payment.outcome == PaymentOutcome.AMBIGUOUS:
         return "Deactivate all but one of the matching product configs, then replay the payment."
     if payment.contact_id is None:
-        return ("Make sure the buyer exists as a contact with this email, or send "
-                "metadata.ghl_contact_id with the Stripe checkout.")
+        return (
+            "Make sure the buyer exists as a contact with this email, or send "
+            "metadata.ghl_contact_id with the Stripe checkout."
+        )
     return f"Create a product config mapped to {payment.external_product_ref or 'this product'}."
 
 
@@ -85,8 +88,11 @@ def event_export(request):
     """The Events list with its filters and search as CSV, newest first, streamed in chunks
     (no payloads: they stay on each event's page)."""
     events, _ = _filtered(request)
-    rows = (events.order_by("-received_at", "-id").values_list(*EXPORT_COLUMNS.values())
-            .iterator(chunk_size=2000))
+    rows = (
+        events.order_by("-received_at", "-id")
+        .values_list(*EXPORT_COLUMNS.values())
+        .iterator(chunk_size=2000)
+    )
     return csv_download("events.csv", EXPORT_COLUMNS, rows)
 
 
@@ -96,8 +102,11 @@ def event_list(request):
     locations = request.workspace.locations.values_list("pk", flat=True)
     try:
         page = window(
-            events, ("-received_at", "-id"), limit=PAGE_SIZE,
-            after=request.GET.get("after"), before=request.GET.get("before"),
+            events,
+            ("-received_at", "-id"),
+            limit=PAGE_SIZE,
+            after=request.GET.get("after"),
+            before=request.GET.get("before"),
             partition=("location_id", locations),
         )
     except BadCursor as exc:
@@ -113,19 +122,23 @@ def event_list(request):
     members = selectors.contacts_by_ref(
         {(e.location_id, e.contact_ref) for e in page.object_list if e.contact_ref}
     )
-    return render(request, "inbox/events.html", {
-        "page": page,
-        "rows": [(e, members.get((e.location_id, e.contact_ref))) for e in page.object_list],
-        "chosen": chosen,
-        "query": urlencode(chosen),
-        "providers": Provider.choices,
-        "statuses": STATUSES,
-        # From the code, not a DISTINCT over every stored event.
-        "types": event_types(),
-        "reasons": REASONS,
-        "payments": [(payment, _fix_hint(payment)) for payment in payments],
-        "can_change": request.membership.can_change,
-    })
+    return render(
+        request,
+        "inbox/events.html",
+        {
+            "page": page,
+            "rows": [(e, members.get((e.location_id, e.contact_ref))) for e in page.object_list],
+            "chosen": chosen,
+            "query": urlencode(chosen),
+            "providers": Provider.choices,
+            "statuses": STATUSES,
+            # From the code, not a DISTINCT over every stored event.
+            "types": event_types(),
+            "reasons": REASONS,
+            "payments": [(payment, _fix_hint(payment)) for payment in payments],
+            "can_change": request.membership.can_change,
+        },
+    )
 
 
 def _with_status(events, status: str):
@@ -152,15 +165,20 @@ def event_detail(request, pk: int):
         selectors.contacts_by_ref({(event.location_id, event.contact_ref)}).get(
             (event.location_id, event.contact_ref)
         )
-        if event.contact_ref else None
+        if event.contact_ref
+        else None
     )
-    return render(request, "inbox/event_detail.html", {
-        "event": event,
-        "member": member,
-        "can_reprocess": event.status in FINAL and event.status != EventStatus.FAILED,
-        "payload": json.dumps(event.payload, indent=2, sort_keys=True),
-        "can_change": request.membership.can_change,
-    })
+    return render(
+        request,
+        "inbox/event_detail.html",
+        {
+            "event": event,
+            "member": member,
+            "can_reprocess": event.status in FINAL and event.status != EventStatus.FAILED,
+            "payload": json.dumps(event.payload, indent=2, sort_keys=True),
+            "can_change": request.membership.can_change,
+        },
+    )
 
 
 @require_POST

@@ -468,8 +468,9 @@ def list_custom_fields(auth: TokenSource) -> list[dict[str, Any]]:
 
     https://marketplace.gohighlevel.com/docs/ghl/locations/get-custom-fields
     """
-    body = _authed(auth, "GET", f"/locations/{auth.ghl_id}/customFields",
-                   params={"model": "contact"})
+    body = _authed(
+        auth, "GET", f"/locations/{auth.ghl_id}/customFields", params={"model": "contact"}
+    )
     return body.get("customFields", [])
 
 
@@ -478,8 +479,12 @@ def create_custom_field(auth: TokenSource, *, name: str, data_type: str) -> dict
 
     https://marketplace.gohighlevel.com/docs/ghl/locations/create-custom-field
     """
-    body = _authed(auth, "POST", f"/locations/{auth.ghl_id}/customFields",
-                   json={"name": name, "dataType": data_type, "model": "contact"})
+    body = _authed(
+        auth,
+        "POST",
+        f"/locations/{auth.ghl_id}/customFields",
+        json={"name": name, "dataType": data_type, "model": "contact"},
+    )
     return body.get("customField", {})
 
 
@@ -488,8 +493,12 @@ def set_contact_field(auth: TokenSource, contact_id: str, *, field_id: str, valu
 
     https://marketplace.gohighlevel.com/docs/ghl/contacts/update-contact
     """
-    _authed(auth, "PUT", f"/contacts/{contact_id}",
-            json={"customFields": [{"id": field_id, "field_value": value}]})
+    _authed(
+        auth,
+        "PUT",
+        f"/contacts/{contact_id}",
+        json={"customFields": [{"id": field_id, "field_value": value}]},
+    )
 
 
 def add_contact_tags(auth: TokenSource, contact_id: str, tags: list[str]) -> None:

@@ -208,8 +208,9 @@ def ghl_pickers(request, location_id: str):
 @member_view
 def location_writeback(request, location_id):
     """Locations page: opt a GHL location in or out of the write-back (credits field, tags)."""
-    location = get_object_or_404(Location, workspace=request.workspace, location_id=location_id,
-                                 kind=LocationKind.GHL)
+    location = get_object_or_404(
+        Location, workspace=request.workspace, location_id=location_id, kind=LocationKind.GHL
+    )
     installation = Installation.objects.filter(location=location, active=True).first()
     enabled = request.POST.get("enabled") == "on"
     if installation is None:
@@ -218,9 +219,13 @@ def location_writeback(request, location_id):
     try:
         writeback.writeback_set(installation=installation, enabled=enabled)
     except writeback.ScopesMissing as exc:
-        messages.error(request, f"Reconnect GoHighLevel first: {location} was installed before "
-                       f"Kotally asked for {exc}.")
+        messages.error(
+            request,
+            f"Reconnect GoHighLevel first: {location} was installed before "
+            f"Kotally asked for {exc}.",
+        )
     else:
-        messages.success(request, f"GoHighLevel write-back {'on' if enabled else 'off'} for "
-                         f"{location}.")
+        messages.success(
+            request, f"GoHighLevel write-back {'on' if enabled else 'off'} for {location}."
+        )
     return redirect("locations")

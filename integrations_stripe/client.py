@@ -20,10 +20,12 @@ def checkout_line_items(*, api_key: str, session_id: str) -> list[dict]:
     """A Checkout Session's line items, every page.
     https://docs.stripe.com/api/checkout/sessions/line_items"""
     lines = client(api_key).v1.checkout.sessions.line_items
-    return _reading(lambda: [
-        item.to_dict()
-        for item in lines.list(session_id, params={"limit": 100}).auto_paging_iter()
-    ])
+    return _reading(
+        lambda: [
+            item.to_dict()
+            for item in lines.list(session_id, params={"limit": 100}).auto_paging_iter()
+        ]
+    )
 
 
 def invoice_payment_intent(*, api_key: str, invoice_id: str) -> str:

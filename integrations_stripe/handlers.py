@@ -57,8 +57,9 @@ def _configs(location: Location, price_id: str, product_id: str) -> tuple:
     return tuple(ProductConfig.objects.filter(match, location=location, active=True).order_by("pk"))
 
 
-def _line(location, *, external_id, price, product, quantity, paid, currency, paid_at, intent,
-          refs):
+def _line(
+    location, *, external_id, price, product, quantity, paid, currency, paid_at, intent, refs
+):
     return PurchaseLine(
         external_payment_id=external_id,
         product_ref=f"Stripe price {price or '(none)'} / product {product or '(none)'}",
@@ -95,27 +96,35 @@ def _object(event: InboundEvent) -> dict:
 
 
 def _refs(*, invoice: str, subscription: str) -> tuple[str, ...]:
-    return tuple(ref for ref in (invoice and f"invoice:{invoice}",
-                                 subscription and f"subscription:{subscription}") if ref)
+    return tuple(
+        ref
+        for ref in (
+            invoice and f"invoice:{invoice}",
+            subscription and f"subscription:{subscription}",
+        )
+        if ref
+    )
 
 
 def _settle(event, lines, *, email, name, metadata) -> Result:
     if not lines:
         return Result(EventStatus.IGNORED, EventReason.NOTHING_PAID)
     email = str(email or "")[:254]
-    reason = purchase_settle(Purchase(
-        location=event.location,
-        provider=PaymentProvider.STRIPE,
-        source=Source.STRIPE,
-        event_type=event.event_type,
-        contact_key=_contact_key(event.location, metadata, email),
-        email=email,
-        name=str(name or "")[:255],
-        is_test=event.payload.get("livemode") is False,
-        lines=tuple(lines),
-        origin_event=event.pk,
-        correlation_id=f"evt_{event.pk}",
-    ))
+    reason = purchase_settle(
+        Purchase(
+            location=event.location,
+            provider=PaymentProvider.STRIPE,
+            source=Source.STRIPE,
+            event_type=event.event_type,
+            contact_key=_contact_key(event.location, metadata, email),
+            email=email,
+            name=str(name or "")[:255],
+            is_test=event.payload.get("livemode") is False,
+            lines=tuple(lines),
+            origin_event=event.pk,
+            correlation_id=f"evt_{event.pk}",
+        )
+    )
     _replay_early_take_backs(event.location, {line.payment_intent for line in lines} - {""})
     return Result(EventStatus.PROCESSED, reason)
 
@@ -130,41 +139,56 @@ def checkout_paid(event: InboundEvent) -> Result:
     location = event.location
     key = location_secret(location, "stripe_restricted_key_enc")
     if not key:
-        return Result(EventStatus.FAILED, EventReason.STRIPE_KEY_MISSING,
-                      "Set the restricted key in Settings to read Checkout line items.")
+        return Result(
+            EventStatus.FAILED,
+            EventReason.STRIPE_KEY_MISSING,
+            "Set the restricted key in Settings to read Checkout line items.",
+        )
     paid_at = _epoch(event.payload.get("created"))
     intent = str(session.get("payment_intent") or "")
-    refs = _refs(invoice=str(session.get("invoice") or ""),
-                 subscription=str(session.get("subscription") or ""))
+    refs = _refs(
+        invoice=str(session.get("invoice") or ""),
+        subscription=str(session.get("subscription") or ""),
+    )
     lines = []
     for item in client.checkout_line_items(api_key=key, session_id=str(session["id"])):
         paid = _cents(item.get("amount_total"))  # after discounts and taxes
         if paid <= 0:
             continue
         price = item.get("price") or {}
-        lines.append(_line(
-            location,
-            external_id=f"stripe:{session['id']}:{item.get('id')}",
-            price=str(price.get("id") or ""),
-            product=str(price.get("product") or ""),
-            quantity=item.get("quantity"),
-            paid=paid,
-            currency=item.get("currency") or session.get("currency"),
-            paid_at=paid_at,
-            intent=intent,
-            refs=refs,
-        ))
+        lines.append(
+            _line(
+                location,
+                external_id=f"stripe:{session['id']}:{item.get('id')}",
+                price=str(price.get("id") or ""),
+                product=str(price.get("product") or ""),
+                quantity=item.get("quantity"),
+                paid=paid,
+                currency=item.get("currency") or session.get("currency"),
+                paid_at=paid_at,
+                intent=intent,
+                refs=refs,
+            )
+        )
     details = session.get("customer_details") or {}
-    return _settle(event, lines, email=details.get("email") or session.get("customer_email"),
-                   name=details.get("name"), metadata=session.get("metadata") or {})
+    return _settle(
+        event,
+        lines,
+        email=details.get("email") or session.get("customer_email"),
+        name=details.get("name"),
+        metadata=session.get("metadata") or {},
+    )
 
 
 def _paid_on_line(line: dict) -> int:
     """What the customer paid for an invoice line: `amount` excludes discounts and exclusive
     tax, which the line lists apart (inclusive tax is already in `amount`)."""
     discounts = sum(_cents(d.get("amount")) for d in line.get("discount_amounts") or [])
-    taxes = sum(_cents(t.get("amount")) for t in line.get("taxes") or []
-                if t.get("tax_behavior") == "exclusive")
+    taxes = sum(
+        _cents(t.get("amount"))
+        for t in line.get("taxes") or []
+        if t.get("tax_behavior") == "exclusive"
+    )
     return _cents(line.get("amount")) - discounts + taxes
 
 
@@ -185,8 +209,10 @@ def invoice_paid(event: InboundEvent) -> Result:
         intent = client.invoice_payment_intent(api_key=key, invoice_id=str(invoice["id"]))
     subscription = (invoice.get("parent") or {}).get("subscription_details") or {}
     first = invoice.get("billing_reason") == "subscription_create"
-    refs = _refs(invoice=str(invoice["id"]),
-                 subscription=str(subscription.get("subscription") or "") if first else "")
+    refs = _refs(
+        invoice=str(invoice["id"]),
+        subscription=str(subscription.get("subscription") or "") if first else "",
+    )
     lines = []
     for index, line in enumerate((invoice.get("lines") or {}).get("data") or []):
         paid = _paid_on_line(line)
@@ -196,21 +222,28 @@ def invoice_paid(event: InboundEvent) -> Result:
         # ones had line.price.
         details = (line.get("pricing") or {}).get("price_details") or {}
         old_price = line.get("price") or {}
-        lines.append(_line(
-            event.location,
-            external_id=f"stripe:{invoice['id']}:{line.get('id') or index}",
-            price=str(details.get("price") or old_price.get("id") or ""),
-            product=str(details.get("product") or old_price.get("product") or ""),
-            quantity=line.get("quantity"),
-            paid=paid,
-            currency=line.get("currency") or invoice.get("currency"),
-            paid_at=paid_at,
-            intent=intent,
-            refs=refs,
-        ))
+        lines.append(
+            _line(
+                event.location,
+                external_id=f"stripe:{invoice['id']}:{line.get('id') or index}",
+                price=str(details.get("price") or old_price.get("id") or ""),
+                product=str(details.get("product") or old_price.get("product") or ""),
+                quantity=line.get("quantity"),
+                paid=paid,
+                currency=line.get("currency") or invoice.get("currency"),
+                paid_at=paid_at,
+                intent=intent,
+                refs=refs,
+            )
+        )
     metadata = {**(subscription.get("metadata") or {}), **(invoice.get("metadata") or {})}
-    return _settle(event, lines, email=invoice.get("customer_email"),
-                   name=invoice.get("customer_name"), metadata=metadata)
+    return _settle(
+        event,
+        lines,
+        email=invoice.get("customer_email"),
+        name=invoice.get("customer_name"),
+        metadata=metadata,
+    )
 
 
 # --- refunds and disputes ---------------------------------------------------------------------
@@ -220,7 +253,9 @@ def _take_back(event: InboundEvent, intent: str, *, refunded, note: str) -> Resu
     if not intent:
         return Result(EventStatus.IGNORED, EventReason.NO_PAYMENT_INTENT)
     reason = purchase_refund(
-        location=event.location, payment_intent=intent, refunded=refunded,
+        location=event.location,
+        payment_intent=intent,
+        refunded=refunded,
         actor=Actor(source=Source.STRIPE, correlation_id=f"evt_{event.pk}", note=note),
     )
     if reason == Reason.PAYMENT_NOT_GRANTED:
@@ -237,18 +272,26 @@ def charge_refunded(event: InboundEvent) -> Result:
     if amount <= 0 or refunded <= 0:
         raise InvalidPayload("a refunded charge needs a positive amount and amount_refunded")
     full = bool(charge.get("refunded")) or refunded >= amount
-    note = (f"Stripe charge {charge['id']} refunded: {refunded} of {amount} "
-            f"{str(charge.get('currency') or '').upper()}")
-    return _take_back(event, str(charge.get("payment_intent") or ""),
-                      refunded=None if full else (refunded, amount), note=note)
+    note = (
+        f"Stripe charge {charge['id']} refunded: {refunded} of {amount} "
+        f"{str(charge.get('currency') or '').upper()}"
+    )
+    return _take_back(
+        event,
+        str(charge.get("payment_intent") or ""),
+        refunded=None if full else (refunded, amount),
+        note=note,
+    )
 
 
 def dispute_created(event: InboundEvent) -> Result:
     """A disputed charge: the disputed funds are withdrawn at once, so every unused credit of
     the purchase goes back (a won dispute does not restore them: grant by hand)."""
     dispute = _object(event)
-    note = (f"Stripe dispute {dispute['id']} ({dispute.get('reason') or 'no reason'}) on charge "
-            f"{dispute.get('charge')}")
+    note = (
+        f"Stripe dispute {dispute['id']} ({dispute.get('reason') or 'no reason'}) on charge "
+        f"{dispute.get('charge')}"
+    )
     return _take_back(event, str(dispute.get("payment_intent") or ""), refunded=None, note=note)
 
 
@@ -258,9 +301,11 @@ def _replay_early_take_backs(location: Location, intents: set[str]) -> None:
     if not intents:
         return
     early = InboundEvent.objects.filter(
-        location=location, provider=Provider.STRIPE_MERCHANT,
+        location=location,
+        provider=Provider.STRIPE_MERCHANT,
         event_type__in=(CHARGE_REFUNDED, DISPUTE_CREATED),
-        status=EventStatus.IGNORED, reason_code=Reason.PAYMENT_NOT_GRANTED,
+        status=EventStatus.IGNORED,
+        reason_code=Reason.PAYMENT_NOT_GRANTED,
         payload__data__object__payment_intent__in=list(intents),
     )
     requeue(list(early.values_list("pk", flat=True)))

@@ -34,8 +34,7 @@ def merchant_stripe_webhook(request, location_id: str):
     if not secret:
         return answer(404, "NOT_CONFIGURED", "No merchant Stripe fallback for this location.")
     try:
-        payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""),
-                                  secret)
+        payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""), secret)
     except InvalidWebhook as exc:
         return answer(400, exc.reason_code, str(exc))
     try:

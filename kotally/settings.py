@@ -74,9 +74,7 @@ def _production_problems() -> list[str]:
 
 
 if not DEBUG and (_problems := _production_problems()):
-    raise ImproperlyConfigured(
-        "Production settings (DJANGO_DEBUG=False): " + "; ".join(_problems)
-    )
+    raise ImproperlyConfigured("Production settings (DJANGO_DEBUG=False): " + "; ".join(_problems))
 
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
@@ -89,8 +87,9 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         # get its 429 before GHL gives up on the delivery, and web threads must not pile up.
         # The backend's pool checks a connection by its socket, not with a query per request.
         _db["ENGINE"] = "kotally.lib.postgresql"
-        _db["OPTIONS"] = {"pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", 10),
-                                   "timeout": 5}}
+        _db["OPTIONS"] = {
+            "pool": {"min_size": 2, "max_size": env.int("DATABASE_POOL_MAX", 10), "timeout": 5}
+        }
     else:
         _db["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
@@ -234,8 +233,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="Kotally <no-reply@kotall
 
 # --- Redis, cache and Celery ---------------------------------------------------------------
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                          "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -256,7 +256,8 @@ CELERY_IMPORTS = ["integrations_ghl.token_tasks", "integrations_ghl.writeback_ta
 CELERY_BEAT_SCHEDULE = {
     "expire-lots": {"task": "entitlements.tasks.expire_lots", "schedule": 300.0},
     "announce-expiring-lots": {
-        "task": "entitlements.tasks.announce_expiring_lots", "schedule": 86400.0,
+        "task": "entitlements.tasks.announce_expiring_lots",
+        "schedule": 86400.0,
     },
     "purge-idempotency-records": {
         "task": "entitlements.tasks.purge_idempotency_records",
@@ -327,14 +328,23 @@ GHL_API_BASE = env("GHL_API_BASE", default="https://services.leadconnectorhq.com
 GHL_OAUTH_USER_TYPE = env("GHL_OAUTH_USER_TYPE", default="")
 # An empty GHL_SCOPES (as .env.example lists it) means these, not "no scopes".
 GHL_SCOPES = env.list("GHL_SCOPES", default=[]) or [
-    "contacts.readonly", "calendars.readonly", "calendars/events.readonly",
-    "products.readonly", "products/prices.readonly", "invoices.readonly",
-    "payments/orders.readonly", "payments/transactions.readonly", "locations.readonly",
+    "contacts.readonly",
+    "calendars.readonly",
+    "calendars/events.readonly",
+    "products.readonly",
+    "products/prices.readonly",
+    "invoices.readonly",
+    "payments/orders.readonly",
+    "payments/transactions.readonly",
+    "locations.readonly",
     "users.readonly",
     # an agency install lists its locations and mints their tokens (docs/oauth/Scopes.md)
-    "oauth.readonly", "oauth.write",
+    "oauth.readonly",
+    "oauth.write",
     # the write-back (integrations_ghl.writeback.SCOPES): the credits field and the tags
-    "contacts.write", "locations/customFields.readonly", "locations/customFields.write",
+    "contacts.write",
+    "locations/customFields.readonly",
+    "locations/customFields.write",
 ]
 GHL_CONNECT_TIMEOUT = env.float("GHL_CONNECT_TIMEOUT", default=5.0)
 GHL_READ_TIMEOUT = env.float("GHL_READ_TIMEOUT", default=20.0)

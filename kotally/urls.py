@@ -26,8 +26,11 @@ urlpatterns = [
     # Inbound webhooks (SPEC §5.2, §6.2); `billing` is Kotally's own billing endpoint.
     path("webhooks/ghl", ghl_webhook, name="webhook-ghl"),
     path("webhooks/stripe/billing", billing_stripe_webhook, name="webhook-stripe-billing"),
-    re_path(r"^webhooks/stripe/(?P<location_id>(?!billing$)[^/]+)$", merchant_stripe_webhook,
-            name="webhook-stripe-merchant"),
+    re_path(
+        r"^webhooks/stripe/(?P<location_id>(?!billing$)[^/]+)$",
+        merchant_stripe_webhook,
+        name="webhook-stripe-merchant",
+    ),
     path("events/", include("inbox.urls")),
     # The read-only pages GoHighLevel frames (SPEC §5.4).
     path("embed/", include("embed.urls")),

@@ -51,20 +51,23 @@ def workspace(db):
 
 @pytest.fixture
 def owner(workspace):
-    return MembershipFactory(workspace=workspace, role=Role.OWNER,
-                             user=UserFactory(email="owner@example.com")).user
+    return MembershipFactory(
+        workspace=workspace, role=Role.OWNER, user=UserFactory(email="owner@example.com")
+    ).user
 
 
 @pytest.fixture
 def admin_user(workspace):
-    return MembershipFactory(workspace=workspace, role=Role.ADMIN,
-                             user=UserFactory(email="admin@example.com")).user
+    return MembershipFactory(
+        workspace=workspace, role=Role.ADMIN, user=UserFactory(email="admin@example.com")
+    ).user
 
 
 @pytest.fixture
 def viewer(workspace):
-    return MembershipFactory(workspace=workspace, role=Role.VIEWER,
-                             user=UserFactory(email="viewer@example.com")).user
+    return MembershipFactory(
+        workspace=workspace, role=Role.VIEWER, user=UserFactory(email="viewer@example.com")
+    ).user
 
 
 @pytest.fixture
@@ -107,8 +110,11 @@ def stranger_workspace(db):
 
 @pytest.fixture
 def stranger(stranger_workspace):
-    return MembershipFactory(workspace=stranger_workspace, role=Role.OWNER,
-                             user=UserFactory(email="stranger@example.com")).user
+    return MembershipFactory(
+        workspace=stranger_workspace,
+        role=Role.OWNER,
+        user=UserFactory(email="stranger@example.com"),
+    ).user
 
 
 @pytest.fixture
@@ -118,6 +124,7 @@ def stranger_location(stranger_workspace):
 
 @pytest.fixture
 def stranger_token(stranger_location):
-    _, raw = api_client_create(location=stranger_location, name="stranger",
-                               scopes=list(Scope.values))
+    _, raw = api_client_create(
+        location=stranger_location, name="stranger", scopes=list(Scope.values)
+    )
     return raw

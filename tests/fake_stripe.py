@@ -35,8 +35,11 @@ class FakeStripe:
             ("GET", r"/v1/invoice_payments", self._invoice_payments),
         ]
         for method, path, handler in routes:
-            mock.add_callback(method, re.compile(re.escape(BASE) + path + r"(\?.*)?$"),
-                              callback=self._route(path, handler))
+            mock.add_callback(
+                method,
+                re.compile(re.escape(BASE) + path + r"(\?.*)?$"),
+                callback=self._route(path, handler),
+            )
 
     # --- what Kotally asked -----------------------------------------------------------------
 
@@ -57,23 +60,48 @@ class FakeStripe:
 
     # --- state --------------------------------------------------------------------------------
 
-    def add_subscription(self, subscription_id: str, *, status: str, workspace: str | None,
-                         additional: int | None = 0, trial_end: int | None = None,
-                         price_base: str = "price_base", price_additional: str = "price_more",
-                         period_end: int | None = None) -> dict:
+    def add_subscription(
+        self,
+        subscription_id: str,
+        *,
+        status: str,
+        workspace: str | None,
+        additional: int | None = 0,
+        trial_end: int | None = None,
+        price_base: str = "price_base",
+        price_additional: str = "price_more",
+        period_end: int | None = None,
+    ) -> dict:
         """Kotally's plan as Checkout creates it: the base price, and the additional-location
         price unless `additional` is None."""
         period_end = period_end or shapes.now() + 30 * 86400
-        items = [shapes.subscription_item(f"si_base_{subscription_id}", price=price_base,
-                                          subscription=subscription_id, quantity=1,
-                                          period_end=period_end)]
+        items = [
+            shapes.subscription_item(
+                f"si_base_{subscription_id}",
+                price=price_base,
+                subscription=subscription_id,
+                quantity=1,
+                period_end=period_end,
+            )
+        ]
         if additional is not None:
-            items.append(shapes.subscription_item(
-                f"si_more_{subscription_id}", price=price_additional,
-                subscription=subscription_id, quantity=additional, period_end=period_end))
+            items.append(
+                shapes.subscription_item(
+                    f"si_more_{subscription_id}",
+                    price=price_additional,
+                    subscription=subscription_id,
+                    quantity=additional,
+                    period_end=period_end,
+                )
+            )
         self.subscriptions[subscription_id] = shapes.subscription(
-            subscription_id, status=status, items=items, customer="cus_kotally_1",
-            metadata={"workspace": workspace} if workspace else {}, trial_end=trial_end)
+            subscription_id,
+            status=status,
+            items=items,
+            customer="cus_kotally_1",
+            metadata={"workspace": workspace} if workspace else {},
+            trial_end=trial_end,
+        )
         return self.subscriptions[subscription_id]
 
     def set_status(self, subscription_id: str, status: str) -> None:
@@ -94,8 +122,9 @@ class FakeStripe:
                 return 503, {"Stripe-Should-Retry": "false"}, json.dumps(error)
             url = urlsplit(request.url)
             body = request.body or ""
-            params = dict(parse_qsl(url.query) + parse_qsl(
-                body.decode() if isinstance(body, bytes) else body))
+            params = dict(
+                parse_qsl(url.query) + parse_qsl(body.decode() if isinstance(body, bytes) else body)
+            )
             status, obj = handler(params, **pattern.match(url.path).groupdict())
             return status, {"Content-Type": "application/json"}, json.dumps(obj)
 
@@ -103,25 +132,37 @@ class FakeStripe:
 
     @staticmethod
     def _missing(kind: str, object_id: str):
-        return 404, {"error": {"type": "invalid_request_error", "code": "resource_missing",
-                               "message": f"No such {kind}: '{object_id}'"}}
+        return 404, {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "message": f"No such {kind}: '{object_id}'",
+            }
+        }
 
     def _checkout(self, params):
         number = len(self.requests("POST", "/v1/checkout/sessions"))
         session_id = f"cs_test_kotally{number}"
         return 200, shapes.checkout_session(
-            session_id, mode=params.get("mode", "payment"), payment_status="unpaid",
-            customer=params.get("customer"), client_reference_id=params.get("client_reference_id"),
-            url=f"https://checkout.stripe.com/c/pay/{session_id}")
+            session_id,
+            mode=params.get("mode", "payment"),
+            payment_status="unpaid",
+            customer=params.get("customer"),
+            client_reference_id=params.get("client_reference_id"),
+            url=f"https://checkout.stripe.com/c/pay/{session_id}",
+        )
 
     def _line_items(self, params, id):
-        return 200, shapes.listing(self.line_items.get(id, []),
-                                   f"/v1/checkout/sessions/{id}/line_items")
+        return 200, shapes.listing(
+            self.line_items.get(id, []), f"/v1/checkout/sessions/{id}/line_items"
+        )
 
     def _portal(self, params):
         return 200, shapes.portal_session(
-            "https://billing.stripe.com/p/session/test_kotally", customer=params["customer"],
-            return_url=params.get("return_url"))
+            "https://billing.stripe.com/p/session/test_kotally",
+            customer=params["customer"],
+            return_url=params.get("return_url"),
+        )
 
     def _subscription(self, params, id):
         if id not in self.subscriptions:
@@ -132,9 +173,12 @@ class FakeStripe:
         subscription = self.subscriptions[params["subscription"]]
         first = subscription["items"]["data"][0]
         item = shapes.subscription_item(
-            f"si_new_{len(subscription['items']['data'])}", subscription=subscription["id"],
-            price=params["price"], quantity=int(params["quantity"]),
-            period_end=first["current_period_end"])
+            f"si_new_{len(subscription['items']['data'])}",
+            subscription=subscription["id"],
+            price=params["price"],
+            quantity=int(params["quantity"]),
+            period_end=first["current_period_end"],
+        )
         subscription["items"]["data"].append(item)
         return 200, item
 

@@ -91,131 +91,276 @@ def now() -> int:
 def event(event_type: str, obj: dict, *, event_id: str, created: int | None = None) -> dict:
     from kotally.lib.stripe_api import API_VERSION
 
-    return shaped("event", {
-        "id": event_id, "type": event_type, "created": created or now(),
-        "api_version": API_VERSION, "livemode": False, "data.object": obj,
-    })
-
-
-def invoice_line(line_id: str, *, invoice: str, price: str, product: str, amount: int,
-                 subscription: str | None = None, proration: bool = False, quantity: int = 1,
-                 discounts: tuple[int, ...] = (), taxes: tuple[dict, ...] = ()) -> dict:
-    """A subscription line; `amount` is before discounts and taxes (they are listed apart)."""
-    return shaped("invoice_line_item", {
-        "id": line_id, "invoice": invoice, "amount": amount, "subtotal": amount,
-        "quantity": quantity, "pricing.price_details": {"price": price, "product": product},
-        "discount_amounts": [element(DISCOUNT_AMOUNT, amount=d) for d in discounts],
-        "taxes": [element(TAX, **tax) for tax in taxes],
-        "parent.type": "subscription_item_details",
-        "parent.invoice_item_details": None,
-        "parent.subscription_item_details": {
-            "invoice_item": None, "proration": proration, "proration_details": None,
-            "subscription": subscription, "subscription_item": f"si_{line_id}",
+    return shaped(
+        "event",
+        {
+            "id": event_id,
+            "type": event_type,
+            "created": created or now(),
+            "api_version": API_VERSION,
+            "livemode": False,
+            "data.object": obj,
         },
-    })
+    )
 
 
-def invoice(invoice_id: str, *, lines: list, amount_paid: int, billing_reason: str,
-            subscription: str | None = None, status: str = "paid",
-            customer: str = "cus_test", customer_email: str | None = None,
-            paid_at: int | None = None, amount_due: int | None = None,
-            total: int | None = None) -> dict:
+def invoice_line(
+    line_id: str,
+    *,
+    invoice: str,
+    price: str,
+    product: str,
+    amount: int,
+    subscription: str | None = None,
+    proration: bool = False,
+    quantity: int = 1,
+    discounts: tuple[int, ...] = (),
+    taxes: tuple[dict, ...] = (),
+) -> dict:
+    """A subscription line; `amount` is before discounts and taxes (they are listed apart)."""
+    return shaped(
+        "invoice_line_item",
+        {
+            "id": line_id,
+            "invoice": invoice,
+            "amount": amount,
+            "subtotal": amount,
+            "quantity": quantity,
+            "pricing.price_details": {"price": price, "product": product},
+            "discount_amounts": [element(DISCOUNT_AMOUNT, amount=d) for d in discounts],
+            "taxes": [element(TAX, **tax) for tax in taxes],
+            "parent.type": "subscription_item_details",
+            "parent.invoice_item_details": None,
+            "parent.subscription_item_details": {
+                "invoice_item": None,
+                "proration": proration,
+                "proration_details": None,
+                "subscription": subscription,
+                "subscription_item": f"si_{line_id}",
+            },
+        },
+    )
+
+
+def invoice(
+    invoice_id: str,
+    *,
+    lines: list,
+    amount_paid: int,
+    billing_reason: str,
+    subscription: str | None = None,
+    status: str = "paid",
+    customer: str = "cus_test",
+    customer_email: str | None = None,
+    paid_at: int | None = None,
+    amount_due: int | None = None,
+    total: int | None = None,
+) -> dict:
     """`total` (after discounts and tax) defaults to what was due; a customer credit balance
     makes `amount_due` smaller than it."""
     due = amount_paid if amount_due is None else amount_due
     parent = None
     if subscription:
-        parent = {"type": "subscription_details", "quote_details": None,
-                  "subscription_details": {"metadata": {}, "subscription": subscription}}
-    return shaped("invoice", {
-        "id": invoice_id, "customer": customer, "customer_email": customer_email,
-        "amount_due": due, "amount_paid": amount_paid, "amount_remaining": due - amount_paid,
-        "billing_reason": billing_reason, "status": status, "parent": parent,
-        "subtotal": sum(line["amount"] for line in lines),
-        "total": due if total is None else total,
-        "status_transitions.paid_at": paid_at or (now() if status == "paid" else None),
-        "lines": listing(lines, f"/v1/invoices/{invoice_id}/lines"),
-        "livemode": False, "amount_overpaid": 0,
-    })
+        parent = {
+            "type": "subscription_details",
+            "quote_details": None,
+            "subscription_details": {"metadata": {}, "subscription": subscription},
+        }
+    return shaped(
+        "invoice",
+        {
+            "id": invoice_id,
+            "customer": customer,
+            "customer_email": customer_email,
+            "amount_due": due,
+            "amount_paid": amount_paid,
+            "amount_remaining": due - amount_paid,
+            "billing_reason": billing_reason,
+            "status": status,
+            "parent": parent,
+            "subtotal": sum(line["amount"] for line in lines),
+            "total": due if total is None else total,
+            "status_transitions.paid_at": paid_at or (now() if status == "paid" else None),
+            "lines": listing(lines, f"/v1/invoices/{invoice_id}/lines"),
+            "livemode": False,
+            "amount_overpaid": 0,
+        },
+    )
 
 
-def checkout_session(session_id: str, *, mode: str = "payment", payment_status: str = "paid",
-                     amount_total: int | None = None, payment_intent: str | None = None,
-                     subscription: str | None = None, invoice_id: str | None = None,
-                     customer: str | None = "cus_test", email: str = "ava@example.com",
-                     metadata: dict | None = None, client_reference_id: str | None = None,
-                     url: str | None = None) -> dict:
-    return shaped("checkout.session", {
-        "id": session_id, "mode": mode, "payment_status": payment_status,
-        "status": "open" if url else "complete", "amount_total": amount_total,
-        "amount_subtotal": amount_total, "payment_intent": payment_intent,
-        "subscription": subscription, "invoice": invoice_id, "customer": customer,
-        "customer_details.email": email, "metadata": metadata or {},
-        "client_reference_id": client_reference_id, "currency": "usd", "url": url,
-        "total_details.amount_discount": 0, "total_details.amount_shipping": 0,
-        "total_details.amount_tax": 0,
-    })
+def checkout_session(
+    session_id: str,
+    *,
+    mode: str = "payment",
+    payment_status: str = "paid",
+    amount_total: int | None = None,
+    payment_intent: str | None = None,
+    subscription: str | None = None,
+    invoice_id: str | None = None,
+    customer: str | None = "cus_test",
+    email: str = "ava@example.com",
+    metadata: dict | None = None,
+    client_reference_id: str | None = None,
+    url: str | None = None,
+) -> dict:
+    return shaped(
+        "checkout.session",
+        {
+            "id": session_id,
+            "mode": mode,
+            "payment_status": payment_status,
+            "status": "open" if url else "complete",
+            "amount_total": amount_total,
+            "amount_subtotal": amount_total,
+            "payment_intent": payment_intent,
+            "subscription": subscription,
+            "invoice": invoice_id,
+            "customer": customer,
+            "customer_details.email": email,
+            "metadata": metadata or {},
+            "client_reference_id": client_reference_id,
+            "currency": "usd",
+            "url": url,
+            "total_details.amount_discount": 0,
+            "total_details.amount_shipping": 0,
+            "total_details.amount_tax": 0,
+        },
+    )
 
 
-def checkout_item(item_id: str, *, price: str, product: str, amount_total: int,
-                  amount_subtotal: int | None = None, quantity: int = 1) -> dict:
+def checkout_item(
+    item_id: str,
+    *,
+    price: str,
+    product: str,
+    amount_total: int,
+    amount_subtotal: int | None = None,
+    quantity: int = 1,
+) -> dict:
     """A Checkout line item: `amount_total` is after discounts and taxes."""
     subtotal = amount_total if amount_subtotal is None else amount_subtotal
-    return shaped("item", {
-        "id": item_id, "price.id": price, "price.product": product, "price.type": "recurring",
-        "amount_total": amount_total, "amount_subtotal": subtotal, "quantity": quantity,
-    })
+    return shaped(
+        "item",
+        {
+            "id": item_id,
+            "price.id": price,
+            "price.product": product,
+            "price.type": "recurring",
+            "amount_total": amount_total,
+            "amount_subtotal": subtotal,
+            "quantity": quantity,
+        },
+    )
 
 
-def invoice_payment(payment_id: str, *, invoice_id: str, payment_intent: str,
-                    amount_paid: int) -> dict:
+def invoice_payment(
+    payment_id: str, *, invoice_id: str, payment_intent: str, amount_paid: int
+) -> dict:
     """From the docs example (the stripe-mock fixture has no payment_intent, see README)."""
-    return shaped("invoice_payment.docs_example", {
-        "id": payment_id, "invoice": invoice_id, "amount_paid": amount_paid,
-        "amount_requested": amount_paid, "payment.payment_intent": payment_intent,
-    })
+    return shaped(
+        "invoice_payment.docs_example",
+        {
+            "id": payment_id,
+            "invoice": invoice_id,
+            "amount_paid": amount_paid,
+            "amount_requested": amount_paid,
+            "payment.payment_intent": payment_intent,
+        },
+    )
 
 
 def charge(charge_id: str, *, payment_intent: str, amount: int, amount_refunded: int = 0) -> dict:
-    return shaped("charge", {
-        "id": charge_id, "payment_intent": payment_intent, "amount": amount,
-        "amount_captured": amount, "captured": True, "amount_refunded": amount_refunded,
-        "refunded": amount_refunded >= amount, "customer": "cus_test",
-    })
+    return shaped(
+        "charge",
+        {
+            "id": charge_id,
+            "payment_intent": payment_intent,
+            "amount": amount,
+            "amount_captured": amount,
+            "captured": True,
+            "amount_refunded": amount_refunded,
+            "refunded": amount_refunded >= amount,
+            "customer": "cus_test",
+        },
+    )
 
 
-def dispute(dispute_id: str, *, charge_id: str, payment_intent: str | None, amount: int,
-            reason: str = "fraudulent") -> dict:
-    return shaped("dispute", {
-        "id": dispute_id, "charge": charge_id, "payment_intent": payment_intent,
-        "amount": amount, "reason": reason, "status": "needs_response",
-    })
+def dispute(
+    dispute_id: str,
+    *,
+    charge_id: str,
+    payment_intent: str | None,
+    amount: int,
+    reason: str = "fraudulent",
+) -> dict:
+    return shaped(
+        "dispute",
+        {
+            "id": dispute_id,
+            "charge": charge_id,
+            "payment_intent": payment_intent,
+            "amount": amount,
+            "reason": reason,
+            "status": "needs_response",
+        },
+    )
 
 
-def subscription_item(item_id: str, *, subscription: str, price: str, quantity: int,
-                      period_end: int) -> dict:
-    return shaped("subscription_item", {
-        "id": item_id, "subscription": subscription, "price.id": price, "quantity": quantity,
-        "current_period_start": period_end - 30 * 86400, "current_period_end": period_end,
-    })
+def subscription_item(
+    item_id: str, *, subscription: str, price: str, quantity: int, period_end: int
+) -> dict:
+    return shaped(
+        "subscription_item",
+        {
+            "id": item_id,
+            "subscription": subscription,
+            "price.id": price,
+            "quantity": quantity,
+            "current_period_start": period_end - 30 * 86400,
+            "current_period_end": period_end,
+        },
+    )
 
 
-def subscription(subscription_id: str, *, status: str, items: list, customer: str = "cus_test",
-                 metadata: dict | None = None, trial_end: int | None = None) -> dict:
-    return shaped("subscription", {
-        "id": subscription_id, "status": status, "customer": customer,
-        "metadata": metadata or {}, "trial_end": trial_end,
-        "trial_start": trial_end - 14 * 86400 if trial_end else None,
-        "cancel_at_period_end": False, "cancel_at": None, "canceled_at": None, "ended_at": None,
-        "items": listing(items, f"/v1/subscription_items?subscription={subscription_id}"),
-        "livemode": False, "pending_update": None,
-    })
+def subscription(
+    subscription_id: str,
+    *,
+    status: str,
+    items: list,
+    customer: str = "cus_test",
+    metadata: dict | None = None,
+    trial_end: int | None = None,
+) -> dict:
+    return shaped(
+        "subscription",
+        {
+            "id": subscription_id,
+            "status": status,
+            "customer": customer,
+            "metadata": metadata or {},
+            "trial_end": trial_end,
+            "trial_start": trial_end - 14 * 86400 if trial_end else None,
+            "cancel_at_period_end": False,
+            "cancel_at": None,
+            "canceled_at": None,
+            "ended_at": None,
+            "items": listing(items, f"/v1/subscription_items?subscription={subscription_id}"),
+            "livemode": False,
+            "pending_update": None,
+        },
+    )
 
 
 def portal_session(url: str, *, customer: str, return_url: str) -> dict:
-    return shaped("billing_portal.session", {
-        "url": url, "customer": customer, "return_url": return_url, "flow": None,
-    })
+    return shaped(
+        "billing_portal.session",
+        {
+            "url": url,
+            "customer": customer,
+            "return_url": return_url,
+            "flow": None,
+        },
+    )
 
 
 def signature(body: str, secret: str, timestamp: int | None = None) -> str:

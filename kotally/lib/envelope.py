@@ -28,7 +28,8 @@ def envelope(reason_code: str, message: str = "", *, ok: bool = False, **extra) 
 
 def json_envelope(status: int, reason_code: str, message: str = "", **extra) -> JsonResponse:
     """The envelope as a plain Django response (outside DRF: middleware, webhooks, 400/500)."""
-    response = JsonResponse(envelope(reason_code, message, ok=status == 200, **extra),
-                            status=status)
+    response = JsonResponse(
+        envelope(reason_code, message, ok=status == 200, **extra), status=status
+    )
     response["X-Correlation-Id"] = current_correlation_id()
     return response

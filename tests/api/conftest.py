@@ -25,20 +25,34 @@ def unique(prefix: str) -> str:
 
 
 def grant_body(config, **fields) -> dict:
-    return {"location_id": "loc_main", "external_contact_id": "m1",
-            "request_id": unique("g"), "external_payment_id": unique("pay"),
-            "product_config_id": config.public_id, **fields}
+    return {
+        "location_id": "loc_main",
+        "external_contact_id": "m1",
+        "request_id": unique("g"),
+        "external_payment_id": unique("pay"),
+        "product_config_id": config.public_id,
+        **fields,
+    }
 
 
 def move_body(**fields) -> dict:
     """A deduct or restore body (check ignores request_id)."""
-    return {"location_id": "loc_main", "external_contact_id": "m1",
-            "request_id": unique("r"), "calendar_id": "cal_pack", **fields}
+    return {
+        "location_id": "loc_main",
+        "external_contact_id": "m1",
+        "request_id": unique("r"),
+        "calendar_id": "cal_pack",
+        **fields,
+    }
 
 
 def check_body(**fields) -> dict:
-    return {"location_id": "loc_main", "external_contact_id": "m1", "calendar_id": "cal_pack",
-            **fields}
+    return {
+        "location_id": "loc_main",
+        "external_contact_id": "m1",
+        "calendar_id": "cal_pack",
+        **fields,
+    }
 
 
 POSTS = {
@@ -47,11 +61,25 @@ POSTS = {
     "deduct": f"{V2}/entitlements/deduct",
     "restore": f"{V2}/entitlements/restore",
 }
-READS = ["", "/summary", "/credits", "/entitlements", "/appointments/upcoming",
-         "/appointments/past", "/ledger", "/payments", "/timeline"]
-LISTS = {"/entitlements": "entitlements", "/appointments/upcoming": "appointments",
-         "/appointments/past": "appointments", "/ledger": "entries", "/payments": "payments",
-         "/timeline": "events"}
+READS = [
+    "",
+    "/summary",
+    "/credits",
+    "/entitlements",
+    "/appointments/upcoming",
+    "/appointments/past",
+    "/ledger",
+    "/payments",
+    "/timeline",
+]
+LISTS = {
+    "/entitlements": "entitlements",
+    "/appointments/upcoming": "appointments",
+    "/appointments/past": "appointments",
+    "/ledger": "entries",
+    "/payments": "payments",
+    "/timeline": "events",
+}
 
 
 def read_url(contact: str, suffix: str, **query) -> str:
@@ -61,8 +89,12 @@ def read_url(contact: str, suffix: str, **query) -> str:
 
 def body_for(name: str, config) -> dict:
     """A valid body for one POST endpoint."""
-    return {"grants": lambda: grant_body(config), "check": check_body,
-            "deduct": move_body, "restore": move_body}[name]()
+    return {
+        "grants": lambda: grant_body(config),
+        "check": check_body,
+        "deduct": move_body,
+        "restore": move_body,
+    }[name]()
 
 
 @pytest.fixture
@@ -100,6 +132,13 @@ def refusal(workspace, location, member):
     return arrange
 
 
-ENGINE_REFUSALS = ["BILLING_SUSPENDED", "LOCATION_INACTIVE", "CONFIG_NOT_FOUND",
-                   "NO_ENTITLEMENT", "SERVICE_FAMILY_MISMATCH", "ENTITLEMENT_PAUSED",
-                   "ENTITLEMENT_EXPIRED", "INSUFFICIENT_CREDITS"]
+ENGINE_REFUSALS = [
+    "BILLING_SUSPENDED",
+    "LOCATION_INACTIVE",
+    "CONFIG_NOT_FOUND",
+    "NO_ENTITLEMENT",
+    "SERVICE_FAMILY_MISMATCH",
+    "ENTITLEMENT_PAUSED",
+    "ENTITLEMENT_EXPIRED",
+    "INSUFFICIENT_CREDITS",
+]

@@ -19,18 +19,21 @@ def _deduct_with(header: str | None, **extra):
     return client.post(POSTS["deduct"], {"location_id": "loc_main"}, format="json", **extra)
 
 
-@pytest.mark.parametrize("header", [
-    None,
-    "",
-    "Bearer",
-    "Bearer ",
-    "Basic dXNlcjpwYXNz",
-    "Token ktly_00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000",
-    "Bearer not-a-token",
-    "Bearer ktly_123_456",
-    "Bearer ktly_" + "a" * 300,
-    "Bearer ktly_00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        "Basic dXNlcjpwYXNz",
+        "Token ktly_00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000",
+        "Bearer not-a-token",
+        "Bearer ktly_123_456",
+        "Bearer ktly_" + "a" * 300,
+        "Bearer ktly_00000000-0000-0000-0000-000000000000_00000000-0000-0000-0000-000000000000",
+    ],
+)
 def test_missing_malformed_or_unknown_token_is_401(db, header):
     response = _deduct_with(header)
     assert response.status_code == 401

@@ -54,8 +54,9 @@ def test_50_concurrent_deducts_of_a_10_credit_lot_deduct_exactly_10(token, ten_c
 
 def test_concurrent_deducts_leave_a_consistent_ledger(token, ten_credits):
     _in_parallel(token, POSTS["deduct"], [move_body() for _ in range(30)])
-    balances = sorted(LedgerEntry.objects.filter(kind="deduct")
-                      .values_list("balance_after", flat=True))
+    balances = sorted(
+        LedgerEntry.objects.filter(kind="deduct").values_list("balance_after", flat=True)
+    )
     assert balances == list(range(10))
 
 
@@ -86,8 +87,9 @@ def test_request_id_held_by_another_transaction_is_409_at_once(token, ten_credit
     def hold():
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)",
-                               [_advisory_key(location, "busy")])
+                cursor.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [_advisory_key(location, "busy")]
+                )
                 held.set()
                 release.wait(timeout=10)
         finally:

@@ -6,19 +6,29 @@ import pytest
 
 from .conftest import ISO_MS_Z, POSTS, READS, grant_body, move_body, read_url
 
-CODES = {"": "contact_loaded", "/summary": "summary_loaded", "/credits": "credits_loaded",
-         "/entitlements": "entitlements_loaded", "/appointments/upcoming": "appointments_loaded",
-         "/appointments/past": "appointments_loaded", "/ledger": "ledger_loaded",
-         "/payments": "payments_loaded", "/timeline": "timeline_loaded"}
+CODES = {
+    "": "contact_loaded",
+    "/summary": "summary_loaded",
+    "/credits": "credits_loaded",
+    "/entitlements": "entitlements_loaded",
+    "/appointments/upcoming": "appointments_loaded",
+    "/appointments/past": "appointments_loaded",
+    "/ledger": "ledger_loaded",
+    "/payments": "payments_loaded",
+    "/timeline": "timeline_loaded",
+}
 
 
 @pytest.fixture
 def history(api, package, member):
     """m1: one package lot, one upcoming and one past booking (each deducted 1)."""
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-future",
-                                             appointment_time="2099-01-01T10:00:00Z"))
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-past",
-                                             appointment_time="2020-01-01T10:00:00Z"))
+    api.post_json(
+        POSTS["deduct"],
+        move_body(external_ref="apt-future", appointment_time="2099-01-01T10:00:00Z"),
+    )
+    api.post_json(
+        POSTS["deduct"], move_body(external_ref="apt-past", appointment_time="2020-01-01T10:00:00Z")
+    )
     return member
 
 
@@ -40,7 +50,10 @@ def test_contact_read_shape(api, package):
     api.post_json(POSTS["grants"], grant_body(package, email="a@example.com", name="Ana"))
     contact = api.get(read_url("m1", "")).json()["contact"]
     assert {k: contact[k] for k in ("id", "external_contact_id", "ghl_contact_id")} == {
-        "id": "m1", "external_contact_id": "m1", "ghl_contact_id": "m1"}
+        "id": "m1",
+        "external_contact_id": "m1",
+        "ghl_contact_id": "m1",
+    }
     assert (contact["email"], contact["name"]) == ("a@example.com", "Ana")
 
 
@@ -63,13 +76,17 @@ def test_credits_by_product_config(api, package, history):
     body = api.get(read_url("m1", "/credits")).json()
     assert body["credits_available"] == 8
     assert body["by_product_config"] == [
-        {"product_config_id": package.public_id, "name": package.name, "credits_available": 8}]
+        {"product_config_id": package.public_id, "name": package.name, "credits_available": 8}
+    ]
 
 
 def test_entitlements_list_item(api, package, history):
     item = api.get(read_url("m1", "/entitlements")).json()["entitlements"][0]
     assert (item["product_config_id"], item["kind"], item["status"]) == (
-        package.public_id, "package", "active")
+        package.public_id,
+        "package",
+        "active",
+    )
     assert (item["credits_granted"], item["credits_remaining"]) == (10, 8)
 
 

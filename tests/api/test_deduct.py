@@ -21,11 +21,15 @@ def test_deduct_writes_one_api_ledger_entry_with_request_id(api, member):
 
 
 def test_deduct_with_external_ref_records_the_appointment(api, member):
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-9",
-                                             appointment_time="2030-03-01T10:00:00Z"))
+    api.post_json(
+        POSTS["deduct"], move_body(external_ref="apt-9", appointment_time="2030-03-01T10:00:00Z")
+    )
     appointment = Appointment.objects.get()
     assert (appointment.external_id, appointment.source, appointment.calendar_id) == (
-        "apt-9", "api", "cal_pack")
+        "apt-9",
+        "api",
+        "cal_pack",
+    )
     assert appointment.credits_deducted == 1
 
 

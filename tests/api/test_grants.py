@@ -27,8 +27,9 @@ def test_grant_balance_after_counts_earlier_lots_of_the_same_config(api, package
 
 
 def test_grant_of_config_with_expiry_returns_expires_at(api, membership):
-    body = api.post_json(POSTS["grants"], grant_body(
-        membership, paid_at="2030-01-01T10:00:00+01:00")).json()
+    body = api.post_json(
+        POSTS["grants"], grant_body(membership, paid_at="2030-01-01T10:00:00+01:00")
+    ).json()
     assert body["expires_at"] == "2030-02-01T09:00:00.000Z"
     assert re.match(ISO_MS_Z, body["expires_at"])
 
@@ -44,9 +45,18 @@ def test_grant_defaults_provider_and_event_type(api, package):
 
 
 def test_grant_records_payment_fields(api, package):
-    api.post_json(POSTS["grants"], grant_body(
-        package, amount_cents=9900, currency="eur", provider="shopify",
-        event_type="order_paid", external_ref="order-7", metadata={"sku": "pack10"}))
+    api.post_json(
+        POSTS["grants"],
+        grant_body(
+            package,
+            amount_cents=9900,
+            currency="eur",
+            provider="shopify",
+            event_type="order_paid",
+            external_ref="order-7",
+            metadata={"sku": "pack10"},
+        ),
+    )
     payment = PaymentEvent.objects.get()
     assert (payment.amount_cents, payment.currency, payment.provider) == (9900, "EUR", "shopify")
     assert (payment.external_ref, payment.metadata) == ("order-7", {"sku": "pack10"})
@@ -92,8 +102,9 @@ def test_grant_when_billing_suspended_is_refused(api, workspace, package):
     assert body["message"]
 
 
-@pytest.mark.parametrize("status", [LocationStatus.PENDING, LocationStatus.DISCONNECTED,
-                                    LocationStatus.REMOVED])
+@pytest.mark.parametrize(
+    "status", [LocationStatus.PENDING, LocationStatus.DISCONNECTED, LocationStatus.REMOVED]
+)
 def test_grant_to_inactive_location_is_refused(api, location, package, status):
     location.status = status
     location.save()
@@ -111,6 +122,7 @@ def test_second_grant_of_same_payment_is_duplicate_with_original_lot(api, packag
 
 def test_same_payment_id_from_another_provider_is_a_new_payment(api, package):
     api.post_json(POSTS["grants"], grant_body(package, external_payment_id="pay-1"))
-    body = api.post_json(POSTS["grants"], grant_body(
-        package, external_payment_id="pay-1", provider="shopify")).json()
+    body = api.post_json(
+        POSTS["grants"], grant_body(package, external_payment_id="pay-1", provider="shopify")
+    ).json()
     assert body["reason_code"] == "grant_applied"

@@ -76,12 +76,18 @@ def test_request_id_of_a_grant_cannot_be_reused_for_deduct(api, member):
 
 def test_request_id_is_scoped_to_the_location(api, member, stranger_location, stranger_token):
     config = ProductConfigFactory(location=stranger_location)
-    credits_grant(location=stranger_location, contact_key="m1", product_config_id=config.public_id,
-                  payment=Payment(external_payment_id="x"), actor=Actor())
+    credits_grant(
+        location=stranger_location,
+        contact_key="m1",
+        product_config_id=config.public_id,
+        payment=Payment(external_payment_id="x"),
+        actor=Actor(),
+    )
     api.post_json(POSTS["deduct"], move_body(request_id="shared-id"))
     api.credentials(HTTP_AUTHORIZATION=f"Bearer {stranger_token}")
-    response = api.post_json(POSTS["deduct"], move_body(request_id="shared-id",
-                                                        location_id="loc_stranger"))
+    response = api.post_json(
+        POSTS["deduct"], move_body(request_id="shared-id", location_id="loc_stranger")
+    )
     assert response.json()["reason_code"] == "deducted"
 
 

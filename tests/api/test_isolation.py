@@ -18,9 +18,13 @@ def stranger_api(stranger_token):
 
 
 def _snapshot():
-    return (Contact.objects.count(), Entitlement.objects.count(), LedgerEntry.objects.count(),
-            IdempotencyRecord.objects.count(), list(Entitlement.objects.values_list(
-                "credits_remaining", flat=True)))
+    return (
+        Contact.objects.count(),
+        Entitlement.objects.count(),
+        LedgerEntry.objects.count(),
+        IdempotencyRecord.objects.count(),
+        list(Entitlement.objects.values_list("credits_remaining", flat=True)),
+    )
 
 
 @pytest.mark.parametrize("endpoint", list(POSTS))
@@ -40,11 +44,17 @@ def test_stranger_token_cannot_read_our_contacts(stranger_api, member, suffix):
 
 
 @pytest.mark.parametrize("suffix", READS)
-def test_contact_of_another_workspace_is_not_found_in_ours(api, location, stranger_location,
-                                                           suffix):
+def test_contact_of_another_workspace_is_not_found_in_ours(
+    api, location, stranger_location, suffix
+):
     config = ProductConfigFactory(location=stranger_location)
-    credits_grant(location=stranger_location, contact_key="their-member",
-                  product_config_id=config.public_id, payment=Payment("p"), actor=Actor())
+    credits_grant(
+        location=stranger_location,
+        contact_key="their-member",
+        product_config_id=config.public_id,
+        payment=Payment("p"),
+        actor=Actor(),
+    )
     response = api.get(read_url("their-member", suffix))
     assert response.json()["reason_code"] == "NOT_FOUND"
 
@@ -58,8 +68,13 @@ def test_config_of_another_workspace_cannot_be_granted_in_ours(api, stranger_loc
 
 def test_stranger_contact_with_same_key_is_a_different_contact(api, member, stranger_location):
     config = ProductConfigFactory(location=stranger_location, calendar_ids=["cal_pack"])
-    credits_grant(location=stranger_location, contact_key="m1",
-                  product_config_id=config.public_id, payment=Payment("p"), actor=Actor())
+    credits_grant(
+        location=stranger_location,
+        contact_key="m1",
+        product_config_id=config.public_id,
+        payment=Payment("p"),
+        actor=Actor(),
+    )
     body = api.get(read_url("m1", "/credits")).json()
     assert body["credits_available"] == 10
     assert len(body["by_product_config"]) == 1

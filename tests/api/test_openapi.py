@@ -67,12 +67,17 @@ def test_schema_documents_bearer_auth(db):
 
 
 CONTACT = f"{V2}/contacts/{{contact_id}}"
-READ_PATHS = {"": CONTACT, "/summary": f"{CONTACT}/summary", "/credits": f"{CONTACT}/credits",
-              "/entitlements": f"{CONTACT}/entitlements",
-              "/appointments/upcoming": f"{CONTACT}/appointments/upcoming",
-              "/appointments/past": f"{CONTACT}/appointments/past",
-              "/ledger": f"{CONTACT}/ledger", "/payments": f"{CONTACT}/payments",
-              "/timeline": f"{CONTACT}/timeline"}
+READ_PATHS = {
+    "": CONTACT,
+    "/summary": f"{CONTACT}/summary",
+    "/credits": f"{CONTACT}/credits",
+    "/entitlements": f"{CONTACT}/entitlements",
+    "/appointments/upcoming": f"{CONTACT}/appointments/upcoming",
+    "/appointments/past": f"{CONTACT}/appointments/past",
+    "/ledger": f"{CONTACT}/ledger",
+    "/payments": f"{CONTACT}/payments",
+    "/timeline": f"{CONTACT}/timeline",
+}
 
 
 def _no_scope(ctx, method, url, body=None):
@@ -90,8 +95,11 @@ def _rate_limited(ctx, url):
 
 
 def _crash(ctx, body):
-    ctx.monkeypatch.setattr(IdempotencyRecord.objects, "create",
-                            lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")))
+    ctx.monkeypatch.setattr(
+        IdempotencyRecord.objects,
+        "create",
+        lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")),
+    )
     return ctx.api.post_json(POSTS["deduct"], body)
 
 
@@ -102,67 +110,186 @@ def _twice(ctx, url, first, second):
 
 # (case id, schema path, method, status, request)
 CASES = [
-    ("grant", f"{V2}/grants", "post", 200,
-     lambda c: c.api.post_json(POSTS["grants"], grant_body(c.package, amount_cents=100))),
-    ("grant-duplicate", f"{V2}/grants", "post", 200,
-     lambda c: c.api.post_json(POSTS["grants"], grant_body(
-         c.package, external_payment_id=c.member_payment))),
-    ("grant-400", f"{V2}/grants", "post", 400,
-     lambda c: c.api.post_json(POSTS["grants"], {"location_id": 1})),
-    ("grant-403-scope", f"{V2}/grants", "post", 403,
-     lambda c: _no_scope(c, "post", POSTS["grants"], grant_body(c.package))),
-    ("grant-403-location", f"{V2}/grants", "post", 403,
-     lambda c: c.api.post_json(POSTS["grants"], grant_body(c.package, location_id="loc_x"))),
-    ("grant-422", f"{V2}/grants", "post", 422,
-     lambda c: _twice(c, POSTS["grants"], grant_body(c.package, request_id="g"),
-                      grant_body(c.package, request_id="g"))),
-    ("check", f"{V2}/entitlements/check-eligibility", "post", 200,
-     lambda c: c.api.post_json(POSTS["check"], check_body())),
-    ("check-refused", f"{V2}/entitlements/check-eligibility", "post", 200,
-     lambda c: c.api.post_json(POSTS["check"], check_body(amount=50))),
-    ("check-401", f"{V2}/entitlements/check-eligibility", "post", 401,
-     lambda c: APIClient().post(POSTS["check"], check_body(), format="json")),
-    ("check-415", f"{V2}/entitlements/check-eligibility", "post", 415,
-     lambda c: c.api.post(POSTS["check"], "a=b", content_type="text/plain")),
-    ("deduct", f"{V2}/entitlements/deduct", "post", 200,
-     lambda c: c.api.post_json(POSTS["deduct"], move_body(external_ref="apt"))),
-    ("deduct-refused", f"{V2}/entitlements/deduct", "post", 200,
-     lambda c: c.api.post_json(POSTS["deduct"], move_body(external_contact_id="nobody"))),
-    ("deduct-405", f"{V2}/entitlements/deduct", "post", 405,
-     lambda c: c.api.get(POSTS["deduct"])),
-    ("deduct-500", f"{V2}/entitlements/deduct", "post", 500,
-     lambda c: _crash(c, move_body())),
-    ("restore", f"{V2}/entitlements/restore", "post", 200,
-     lambda c: _twice(c, POSTS["deduct"], move_body(), move_body()) and
-     c.api.post_json(POSTS["restore"], move_body())),
-    ("restore-refused", f"{V2}/entitlements/restore", "post", 200,
-     lambda c: c.api.post_json(POSTS["restore"], move_body())),
-    ("restore-422", f"{V2}/entitlements/restore", "post", 422,
-     lambda c: _twice(c, POSTS["deduct"], move_body(request_id="x"),
-                      move_body(request_id="x", amount=2))),
-    *[(f"read{suffix}", READ_PATHS[suffix], "get", 200,
-       lambda c, suffix=suffix: c.api.get(read_url("m1", suffix))) for suffix in READ_PATHS],
-    *[(f"read{suffix}-not-found", READ_PATHS[suffix], "get", 200,
-       lambda c, suffix=suffix: c.api.get(read_url("ghost", suffix))) for suffix in READ_PATHS],
-    ("read-400", f"{CONTACT}/ledger", "get", 400,
-     lambda c: c.api.get(read_url("m1", "/ledger", cursor="bad"))),
-    ("read-403-scope", f"{CONTACT}/summary", "get", 403,
-     lambda c: _no_scope(c, "get", read_url("m1", "/summary"))),
-    ("read-429", f"{CONTACT}/credits", "get", 429,
-     lambda c: _rate_limited(c, read_url("m1", "/credits"))),
+    (
+        "grant",
+        f"{V2}/grants",
+        "post",
+        200,
+        lambda c: c.api.post_json(POSTS["grants"], grant_body(c.package, amount_cents=100)),
+    ),
+    (
+        "grant-duplicate",
+        f"{V2}/grants",
+        "post",
+        200,
+        lambda c: c.api.post_json(
+            POSTS["grants"], grant_body(c.package, external_payment_id=c.member_payment)
+        ),
+    ),
+    (
+        "grant-400",
+        f"{V2}/grants",
+        "post",
+        400,
+        lambda c: c.api.post_json(POSTS["grants"], {"location_id": 1}),
+    ),
+    (
+        "grant-403-scope",
+        f"{V2}/grants",
+        "post",
+        403,
+        lambda c: _no_scope(c, "post", POSTS["grants"], grant_body(c.package)),
+    ),
+    (
+        "grant-403-location",
+        f"{V2}/grants",
+        "post",
+        403,
+        lambda c: c.api.post_json(POSTS["grants"], grant_body(c.package, location_id="loc_x")),
+    ),
+    (
+        "grant-422",
+        f"{V2}/grants",
+        "post",
+        422,
+        lambda c: _twice(
+            c,
+            POSTS["grants"],
+            grant_body(c.package, request_id="g"),
+            grant_body(c.package, request_id="g"),
+        ),
+    ),
+    (
+        "check",
+        f"{V2}/entitlements/check-eligibility",
+        "post",
+        200,
+        lambda c: c.api.post_json(POSTS["check"], check_body()),
+    ),
+    (
+        "check-refused",
+        f"{V2}/entitlements/check-eligibility",
+        "post",
+        200,
+        lambda c: c.api.post_json(POSTS["check"], check_body(amount=50)),
+    ),
+    (
+        "check-401",
+        f"{V2}/entitlements/check-eligibility",
+        "post",
+        401,
+        lambda c: APIClient().post(POSTS["check"], check_body(), format="json"),
+    ),
+    (
+        "check-415",
+        f"{V2}/entitlements/check-eligibility",
+        "post",
+        415,
+        lambda c: c.api.post(POSTS["check"], "a=b", content_type="text/plain"),
+    ),
+    (
+        "deduct",
+        f"{V2}/entitlements/deduct",
+        "post",
+        200,
+        lambda c: c.api.post_json(POSTS["deduct"], move_body(external_ref="apt")),
+    ),
+    (
+        "deduct-refused",
+        f"{V2}/entitlements/deduct",
+        "post",
+        200,
+        lambda c: c.api.post_json(POSTS["deduct"], move_body(external_contact_id="nobody")),
+    ),
+    ("deduct-405", f"{V2}/entitlements/deduct", "post", 405, lambda c: c.api.get(POSTS["deduct"])),
+    ("deduct-500", f"{V2}/entitlements/deduct", "post", 500, lambda c: _crash(c, move_body())),
+    (
+        "restore",
+        f"{V2}/entitlements/restore",
+        "post",
+        200,
+        lambda c: (
+            _twice(c, POSTS["deduct"], move_body(), move_body())
+            and c.api.post_json(POSTS["restore"], move_body())
+        ),
+    ),
+    (
+        "restore-refused",
+        f"{V2}/entitlements/restore",
+        "post",
+        200,
+        lambda c: c.api.post_json(POSTS["restore"], move_body()),
+    ),
+    (
+        "restore-422",
+        f"{V2}/entitlements/restore",
+        "post",
+        422,
+        lambda c: _twice(
+            c, POSTS["deduct"], move_body(request_id="x"), move_body(request_id="x", amount=2)
+        ),
+    ),
+    *[
+        (
+            f"read{suffix}",
+            READ_PATHS[suffix],
+            "get",
+            200,
+            lambda c, suffix=suffix: c.api.get(read_url("m1", suffix)),
+        )
+        for suffix in READ_PATHS
+    ],
+    *[
+        (
+            f"read{suffix}-not-found",
+            READ_PATHS[suffix],
+            "get",
+            200,
+            lambda c, suffix=suffix: c.api.get(read_url("ghost", suffix)),
+        )
+        for suffix in READ_PATHS
+    ],
+    (
+        "read-400",
+        f"{CONTACT}/ledger",
+        "get",
+        400,
+        lambda c: c.api.get(read_url("m1", "/ledger", cursor="bad")),
+    ),
+    (
+        "read-403-scope",
+        f"{CONTACT}/summary",
+        "get",
+        403,
+        lambda c: _no_scope(c, "get", read_url("m1", "/summary")),
+    ),
+    (
+        "read-429",
+        f"{CONTACT}/credits",
+        "get",
+        429,
+        lambda c: _rate_limited(c, read_url("m1", "/credits")),
+    ),
 ]
 
 
 @pytest.fixture
 def ctx(api, location, package, member, settings, monkeypatch):
     """m1 with a package lot, an upcoming and a past booking (so every list has items)."""
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-up",
-                                             appointment_time="2099-01-01T10:00:00Z"))
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-past",
-                                             appointment_time="2020-01-01T10:00:00Z"))
-    return SimpleNamespace(api=api, location=location, package=package, settings=settings,
-                           monkeypatch=monkeypatch,
-                           member_payment=PaymentEvent.objects.get().external_payment_id)
+    api.post_json(
+        POSTS["deduct"], move_body(external_ref="apt-up", appointment_time="2099-01-01T10:00:00Z")
+    )
+    api.post_json(
+        POSTS["deduct"], move_body(external_ref="apt-past", appointment_time="2020-01-01T10:00:00Z")
+    )
+    return SimpleNamespace(
+        api=api,
+        location=location,
+        package=package,
+        settings=settings,
+        monkeypatch=monkeypatch,
+        member_payment=PaymentEvent.objects.get().external_payment_id,
+    )
 
 
 @pytest.mark.parametrize("case_id,path,method,status,send", CASES, ids=[c[0] for c in CASES])
@@ -174,8 +301,12 @@ def test_real_response_matches_schema(ctx, case_id, path, method, status, send):
 
 
 def test_every_documented_operation_is_driven(db):
-    documented = {(path, method) for path, ops in _spec()["paths"].items()
-                  for method in ops if method in {"get", "post"}}
+    documented = {
+        (path, method)
+        for path, ops in _spec()["paths"].items()
+        for method in ops
+        if method in {"get", "post"}
+    }
     driven = {(path, method) for _, path, method, _, _ in CASES}
     assert documented == driven
 

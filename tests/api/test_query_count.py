@@ -23,8 +23,11 @@ def _statements(send) -> int:
     with CaptureQueriesContext(connection) as captured:
         response = send()
     assert response.status_code == 200
-    return sum(1 for q in captured.captured_queries
-               if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
+    return sum(
+        1
+        for q in captured.captured_queries
+        if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    )
 
 
 @pytest.fixture
@@ -61,5 +64,6 @@ def test_first_call_in_a_minute_adds_the_last_used_at_write(api, member):
     ApiClient.objects.update(last_used_at=None)
     with CaptureQueriesContext(connection) as captured:
         api.get(read_url("m1", "/ledger"))
-    assert sum(q["sql"].startswith("UPDATE \"api_apiclient\"") for q in
-               captured.captured_queries) == 1
+    assert (
+        sum(q["sql"].startswith('UPDATE "api_apiclient"') for q in captured.captured_queries) == 1
+    )

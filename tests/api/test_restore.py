@@ -19,8 +19,9 @@ def _iso(delta: timedelta) -> str:
 @pytest.fixture
 def booked(api, member):
     """m1 deducted 1 credit for booking `apt-1`, two days ahead."""
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-1",
-                                             appointment_time=_iso(timedelta(days=2))))
+    api.post_json(
+        POSTS["deduct"], move_body(external_ref="apt-1", appointment_time=_iso(timedelta(days=2)))
+    )
     return member
 
 
@@ -55,8 +56,10 @@ def test_restore_inside_cancellation_window_is_refused(api, booked):
 
 
 def test_restore_uses_stored_appointment_time_for_the_window(api, member):
-    api.post_json(POSTS["deduct"], move_body(external_ref="apt-soon",
-                                             appointment_time=_iso(timedelta(hours=1))))
+    api.post_json(
+        POSTS["deduct"],
+        move_body(external_ref="apt-soon", appointment_time=_iso(timedelta(hours=1))),
+    )
     body = api.post_json(POSTS["restore"], move_body(external_ref="apt-soon")).json()
     assert body["reason_code"] == "CANCELLATION_WINDOW_EXPIRED"
 

@@ -13,9 +13,14 @@ ENVELOPE = {"ok", "reason_code", "message", "correlation_id"}
 
 def _is_envelope(response, status, code) -> bool:
     body = response.json()
-    return (response.status_code == status and response["Content-Type"] == "application/json"
-            and body["ok"] is False and body["reason_code"] == code
-            and ENVELOPE <= set(body) and body["correlation_id"] == response["X-Correlation-Id"])
+    return (
+        response.status_code == status
+        and response["Content-Type"] == "application/json"
+        and body["ok"] is False
+        and body["reason_code"] == code
+        and ENVELOPE <= set(body)
+        and body["correlation_id"] == response["X-Correlation-Id"]
+    )
 
 
 def test_malformed_json_is_400_validation_error(api, location):
@@ -31,8 +36,9 @@ def test_missing_fields_are_400_with_per_field_errors(api, location):
 
 
 def test_missing_token_is_401_unauthenticated(db):
-    assert _is_envelope(APIClient().post(POSTS["deduct"], {}, format="json"), 401,
-                        "UNAUTHENTICATED")
+    assert _is_envelope(
+        APIClient().post(POSTS["deduct"], {}, format="json"), 401, "UNAUTHENTICATED"
+    )
 
 
 def test_wrong_location_is_403_location_forbidden(api, stranger_location):
@@ -40,10 +46,19 @@ def test_wrong_location_is_403_location_forbidden(api, stranger_location):
     assert _is_envelope(response, 403, "LOCATION_FORBIDDEN")
 
 
-@pytest.mark.parametrize("path", [
-    f"{V2}/nope", f"{V2}/grants/", f"{V2}/contacts/m1/unknown", f"{V2}/contacts/a/b/c",
-    "/api/v1/grants", "/api", "/api/", "/api/v3/entitlements/deduct",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"{V2}/nope",
+        f"{V2}/grants/",
+        f"{V2}/contacts/m1/unknown",
+        f"{V2}/contacts/a/b/c",
+        "/api/v1/grants",
+        "/api",
+        "/api/",
+        "/api/v3/entitlements/deduct",
+    ],
+)
 def test_unknown_path_is_404_route_not_found(api, path):
     assert _is_envelope(api.get(path), 404, "ROUTE_NOT_FOUND")
 
@@ -58,34 +73,51 @@ def test_post_to_unknown_path_is_json_404_even_with_csrf_checks(db):
     assert _is_envelope(response, 404, "ROUTE_NOT_FOUND")
 
 
-@pytest.mark.parametrize("method,path", [
-    ("get", POSTS["deduct"]), ("put", POSTS["grants"]), ("delete", POSTS["restore"]),
-    ("patch", POSTS["check"]), ("post", read_url("m1", "/ledger")),
-    ("options", POSTS["deduct"]),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", POSTS["deduct"]),
+        ("put", POSTS["grants"]),
+        ("delete", POSTS["restore"]),
+        ("patch", POSTS["check"]),
+        ("post", read_url("m1", "/ledger")),
+        ("options", POSTS["deduct"]),
+    ],
+)
 def test_wrong_method_is_405_method_not_allowed(api, location, method, path):
     response = api.generic(method.upper(), path, "{}", content_type="application/json")
     assert _is_envelope(response, 405, "METHOD_NOT_ALLOWED")
 
 
 def test_wrong_method_with_form_body_is_405_not_415(api, location):
-    response = api.post(read_url("m1", ""), data="a=b",
-                        content_type="application/x-www-form-urlencoded")
+    response = api.post(
+        read_url("m1", ""), data="a=b", content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 405
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", "",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+        "",
+    ],
+)
 def test_non_json_post_is_415_unsupported_media_type(api, location, content_type):
-    response = api.generic("POST", POSTS["deduct"], "location_id=loc_main",
-                           content_type=content_type)
+    response = api.generic(
+        "POST", POSTS["deduct"], "location_id=loc_main", content_type=content_type
+    )
     assert _is_envelope(response, 415, "UNSUPPORTED_MEDIA_TYPE")
 
 
 def test_json_with_charset_is_accepted(api, location):
-    response = api.post(POSTS["check"], data='{"location_id": "loc_main"}',
-                        content_type="application/json; charset=utf-8")
+    response = api.post(
+        POSTS["check"],
+        data='{"location_id": "loc_main"}',
+        content_type="application/json; charset=utf-8",
+    )
     assert response.status_code == 400  # parsed: the body is what is incomplete
 
 
@@ -108,8 +140,11 @@ def test_crash_is_500_internal_error_without_trace_and_nothing_applied(api, memb
 
 def test_request_after_a_500_runs_normally(api, member, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(IdempotencyRecord.objects, "create",
-                      lambda **kw: (_ for _ in ()).throw(RuntimeError("x")))
+        patch.setattr(
+            IdempotencyRecord.objects,
+            "create",
+            lambda **kw: (_ for _ in ()).throw(RuntimeError("x")),
+        )
         api.post_json(POSTS["deduct"], move_body(request_id="crash-2"))
     retry = api.post_json(POSTS["deduct"], move_body(request_id="crash-2"))
     assert retry.json()["reason_code"] == "deducted"
@@ -118,8 +153,9 @@ def test_request_after_a_500_runs_normally(api, member, monkeypatch):
 
 def test_crash_in_a_read_is_json_500_with_debug_on(api, location, settings, monkeypatch):
     settings.DEBUG = True
-    monkeypatch.setattr("entitlements.selectors.contact_find",
-                        lambda *a: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(
+        "entitlements.selectors.contact_find", lambda *a: (_ for _ in ()).throw(RuntimeError("x"))
+    )
     assert _is_envelope(api.get(read_url("m1", "")), 500, "INTERNAL_ERROR")
 
 

@@ -11,20 +11,41 @@ from .conftest import POSTS, check_body, grant_body, move_body, read_url
 LONG = "x" * 256
 
 
-@pytest.mark.parametrize("field,value", [
-    ("amount", 0), ("amount", 1001), ("amount", -1), ("amount", 1.5), ("amount", 1.0),
-    ("amount", "1"), ("amount", True), ("amount", None), ("amount", 10**30),
-    ("location_id", 5), ("location_id", None), ("location_id", ""), ("location_id", ["loc_main"]),
-    ("external_contact_id", 42), ("external_contact_id", {"id": "m1"}),
-    ("external_contact_id", LONG),
-    ("request_id", ""), ("request_id", 7), ("request_id", LONG),
-    ("calendar_id", LONG), ("calendar_id", False), ("product_config_id", 3),
-    ("external_ref", LONG), ("external_ref", 12),
-    ("appointment_time", "2026-05-01T09:00:00"), ("appointment_time", "2026-05-01"),
-    ("appointment_time", "tomorrow"), ("appointment_time", 1767225600),
-    ("appointment_time", "0001-01-01T00:00:00+01:00"),
-    ("appointment_time", "9999-12-31T23:59:59-01:00"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("amount", 0),
+        ("amount", 1001),
+        ("amount", -1),
+        ("amount", 1.5),
+        ("amount", 1.0),
+        ("amount", "1"),
+        ("amount", True),
+        ("amount", None),
+        ("amount", 10**30),
+        ("location_id", 5),
+        ("location_id", None),
+        ("location_id", ""),
+        ("location_id", ["loc_main"]),
+        ("external_contact_id", 42),
+        ("external_contact_id", {"id": "m1"}),
+        ("external_contact_id", LONG),
+        ("request_id", ""),
+        ("request_id", 7),
+        ("request_id", LONG),
+        ("calendar_id", LONG),
+        ("calendar_id", False),
+        ("product_config_id", 3),
+        ("external_ref", LONG),
+        ("external_ref", 12),
+        ("appointment_time", "2026-05-01T09:00:00"),
+        ("appointment_time", "2026-05-01"),
+        ("appointment_time", "tomorrow"),
+        ("appointment_time", 1767225600),
+        ("appointment_time", "0001-01-01T00:00:00+01:00"),
+        ("appointment_time", "9999-12-31T23:59:59-01:00"),
+    ],
+)
 def test_bad_deduct_field_is_400_naming_it(api, member, field, value):
     response = api.post_json(POSTS["deduct"], move_body(**{field: value}))
     assert response.status_code == 400
@@ -32,14 +53,27 @@ def test_bad_deduct_field_is_400_naming_it(api, member, field, value):
     assert LedgerEntry.objects.filter(kind="deduct").count() == 0
 
 
-@pytest.mark.parametrize("field,value", [
-    ("amount_cents", -1), ("amount_cents", "100"), ("amount_cents", 9.99),
-    ("currency", "EURO"), ("currency", "€€€"), ("currency", 978),
-    ("paid_at", "2026-05-01 09:00"), ("email", "not-an-email"), ("email", 5),
-    ("metadata", ["a"]), ("metadata", "x"), ("metadata", {"blob": "y" * 17000}),
-    ("provider", "p" * 41), ("external_payment_id", LONG), ("product_config_id", None),
-    ("name", LONG),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("amount_cents", -1),
+        ("amount_cents", "100"),
+        ("amount_cents", 9.99),
+        ("currency", "EURO"),
+        ("currency", "€€€"),
+        ("currency", 978),
+        ("paid_at", "2026-05-01 09:00"),
+        ("email", "not-an-email"),
+        ("email", 5),
+        ("metadata", ["a"]),
+        ("metadata", "x"),
+        ("metadata", {"blob": "y" * 17000}),
+        ("provider", "p" * 41),
+        ("external_payment_id", LONG),
+        ("product_config_id", None),
+        ("name", LONG),
+    ],
+)
 def test_bad_grant_field_is_400_naming_it(api, package, field, value):
     response = api.post_json(POSTS["grants"], grant_body(package, **{field: value}))
     assert response.status_code == 400
@@ -140,11 +174,17 @@ def test_timestamp_with_offset_is_accepted(api, member):
     assert api.post_json(POSTS["deduct"], body).json()["reason_code"] == "deducted"
 
 
-@pytest.mark.parametrize("query,field", [
-    ({"limit": 0}, "limit"), ({"limit": "abc"}, "limit"), ({"limit": -3}, "limit"),
-    ({"location_id": "x" * 256}, "location_id"), ({"cursor": "c" * 600}, "cursor"),
-    ({"location_id": "%00"}, "location_id"),
-])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ({"limit": 0}, "limit"),
+        ({"limit": "abc"}, "limit"),
+        ({"limit": -3}, "limit"),
+        ({"location_id": "x" * 256}, "location_id"),
+        ({"cursor": "c" * 600}, "cursor"),
+        ({"location_id": "%00"}, "location_id"),
+    ],
+)
 def test_bad_read_query_is_400(api, member, query, field):
     response = api.get(read_url("m1", "/ledger", **query))
     assert response.status_code == 400
@@ -171,8 +211,11 @@ def test_errors_body_is_plain_lists_of_strings(api, location):
 
 @pytest.mark.parametrize("post", ["grants", "deduct", "restore"])
 def test_request_ids_in_the_ghl_namespace_are_reserved(api, package, post):
-    body = (grant_body(package, request_id="ghl:appt:a1:deduct") if post == "grants"
-            else move_body(request_id="ghl:appt:a1:deduct"))
+    body = (
+        grant_body(package, request_id="ghl:appt:a1:deduct")
+        if post == "grants"
+        else move_body(request_id="ghl:appt:a1:deduct")
+    )
     response = api.post_json(POSTS[post], body)
     assert response.status_code == 400 and "request_id" in response.json()["errors"]
 

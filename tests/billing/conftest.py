@@ -47,8 +47,12 @@ def post_billing(client, celery_eager, django_capture_on_commit_callbacks):  # n
         if header is None:
             header = shapes.signature(body, WEBHOOK_SECRET)
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post("/webhooks/stripe/billing", data=body,
-                               content_type="application/json", HTTP_STRIPE_SIGNATURE=header)
+            return client.post(
+                "/webhooks/stripe/billing",
+                data=body,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=header,
+            )
 
     return post
 
@@ -62,8 +66,13 @@ def stripe_says(stripe_billing, post_billing):
     def say(event_type: str, *, status: str | None = None, subscription=SUBSCRIPTION):
         if status is not None:
             stripe_billing.set_status(subscription, status)
-        return post_billing(event(event_type, stripe_billing.subscriptions[subscription],
-                                  event_id=f"evt_{next(count)}_{event_type}"))
+        return post_billing(
+            event(
+                event_type,
+                stripe_billing.subscriptions[subscription],
+                event_id=f"evt_{next(count)}_{event_type}",
+            )
+        )
 
     return say
 
@@ -74,14 +83,23 @@ def event(event_type: str, subscription: dict, *, event_id: str) -> dict:
         obj = subscription
     elif event_type == "checkout.session.completed":
         workspace = subscription["metadata"].get("workspace")
-        obj = shapes.checkout_session("cs_test_kotally0", mode="subscription",
-                                      payment_status="no_payment_required",
-                                      subscription=subscription["id"],
-                                      customer=subscription["customer"],
-                                      client_reference_id=workspace)
+        obj = shapes.checkout_session(
+            "cs_test_kotally0",
+            mode="subscription",
+            payment_status="no_payment_required",
+            subscription=subscription["id"],
+            customer=subscription["customer"],
+            client_reference_id=workspace,
+        )
     else:
         paid = event_type == "invoice.paid"
-        obj = shapes.invoice(f"in_{event_id}", lines=[], amount_paid=5900 if paid else 0,
-                             amount_due=5900, billing_reason="subscription_cycle",
-                             subscription=subscription["id"], status="paid" if paid else "open")
+        obj = shapes.invoice(
+            f"in_{event_id}",
+            lines=[],
+            amount_paid=5900 if paid else 0,
+            amount_due=5900,
+            billing_reason="subscription_cycle",
+            subscription=subscription["id"],
+            status="paid" if paid else "open",
+        )
     return shapes.event(event_type, obj, event_id=event_id)

@@ -53,12 +53,14 @@ def test_a_disconnected_location_stops_counting(subscribed, stripe_billing, on_c
     assert stripe_billing.quantity(SUBSCRIPTION) == 0
 
 
-def test_the_item_is_added_when_the_subscription_has_none(workspace, location, stripe_billing,
-                                                         on_commit):
+def test_the_item_is_added_when_the_subscription_has_none(
+    workspace, location, stripe_billing, on_commit
+):
     workspace.stripe_subscription_id, workspace.billing_status = SUBSCRIPTION, "trialing"
     workspace.save()
-    stripe_billing.add_subscription(SUBSCRIPTION, status="trialing",
-                                    workspace=workspace.public_id, additional=None)
+    stripe_billing.add_subscription(
+        SUBSCRIPTION, status="trialing", workspace=workspace.public_id, additional=None
+    )
     with on_commit():
         api_location_create(workspace=workspace)
     created = stripe_billing.requests("POST", ITEMS)

@@ -17,8 +17,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def created(workspace, stripe_billing):
-    subscription = stripe_billing.add_subscription(SUBSCRIPTION, status="active",
-                                                   workspace=workspace.public_id)
+    subscription = stripe_billing.add_subscription(
+        SUBSCRIPTION, status="active", workspace=workspace.public_id
+    )
     return event("customer.subscription.created", subscription, event_id="evt_created")
 
 
@@ -27,16 +28,23 @@ def test_a_verified_event_is_stored_under_billing_and_processed(post_billing, cr
     stored = InboundEvent.objects.get()
     assert response.status_code == 200 and response.json()["reason_code"] == "received"
     assert (stored.provider, stored.event_id, stored.location) == (
-        Provider.STRIPE_BILLING, "evt_created", None)
+        Provider.STRIPE_BILLING,
+        "evt_created",
+        None,
+    )
     assert (stored.status, stored.reason_code) == (EventStatus.PROCESSED, "billing_updated")
 
 
-@pytest.mark.parametrize("header", [
-    "",
-    "t=1,v1=0000",
-    shapes.signature(json.dumps({"id": "evt_other"}), WEBHOOK_SECRET),
-    shapes.signature("{}", "whsec_someone_else"),
-], ids=["missing", "malformed", "other body", "other secret"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "",
+        "t=1,v1=0000",
+        shapes.signature(json.dumps({"id": "evt_other"}), WEBHOOK_SECRET),
+        shapes.signature("{}", "whsec_someone_else"),
+    ],
+    ids=["missing", "malformed", "other body", "other secret"],
+)
 def test_a_bad_signature_answers_400_and_stores_nothing(post_billing, created, header):
     response = post_billing(created, header=header)
     assert (response.status_code, response.json()["reason_code"]) == (400, "INVALID_SIGNATURE")
@@ -57,8 +65,9 @@ def test_a_redelivery_is_stored_once(post_billing, created):
 
 def test_without_a_signing_secret_the_endpoint_answers_404(client, created, settings):
     settings.STRIPE_BILLING_WEBHOOK_SECRET = ""
-    response = client.post("/webhooks/stripe/billing", data=json.dumps(created),
-                           content_type="application/json")
+    response = client.post(
+        "/webhooks/stripe/billing", data=json.dumps(created), content_type="application/json"
+    )
     assert response.status_code == 404
 
 

@@ -19,18 +19,29 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 CHECKOUT = re.compile(r"^https://checkout\.stripe\.com/c/pay/cs_test_kotally\d+$")
 
 
-def test_owner_starts_checkout_returns_and_sees_the_trial(page, live_server, settings, client,
-                                                          owner, workspace, location,
-                                                          stripe_billing, celery_eager,  # noqa: F811
-                                                          screenshot):
+def test_owner_starts_checkout_returns_and_sees_the_trial(
+    page,
+    live_server,
+    settings,
+    client,
+    owner,
+    workspace,
+    location,
+    stripe_billing,  # noqa: F811
+    celery_eager,  # noqa: F811
+    screenshot,
+):
     workspace.billing_status = BillingStatus.NONE
     workspace.save()
     settings.KOTALLY_BASE_URL = live_server.url
     visited = []
-    page.route("https://checkout.stripe.com/**", lambda route: (
-        visited.append(route.request.url),
-        route.fulfill(status=200, content_type="text/html", body="<h1>Stripe Checkout</h1>"),
-    ))
+    page.route(
+        "https://checkout.stripe.com/**",
+        lambda route: (
+            visited.append(route.request.url),
+            route.fulfill(status=200, content_type="text/html", body="<h1>Stripe Checkout</h1>"),
+        ),
+    )
 
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(owner.email)
@@ -46,12 +57,20 @@ def test_owner_starts_checkout_returns_and_sees_the_trial(page, live_server, set
     page.goto("/billing/?checkout=done")
     expect(page.get_by_test_id("checkout-pending")).to_be_visible()
     subscription = stripe_billing.add_subscription(
-        SUBSCRIPTION, status="trialing", workspace=workspace.public_id,
-        trial_end=shapes.now() + 14 * 86400)
-    body = json.dumps(event("checkout.session.completed", subscription,
-                            event_id="evt_browser_checkout"))
-    response = client.post("/webhooks/stripe/billing", data=body, content_type="application/json",
-                           HTTP_STRIPE_SIGNATURE=shapes.signature(body, WEBHOOK_SECRET))
+        SUBSCRIPTION,
+        status="trialing",
+        workspace=workspace.public_id,
+        trial_end=shapes.now() + 14 * 86400,
+    )
+    body = json.dumps(
+        event("checkout.session.completed", subscription, event_id="evt_browser_checkout")
+    )
+    response = client.post(
+        "/webhooks/stripe/billing",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=shapes.signature(body, WEBHOOK_SECRET),
+    )
     assert response.status_code == 200
 
     page.reload()

@@ -14,7 +14,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_owner_adds_an_endpoint_and_sees_its_deliveries(
-    page, owner, location, receiver, screenshot  # noqa: F811
+    page,
+    owner,
+    location,
+    receiver,  # noqa: F811
+    screenshot,
 ):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill(owner.email)

@@ -23,14 +23,19 @@ AVA = "ghl_contact_ava"
 def post(live_server, signer, payload) -> requests.Response:
     body = json.dumps(payload).encode()
     return requests.post(
-        f"{live_server.url}/webhooks/ghl", data=body, timeout=10,
-        headers={"Content-Type": "application/json",
-                 "X-GHL-Signature": signer.ed25519_header(body)},
+        f"{live_server.url}/webhooks/ghl",
+        data=body,
+        timeout=10,
+        headers={
+            "Content-Type": "application/json",
+            "X-GHL-Signature": signer.ed25519_header(body),
+        },
     )
 
 
-def test_worker_processes_a_signed_purchase_posted_over_http(live_server, ghl_signer, workers,
-                                                             location, pack):
+def test_worker_processes_a_signed_purchase_posted_over_http(
+    live_server, ghl_signer, workers, location, pack
+):
     worker = workers()
     response = post(live_server, ghl_signer, ghl_event("InvoicePaid"))
     assert response.status_code == 200
@@ -41,8 +46,13 @@ def test_worker_processes_a_signed_purchase_posted_over_http(live_server, ghl_si
 def test_worker_killed_mid_processing_leaves_the_booking_deducted_exactly_once(
     live_server, ghl_signer, workers, location, pack, settings
 ):
-    services.credits_grant(location=location, contact_key=AVA, product_config_id=pack.public_id,
-                           payment=services.Payment("seed"), actor=services.SYSTEM)
+    services.credits_grant(
+        location=location,
+        contact_key=AVA,
+        product_config_id=pack.public_id,
+        payment=services.Payment("seed"),
+        actor=services.SYSTEM,
+    )
     booking = ghl_event("AppointmentCreate")
     booking["appointment"]["startTime"] = (timezone.now() + timedelta(days=3)).isoformat()
     first = workers()
@@ -51,8 +61,11 @@ def test_worker_killed_mid_processing_leaves_the_booking_deducted_exactly_once(
         # deduction, mid-processing, where we kill it.
         Contact.objects.select_for_update().get(location=location, external_id=AVA)
         assert post(live_server, ghl_signer, booking).status_code == 200
-        wait_for(lambda: InboundEvent.objects.filter(status=EventStatus.PROCESSING).exists(),
-                 what="the worker to claim the event", worker=first)
+        wait_for(
+            lambda: InboundEvent.objects.filter(status=EventStatus.PROCESSING).exists(),
+            what="the worker to claim the event",
+            worker=first,
+        )
         first.kill()
     event = InboundEvent.objects.get()
     assert (event.status, balance(location, AVA)) == (EventStatus.PROCESSING, 10)
@@ -60,7 +73,10 @@ def test_worker_killed_mid_processing_leaves_the_booking_deducted_exactly_once(
     second = workers()
     settings.INBOUND_EVENT_STUCK_SECONDS = 0  # the beat sweeper, without waiting 5 minutes
     assert sweep_stuck_events() == 1
-    wait_for(lambda: InboundEvent.objects.get().status == EventStatus.PROCESSED,
-             what="the re-enqueued event", worker=second)
+    wait_for(
+        lambda: InboundEvent.objects.get().status == EventStatus.PROCESSED,
+        what="the re-enqueued event",
+        worker=second,
+    )
     assert LedgerEntry.objects.filter(kind="deduct").count() == 1
     assert balance(location, AVA) == 9

@@ -30,9 +30,12 @@ def grant(location, config, contact="m1", payment=None, **kw):
     kw.setdefault("now", T0)
     paid = {key: kw.pop(key) for key in list(kw) if key in _PAYMENT_FIELDS}
     return services.credits_grant(
-        location=location, contact_key=contact, product_config_id=config.public_id,
+        location=location,
+        contact_key=contact,
+        product_config_id=config.public_id,
         payment=services.Payment(payment or f"pay-{next(_payments)}", **paid),
-        actor=ACTOR, **kw,
+        actor=ACTOR,
+        **kw,
     )
 
 
@@ -58,7 +61,8 @@ def lot(public_id: str) -> Entitlement:
 def assert_ledger_consistent() -> None:
     """SPEC §1 invariant 1 over every lot, plus each entry's running lot balance."""
     sums = dict(
-        LedgerEntry.objects.values("entitlement_id").annotate(total=Sum("amount"))
+        LedgerEntry.objects.values("entitlement_id")
+        .annotate(total=Sum("amount"))
         .values_list("entitlement_id", "total")
     )
     for entitlement in Entitlement.objects.all():

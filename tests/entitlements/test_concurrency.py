@@ -16,7 +16,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 def _deduct_one(location, i):
     return services.credits_deduct(
-        location=location, contact_key="m1", calendar_id="cal_pack",
+        location=location,
+        contact_key="m1",
+        calendar_id="cal_pack",
         actor=services.Actor(request_id=f"d{i}"),
     )
 
@@ -41,8 +43,13 @@ def test_twenty_concurrent_runs_of_one_request_id_execute_once(postgres, locatio
 
     def attempt(_):
         try:
-            return run_once(location=location, request_id="same", operation="deduct",
-                            payload={"amount": 1}, execute=execute)
+            return run_once(
+                location=location,
+                request_id="same",
+                operation="deduct",
+                payload={"amount": 1},
+                execute=execute,
+            )
         except InProgress:
             return "in-progress"
 
@@ -59,8 +66,13 @@ def test_ten_concurrent_grants_of_one_payment_make_one_lot(postgres, location, p
         return 200, {"reason_code": outcome.reason_code, "entitlement_id": outcome.entitlement_id}
 
     def attempt(i):
-        return run_once(location=location, request_id=f"g{i}", operation="grant",
-                        payload={"i": i}, execute=execute).body
+        return run_once(
+            location=location,
+            request_id=f"g{i}",
+            operation="grant",
+            payload={"i": i},
+            execute=execute,
+        ).body
 
     bodies = run_concurrently(10, attempt)
     assert Entitlement.objects.count() == 1
@@ -74,8 +86,7 @@ def test_concurrent_first_grants_create_one_contact(postgres, location, package)
     assert Contact.objects.filter(external_id="new").count() == 1
 
 
-def test_mixed_storm_leaves_every_lot_matching_its_ledger(postgres, location, package,
-                                                          membership):
+def test_mixed_storm_leaves_every_lot_matching_its_ledger(postgres, location, package, membership):
     """Deducts, restores and grants race on two members' shared lots. Each lot's final
     balance must equal what the successful outcomes say happened to it."""
     for contact in ("a", "b"):
@@ -93,13 +104,19 @@ def test_mixed_storm_leaves_every_lot_matching_its_ledger(postgres, location, pa
             move = rng.choice(("deduct", "deduct", "restore", "grant"))
             if move == "deduct":
                 outcome = services.credits_deduct(
-                    location=location, contact_key=contact, calendar_id=calendar, actor=actor,
-                    amount=rng.randint(1, 2), external_ref=f"apt-{i}-{step}")
+                    location=location,
+                    contact_key=contact,
+                    calendar_id=calendar,
+                    actor=actor,
+                    amount=rng.randint(1, 2),
+                    external_ref=f"apt-{i}-{step}",
+                )
                 if outcome.ok:
                     changes[outcome.entitlement_id] -= outcome.credits_changed
             elif move == "restore":
                 outcome = services.credits_restore(
-                    location=location, contact_key=contact, calendar_id=calendar, actor=actor)
+                    location=location, contact_key=contact, calendar_id=calendar, actor=actor
+                )
                 if outcome.ok:
                     changes[outcome.entitlement_id] += outcome.credits_changed
             else:
@@ -113,16 +130,20 @@ def test_mixed_storm_leaves_every_lot_matching_its_ledger(postgres, location, pa
     assert actual == dict(expected)
 
 
-def test_members_booking_one_reference_at_once_all_deduct_without_an_error(postgres, location,
-                                                                            package):
+def test_members_booking_one_reference_at_once_all_deduct_without_an_error(
+    postgres, location, package
+):
     members = [f"m{i}" for i in range(8)]
     for member in members:
         grant(location, package, contact=member)
 
     def book(i):
         return services.credits_deduct(
-            location=location, contact_key=members[i], calendar_id="cal_pack",
-            external_ref="shared-ref", actor=services.Actor(request_id=f"b{i}"),
+            location=location,
+            contact_key=members[i],
+            calendar_id="cal_pack",
+            external_ref="shared-ref",
+            actor=services.Actor(request_id=f"b{i}"),
         )
 
     outcomes = run_concurrently(len(members), book)

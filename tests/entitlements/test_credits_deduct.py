@@ -88,8 +88,9 @@ def test_billing_suspended_is_refused_first(location, package):
     assert deduct(location, product_config_id="pc_missing").reason_code == "BILLING_SUSPENDED"
 
 
-@pytest.mark.parametrize("status", [LocationStatus.PENDING, LocationStatus.DISCONNECTED,
-                                    LocationStatus.REMOVED])
+@pytest.mark.parametrize(
+    "status", [LocationStatus.PENDING, LocationStatus.DISCONNECTED, LocationStatus.REMOVED]
+)
 def test_inactive_location_comes_before_config_not_found(location, status):
     location.status = status
     assert deduct(location, product_config_id="pc_missing").reason_code == "LOCATION_INACTIVE"
@@ -124,9 +125,13 @@ def test_unknown_contact_has_no_entitlement(location, package):
 
 
 def test_contact_without_any_lot_has_no_entitlement(location, package):
-    services.payment_record(location=location, contact_key="m1",
-                            payment=services.Payment("x", provider="ghl"),
-                            outcome=PaymentOutcome.UNMATCHED, explanation="no config")
+    services.payment_record(
+        location=location,
+        contact_key="m1",
+        payment=services.Payment("x", provider="ghl"),
+        outcome=PaymentOutcome.UNMATCHED,
+        explanation="no config",
+    )
     assert deduct(location, calendar_id="cal_pack").reason_code == "NO_ENTITLEMENT"
 
 
@@ -137,8 +142,9 @@ def test_contact_whose_only_lot_was_revoked_has_no_entitlement(location, package
 
 
 def test_no_entitlement_comes_before_a_family_mismatch(location, package):
-    outcome = deduct(location, contact="nobody", product_config_id=package.public_id,
-                     calendar_id="cal_member")
+    outcome = deduct(
+        location, contact="nobody", product_config_id=package.public_id, calendar_id="cal_member"
+    )
     assert outcome.reason_code == "NO_ENTITLEMENT"
 
 

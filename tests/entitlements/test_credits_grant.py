@@ -105,9 +105,13 @@ def test_same_payment_id_from_another_provider_is_another_payment(location, pack
 
 
 def test_grant_claims_a_payment_kept_as_unmatched(location, package):
-    services.payment_record(location=location, contact_key="m1",
-                            payment=services.Payment("inv-9", provider="ghl"),
-                            outcome=PaymentOutcome.UNMATCHED, explanation="no config for product X")
+    services.payment_record(
+        location=location,
+        contact_key="m1",
+        payment=services.Payment("inv-9", provider="ghl"),
+        outcome=PaymentOutcome.UNMATCHED,
+        explanation="no config for product X",
+    )
     outcome = grant(location, package, payment="inv-9", provider="ghl")
     payment = PaymentEvent.objects.get()
     assert outcome.ok
@@ -115,10 +119,13 @@ def test_grant_claims_a_payment_kept_as_unmatched(location, package):
 
 
 def test_grant_never_claims_a_payment_kept_as_duplicate(location, package):
-    services.payment_record(location=location, contact_key="m1",
-                            payment=services.Payment("pi_1", provider="stripe"),
-                            outcome=PaymentOutcome.DUPLICATE,
-                            explanation="already granted through GHL")
+    services.payment_record(
+        location=location,
+        contact_key="m1",
+        payment=services.Payment("pi_1", provider="stripe"),
+        outcome=PaymentOutcome.DUPLICATE,
+        explanation="already granted through GHL",
+    )
     outcome = grant(location, package, payment="pi_1", provider="stripe")
     assert (outcome.reason_code, outcome.entitlement_id) == ("DUPLICATE_EVENT", None)
 

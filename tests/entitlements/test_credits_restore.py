@@ -35,9 +35,7 @@ def test_restore_without_reference_uses_the_most_recently_deducted_lot(location,
     assert restore(location, calendar_id="cal_pack").entitlement_id == second
 
 
-def test_restore_without_reference_moves_on_once_the_latest_lot_is_made_whole(
-    location, two_lots
-):
+def test_restore_without_reference_moves_on_once_the_latest_lot_is_made_whole(location, two_lots):
     first, _ = two_lots
     restore(location, calendar_id="cal_pack")
     assert restore(location, calendar_id="cal_pack").entitlement_id == first
@@ -123,9 +121,15 @@ def booked(location, package):
     deduct(location, calendar_id="cal_pack", external_ref="apt-1")
 
 
-@pytest.mark.parametrize("ahead, code", [(25, "restored"), (24, "restored"),
-                                         (23.9, "CANCELLATION_WINDOW_EXPIRED"),
-                                         (-1, "CANCELLATION_WINDOW_EXPIRED")])
+@pytest.mark.parametrize(
+    "ahead, code",
+    [
+        (25, "restored"),
+        (24, "restored"),
+        (23.9, "CANCELLATION_WINDOW_EXPIRED"),
+        (-1, "CANCELLATION_WINDOW_EXPIRED"),
+    ],
+)
 def test_default_window_is_24_hours_before_the_appointment(location, booked, ahead, code):
     outcome = restore(location, calendar_id="cal_pack", appointment_time=T0 + hours(ahead))
     assert outcome.reason_code == code

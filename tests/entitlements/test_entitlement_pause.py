@@ -74,8 +74,9 @@ def test_resume_config_resumes_them_all(location, membership):
     first = grant(location, membership).entitlement_id
     grant(location, membership)
     contact = lot(first).contact
-    services.entitlements_pause_config(contact=contact, product_config=membership, pause=True,
-                                       now=T0)
+    services.entitlements_pause_config(
+        contact=contact, product_config=membership, pause=True, now=T0
+    )
     changed = services.entitlements_pause_config(
         contact=contact, product_config=membership, pause=False, now=T0 + DAY
     )

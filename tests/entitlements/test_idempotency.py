@@ -13,9 +13,13 @@ def _deduct_body(location):
 
 
 def _run(location, request_id="r1", operation="deduct", payload=None, execute=None):
-    return run_once(location=location, request_id=request_id, operation=operation,
-                    payload=payload or {"amount": 1},
-                    execute=execute or (lambda: _deduct_body(location)))
+    return run_once(
+        location=location,
+        request_id=request_id,
+        operation=operation,
+        payload=payload or {"amount": 1},
+        execute=execute or (lambda: _deduct_body(location)),
+    )
 
 
 def test_second_run_replays_the_stored_result_without_executing(location, package):

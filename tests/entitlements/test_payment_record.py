@@ -4,9 +4,12 @@ from entitlements.models import LedgerEntry, PaymentEvent, PaymentOutcome
 
 def _record(location, outcome=PaymentOutcome.UNMATCHED, contact="m1"):
     return services.payment_record(
-        location=location, contact_key=contact,
+        location=location,
+        contact_key=contact,
         payment=services.Payment("inv-1", provider="ghl", amount_cents=4900, currency="usd"),
-        outcome=outcome, explanation="no active product config for GHL product X")
+        outcome=outcome,
+        explanation="no active product config for GHL product X",
+    )
 
 
 def test_unmatched_payment_is_kept_for_inspection_without_credits(location):

@@ -6,15 +6,24 @@ from tests.entitlements.helpers import ACTOR, T0, assert_ledger_consistent, dedu
 
 
 def refund(location, payment="inv-1", **kw):
-    return services.payment_refund(location=location, provider="automation",
-                                   external_payment_id=payment, actor=ACTOR, now=T0, **kw)
+    return services.payment_refund(
+        location=location,
+        provider="automation",
+        external_payment_id=payment,
+        actor=ACTOR,
+        now=T0,
+        **kw,
+    )
 
 
 def test_full_refund_of_an_unused_pack_takes_every_credit_back(location, package):
     granted = grant(location, package, payment="inv-1").entitlement_id
     outcome = refund(location)
     assert (outcome.reason_code, outcome.credits_changed, outcome.credits_used) == (
-        "refund_applied", 10, 0)
+        "refund_applied",
+        10,
+        0,
+    )
     assert (lot(granted).credits_remaining, lot(granted).status) == (0, LotStatus.REVOKED)
     assert LedgerEntry.objects.get(kind=LedgerKind.REVOKE).amount == -10
     assert PaymentEvent.objects.get().outcome == "refunded"

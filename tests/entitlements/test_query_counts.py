@@ -31,10 +31,18 @@ def loaded(location):
 
 def _count(location, request_id, call) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        run_once(location=location, request_id=request_id, operation="op", payload={},
-                 execute=lambda: (200, {"ok": call().ok}))
-    statements = [q["sql"] for q in ctx.captured_queries
-                  if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))]
+        run_once(
+            location=location,
+            request_id=request_id,
+            operation="op",
+            payload={},
+            execute=lambda: (200, {"ok": call().ok}),
+        )
+    statements = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE", "BEGIN", "COMMIT"))
+    ]
     return len(statements)
 
 

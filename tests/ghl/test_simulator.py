@@ -17,8 +17,17 @@ def debug_server(live_server, settings, celery_eager):
 
 
 def simulate(url, event, *args):
-    call_command("ghl_simulate", event, "--url", url, "--location-id", "loc_main",
-                 "--contact-id", "sim_member", *args)
+    call_command(
+        "ghl_simulate",
+        event,
+        "--url",
+        url,
+        "--location-id",
+        "loc_main",
+        "--contact-id",
+        "sim_member",
+        *args,
+    )
 
 
 def test_simulated_purchase_booking_and_cancel_move_the_ledger(debug_server, location, pack):

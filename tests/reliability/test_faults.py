@@ -96,8 +96,7 @@ class Stack:
         ids = [payload["webhookId"] for payload in payloads]
         rows = dict(
             self.sql(
-                "SELECT event_id, status FROM inbox_inboundevent "
-                "WHERE event_id = ANY(%s)",
+                "SELECT event_id, status FROM inbox_inboundevent WHERE event_id = ANY(%s)",
                 ids,
             )
         )

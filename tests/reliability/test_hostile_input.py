@@ -15,31 +15,49 @@ from entitlements.models import Contact, Entitlement, IdempotencyRecord, LedgerE
 from entitlements.services import Actor, Payment, credits_grant
 
 V2 = "/api/v2"
-READS = ["", "/summary", "/credits", "/entitlements", "/appointments/upcoming",
-         "/appointments/past", "/ledger", "/payments", "/timeline"]
+READS = [
+    "",
+    "/summary",
+    "/credits",
+    "/entitlements",
+    "/appointments/upcoming",
+    "/appointments/past",
+    "/ledger",
+    "/payments",
+    "/timeline",
+]
 
 
 @pytest.fixture
 def member(location, package):
-    credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                  payment=Payment(external_payment_id="hostile-pay-1"),
-                  actor=Actor(request_id="hostile-g1"))
+    credits_grant(
+        location=location,
+        contact_key="m1",
+        product_config_id=package.public_id,
+        payment=Payment(external_payment_id="hostile-pay-1"),
+        actor=Actor(request_id="hostile-g1"),
+    )
 
 
 def posts(package) -> dict:
     """One valid body per write/check endpoint, aimed at member m1 of loc_main."""
     base = {"location_id": "loc_main", "external_contact_id": "m1"}
     return {
-        "grants": dict(base, request_id="h-g", external_payment_id="h-pay",
-                       product_config_id=package.public_id),
+        "grants": dict(
+            base, request_id="h-g", external_payment_id="h-pay", product_config_id=package.public_id
+        ),
         "entitlements/check-eligibility": dict(base, calendar_id="cal_pack"),
         "entitlements/deduct": dict(base, calendar_id="cal_pack", request_id="h-d"),
         "entitlements/restore": dict(base, calendar_id="cal_pack", request_id="h-r"),
     }
 
 
-POST_PATHS = ["grants", "entitlements/check-eligibility", "entitlements/deduct",
-              "entitlements/restore"]
+POST_PATHS = [
+    "grants",
+    "entitlements/check-eligibility",
+    "entitlements/deduct",
+    "entitlements/restore",
+]
 
 
 def state() -> tuple:
@@ -113,8 +131,11 @@ def test_deep_json_is_400_and_changes_nothing(api, member, package, path):
 
 
 WRONG_TYPES = [
-    ("location_id", 12345), ("location_id", None), ("external_contact_id", ["m1"]),
-    ("external_contact_id", {"id": "m1"}), ("external_contact_id", 1.5),
+    ("location_id", 12345),
+    ("location_id", None),
+    ("external_contact_id", ["m1"]),
+    ("external_contact_id", {"id": "m1"}),
+    ("external_contact_id", 1.5),
     ("external_contact_id", True),
 ]
 
@@ -123,8 +144,7 @@ WRONG_TYPES = [
 @pytest.mark.parametrize(("field", "value"), WRONG_TYPES)
 def test_wrong_type_is_400_naming_the_field(api, member, package, path, field, value):
     before = state()
-    response = api.post(f"{V2}/{path}", dict(posts(package)[path], **{field: value}),
-                        format="json")
+    response = api.post(f"{V2}/{path}", dict(posts(package)[path], **{field: value}), format="json")
     assert response.status_code == 400
     assert field in response.json()["errors"]
     assert state() == before
@@ -134,8 +154,7 @@ def test_wrong_type_is_400_naming_the_field(api, member, package, path, field, v
 @pytest.mark.parametrize("value", [1, 1.0, True, None, ["r"], {"r": 1}])
 def test_non_string_request_id_is_400(api, member, package, path, value):
     before = state()
-    response = api.post(f"{V2}/{path}", dict(posts(package)[path], request_id=value),
-                        format="json")
+    response = api.post(f"{V2}/{path}", dict(posts(package)[path], request_id=value), format="json")
     assert response.status_code == 400
     assert state() == before
 
@@ -143,8 +162,7 @@ def test_non_string_request_id_is_400(api, member, package, path, value):
 @pytest.mark.parametrize("path", ["entitlements/check-eligibility", "entitlements/deduct"])
 @pytest.mark.parametrize("amount", ["1", 1.5, True, -1, 0, 10**20, [1]])
 def test_bad_amount_is_400(api, member, package, path, amount):
-    response = api.post(f"{V2}/{path}", dict(posts(package)[path], amount=amount),
-                        format="json")
+    response = api.post(f"{V2}/{path}", dict(posts(package)[path], amount=amount), format="json")
     assert response.status_code == 400
     assert "amount" in response.json()["errors"]
 
@@ -152,15 +170,24 @@ def test_bad_amount_is_400(api, member, package, path, amount):
 # --- unicode in ids ---------------------------------------------------------------------------
 
 UNICODE_IDS = [
-    "会员-😀", "\u202eevil\u202c", "zero\u200bwidth", "e\u0301\u0301\u0301", "\U0010ffff",
-    "Ω≈ç√", "..%2F..", "' OR 1=1 --",
+    "会员-😀",
+    "\u202eevil\u202c",
+    "zero\u200bwidth",
+    "e\u0301\u0301\u0301",
+    "\U0010ffff",
+    "Ω≈ç√",
+    "..%2F..",
+    "' OR 1=1 --",
 ]
 
 
 @pytest.mark.parametrize("contact", UNICODE_IDS)
 def test_unicode_contact_in_deduct_is_a_business_refusal(api, member, package, contact):
-    body = dict(posts(package)["entitlements/deduct"], external_contact_id=contact,
-                request_id=f"u-{contact}")
+    body = dict(
+        posts(package)["entitlements/deduct"],
+        external_contact_id=contact,
+        request_id=f"u-{contact}",
+    )
     response = api.post(f"{V2}/entitlements/deduct", body, format="json")
     assert response.status_code == 200
     assert response.json()["reason_code"] == "NO_ENTITLEMENT"
@@ -168,8 +195,12 @@ def test_unicode_contact_in_deduct_is_a_business_refusal(api, member, package, c
 
 @pytest.mark.parametrize("contact", UNICODE_IDS)
 def test_unicode_contact_granted_then_read_back(api, member, package, contact):
-    body = dict(posts(package)["grants"], external_contact_id=contact, request_id=f"u-{contact}",
-                external_payment_id=f"u-{contact}")
+    body = dict(
+        posts(package)["grants"],
+        external_contact_id=contact,
+        request_id=f"u-{contact}",
+        external_payment_id=f"u-{contact}",
+    )
     api.post(f"{V2}/grants", body, format="json")
     response = api.get(f"{V2}/contacts/{quote(contact, safe='')}/credits?location_id=loc_main")
     assert response.status_code == 200
@@ -177,8 +208,12 @@ def test_unicode_contact_granted_then_read_back(api, member, package, contact):
 
 
 def test_contact_id_with_slash_is_refused_because_it_could_not_be_read_back(api, member, package):
-    body = dict(posts(package)["grants"], external_contact_id="a/b", request_id="u-slash",
-                external_payment_id="u-slash")
+    body = dict(
+        posts(package)["grants"],
+        external_contact_id="a/b",
+        request_id="u-slash",
+        external_payment_id="u-slash",
+    )
     response = api.post(f"{V2}/grants", body, format="json")
     assert response.status_code == 400
     assert "external_contact_id" in response.json()["errors"]

@@ -24,8 +24,12 @@ from schemathesis.checks import (
 
 from entitlements.services import Actor, Payment, credits_grant
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 EXAMPLES = 25
 
 
@@ -45,8 +49,13 @@ def api_schema(db, settings):
 @pytest.fixture
 def member(location, package):
     """Contact `m1` with a 10-credit lot, so reads and deducts have something to find."""
-    credits_grant(location=location, contact_key="m1", product_config_id=package.public_id,
-                  payment=Payment("fuzz-pay-1"), actor=Actor(request_id="fuzz-grant-1"))
+    credits_grant(
+        location=location,
+        contact_key="m1",
+        product_config_id=package.public_id,
+        payment=Payment("fuzz-pay-1"),
+        actor=Actor(request_id="fuzz-grant-1"),
+    )
 
 
 def _pin_location(case) -> None:
@@ -67,8 +76,13 @@ def _pin_location(case) -> None:
 
 def _fuzz(operation, token, failures: list) -> None:
     @given(case=operation.as_strategy(), pin=st.booleans())
-    @hypothesis_settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
+    @hypothesis_settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     def run(case, pin):
         if pin:
             _pin_location(case)

@@ -43,14 +43,17 @@ def checkout(**session) -> dict:
     return payload
 
 
-def test_paid_checkout_grants_by_stripe_price(post_stripe, merchant_location, stripe_pack,
-                                              stripe_api):
+def test_paid_checkout_grants_by_stripe_price(
+    post_stripe, merchant_location, stripe_pack, stripe_api
+):
     response = post_stripe(checkout())
     payment = PaymentEvent.objects.get()
     assert response.status_code == 200
     assert balance(merchant_location, AVA) == 10
     assert (payment.provider, payment.external_payment_id) == (
-        "stripe", "stripe:cs_live_a1B2c3D4e5F6:li_1PzLineItem01")
+        "stripe",
+        "stripe:cs_live_a1B2c3D4e5F6:li_1PzLineItem01",
+    )
     line_items = stripe_api.headers(f"/v1/checkout/sessions/{SESSION}/line_items")
     assert line_items["Authorization"] == f"Bearer {STRIPE_KEY}"
 
@@ -62,8 +65,9 @@ def test_invoice_without_a_known_contact_is_unmatched(post_stripe, merchant_loca
     assert (payment.outcome, payment.contact) == (PaymentOutcome.UNMATCHED, None)
 
 
-def test_invoice_grants_by_price_details_to_the_contact_with_that_email(post_stripe,
-                                                                         merchant_location):
+def test_invoice_grants_by_price_details_to_the_contact_with_that_email(
+    post_stripe, merchant_location
+):
     MembershipConfigFactory(location=merchant_location, stripe_price_id="price_1PzMonthly")
     Contact.objects.create(location=merchant_location, external_id=AVA, email="AVA@example.com")
     post_stripe(fixture("stripe", "invoice.paid"))
@@ -91,8 +95,9 @@ def test_location_without_the_fallback_answers_404(post_stripe, location):
     assert post_stripe(checkout()).status_code == 404
 
 
-def test_redelivered_stripe_event_is_stored_once(post_stripe, merchant_location, stripe_pack,
-                                                 stripe_api):
+def test_redelivered_stripe_event_is_stored_once(
+    post_stripe, merchant_location, stripe_pack, stripe_api
+):
     payload = checkout()
     post_stripe(payload)
     assert post_stripe(payload).json()["reason_code"] == "duplicate"
@@ -106,9 +111,9 @@ def ghl_invoice_of_the_checkout() -> dict:
     return invoice
 
 
-def test_purchase_already_granted_through_ghl_is_suppressed(post_ghl, post_stripe,
-                                                            merchant_location, stripe_pack,
-                                                            stripe_api):
+def test_purchase_already_granted_through_ghl_is_suppressed(
+    post_ghl, post_stripe, merchant_location, stripe_pack, stripe_api
+):
     post_ghl(ghl_invoice_of_the_checkout())
     post_stripe(checkout())
     stripe_payment = PaymentEvent.objects.get(provider="stripe")
@@ -129,14 +134,17 @@ def test_fallback_waits_for_the_delay_then_the_sweeper_processes_it(
     post_stripe(checkout())
     event = InboundEvent.objects.get()
     assert event.status == EventStatus.RECEIVED and balance(merchant_location, AVA) == 0
-    InboundEvent.objects.update(process_after=timezone.now() - timedelta(minutes=6),
-                                updated_at=timezone.now() - timedelta(minutes=20))
+    InboundEvent.objects.update(
+        process_after=timezone.now() - timedelta(minutes=6),
+        updated_at=timezone.now() - timedelta(minutes=20),
+    )
     sweep_stuck_events()
     assert balance(merchant_location, AVA) == 10
 
 
-def test_signed_body_that_is_not_an_object_answers_400_and_stores_nothing(post_stripe,
-                                                                          merchant_location):
+def test_signed_body_that_is_not_an_object_answers_400_and_stores_nothing(
+    post_stripe, merchant_location
+):
     response = post_stripe(["not", "an", "event"])
     assert response.status_code == 400
     assert not InboundEvent.objects.exists()
@@ -158,9 +166,12 @@ def stripe_location_b(workspace):
     from tests.factories import LocationFactory
     from tests.ghl.signing import STRIPE_SECRET
 
-    return LocationFactory(workspace=workspace, location_id="loc_second",
-                           stripe_fallback_enabled=True,
-                           stripe_webhook_secret_enc=encrypt(STRIPE_SECRET))
+    return LocationFactory(
+        workspace=workspace,
+        location_id="loc_second",
+        stripe_fallback_enabled=True,
+        stripe_webhook_secret_enc=encrypt(STRIPE_SECRET),
+    )
 
 
 def test_ghl_invoice_arriving_after_the_fallback_granted_it_is_suppressed(
@@ -172,8 +183,9 @@ def test_ghl_invoice_arriving_after_the_fallback_granted_it_is_suppressed(
     assert PaymentEvent.objects.get(provider="ghl").outcome == PaymentOutcome.DUPLICATE
 
 
-def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, merchant_location,
-                                                      stripe_pack, stripe_api):
+def test_one_ghl_grant_hides_only_one_stripe_purchase(
+    post_ghl, post_stripe, merchant_location, stripe_pack, stripe_api
+):
     post_ghl(ghl_invoice_of_the_checkout())
     post_stripe(checkout())  # the same purchase, seen through Stripe: suppressed
     stripe_api.line_items["cs_live_second"] = stripe_api.line_items[SESSION]
@@ -183,14 +195,20 @@ def test_one_ghl_grant_hides_only_one_stripe_purchase(post_ghl, post_stripe, mer
     assert balance(merchant_location, AVA) == 20
 
 
-def test_subscription_checkout_and_its_first_invoice_grant_once(post_stripe, merchant_location,
-                                                                stripe_api):
+def test_subscription_checkout_and_its_first_invoice_grant_once(
+    post_stripe, merchant_location, stripe_api
+):
     MembershipConfigFactory(location=merchant_location, stripe_price_id="price_1PzMonthly")
     items = stripe_api.line_items[SESSION]
-    items[0].update(amount_total=4900, price={"id": "price_1PzMonthly",
-                                              "product": "prod_Monthly"})
-    post_stripe(checkout(mode="subscription", amount_total=4900, payment_intent=None,
-                         subscription="sub_1PzMonthly01"))
+    items[0].update(amount_total=4900, price={"id": "price_1PzMonthly", "product": "prod_Monthly"})
+    post_stripe(
+        checkout(
+            mode="subscription",
+            amount_total=4900,
+            payment_intent=None,
+            subscription="sub_1PzMonthly01",
+        )
+    )
     invoice = fixture("stripe", "invoice.paid")
     invoice["created"] = int(timezone.now().timestamp())
     invoice["data"]["object"]["billing_reason"] = "subscription_create"

@@ -27,16 +27,24 @@ def test_contact_page_shows_balance_lots_and_ledger(login, viewer, member):
 
 
 def test_contact_timeline_shows_what_kotally_told_the_outside(login, viewer, member):
-    contact_activity_record(location_pk=member.location_id, contact_pk=member.pk,
-                            message="sent credits.low to 2 endpoints")
+    contact_activity_record(
+        location_pk=member.location_id,
+        contact_pk=member.pk,
+        message="sent credits.low to 2 endpoints",
+    )
     html = login(viewer).get(reverse("contact", args=[member.pk])).content.decode()
     assert "sent credits.low to 2 endpoints" in html
 
 
 def test_contact_timeline_shows_a_refusal_with_what_to_fix(login, viewer, member):
-    refusal_record(location=member.location, contact_key="member-1",
-                   actor=Actor(source=Source.API, request_id="d-9"), operation="deduct",
-                   reason_code="INSUFFICIENT_CREDITS", external_ref="class-7")
+    refusal_record(
+        location=member.location,
+        contact_key="member-1",
+        actor=Actor(source=Source.API, request_id="d-9"),
+        operation="deduct",
+        reason_code="INSUFFICIENT_CREDITS",
+        external_ref="class-7",
+    )
     html = login(viewer).get(reverse("contact", args=[member.pk])).content.decode()
     assert '<span class="badge refused">refused</span>' in html
     assert "No single lot holds enough credits for this amount." in html
@@ -44,19 +52,31 @@ def test_contact_timeline_shows_a_refusal_with_what_to_fix(login, viewer, member
 
 
 def test_member_seen_only_in_a_refusal_is_found_under_contacts(login, viewer, location):
-    refusal_record(location=location, contact_key="walk-in", actor=Actor(source=Source.API),
-                   operation="check", reason_code="NO_ENTITLEMENT")
+    refusal_record(
+        location=location,
+        contact_key="walk-in",
+        actor=Actor(source=Source.API),
+        operation="check",
+        reason_code="NO_ENTITLEMENT",
+    )
     response = login(viewer).get(reverse("contacts"), {"q": "walk-in"})
     contact = Contact.objects.get(external_id="walk-in")
     assert reverse("contact", args=[contact.pk]) in response.content.decode()
 
 
 def test_api_timeline_keeps_its_three_types(api, member):
-    contact_activity_record(location_pk=member.location_id, contact_pk=member.pk,
-                            message="GHL field updated: Kotally credits 10")
-    refusal_record(location=member.location, contact_key="member-1",
-                   actor=Actor(source=Source.API), operation="check",
-                   reason_code="INSUFFICIENT_CREDITS")
+    contact_activity_record(
+        location_pk=member.location_id,
+        contact_pk=member.pk,
+        message="GHL field updated: Kotally credits 10",
+    )
+    refusal_record(
+        location=member.location,
+        contact_key="member-1",
+        actor=Actor(source=Source.API),
+        operation="check",
+        reason_code="INSUFFICIENT_CREDITS",
+    )
     events = api.get("/api/v2/contacts/member-1/timeline?location_id=loc_main").json()["events"]
     assert sorted(e["type"] for e in events) == ["ledger", "payment"]
 
@@ -122,8 +142,14 @@ def test_manual_grant_of_any_number_of_credits(login, admin_user, member, packag
 
 
 def test_preview_shows_the_new_balance_and_applies_nothing(login, admin_user, member, package):
-    response = _adjust(login(admin_user), member, action="deduct",
-                       product_config=package.public_id, amount=4, preview="1")
+    response = _adjust(
+        login(admin_user),
+        member,
+        action="deduct",
+        product_config=package.public_id,
+        amount=4,
+        preview="1",
+    )
     assert f"{package.name}: 10 → 6 credits (-4)" in response.content.decode()
     assert member.entitlements.get().credits_remaining == 10
 
@@ -131,8 +157,7 @@ def test_preview_shows_the_new_balance_and_applies_nothing(login, admin_user, me
 def test_restore_that_applies_less_than_asked_says_so(login, admin_user, member, package):
     client = login(admin_user)
     _adjust(client, member, action="deduct", product_config=package.public_id, amount=2)
-    response = _adjust(client, member, action="restore", product_config=package.public_id,
-                       amount=5)
+    response = _adjust(client, member, action="restore", product_config=package.public_id, amount=5)
     assert "Restored 2 of the 5 credits asked" in client.get(response.url).content.decode()
 
 
