@@ -7,7 +7,7 @@ from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_fiel
 from rest_framework import serializers
 
 from entitlements.models import ConfigKind, LedgerKind, LotStatus, PaymentOutcome, Source
-from entitlements.outcomes import Reason
+from entitlements.outcomes import PRECEDENCE, Reason
 from entitlements.purchases import PaymentProvider
 from kotally.lib.timeutil import parse_aware
 
@@ -229,16 +229,7 @@ def _outcome_codes(success: str, *refusals: str) -> serializers.ChoiceField:
     )
 
 
-_ENGINE_REFUSALS = [
-    Reason.BILLING_SUSPENDED,
-    Reason.LOCATION_INACTIVE,
-    Reason.CONFIG_NOT_FOUND,
-    Reason.NO_ENTITLEMENT,
-    Reason.SERVICE_FAMILY_MISMATCH,
-    Reason.ENTITLEMENT_PAUSED,
-    Reason.ENTITLEMENT_EXPIRED,
-    Reason.INSUFFICIENT_CREDITS,
-]
+_ENGINE_REFUSALS = list(PRECEDENCE)
 
 
 class GrantOut(EnvelopeOut):

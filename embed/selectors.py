@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from django.db.models import F, OuterRef, QuerySet, Subquery
 
 from entitlements.models import Contact, Entitlement, LedgerEntry, LotStatus
-from entitlements.outcomes import MESSAGES, Reason
+from entitlements.outcomes import MESSAGES, PRECEDENCE, Reason
 from entitlements.selectors import contacts_matching
 from inbox.models import InboundEvent, Provider
 from locations.models import Location
@@ -22,16 +22,8 @@ SHOWN = 10  # expiring lots, activity entries
 REFUSAL_DAYS = 30  # refusals are read from recent GHL events only (bounds the event scan)
 # What staff need to hear about: a booking the engine refused to cover (SPEC §2.3), or a late
 # cancel that gave no credit back. A cancel with nothing to give back took nothing: not listed.
-REFUSALS = [
-    Reason.LOCATION_INACTIVE,
-    Reason.CONFIG_NOT_FOUND,
-    Reason.NO_ENTITLEMENT,
-    Reason.SERVICE_FAMILY_MISMATCH,
-    Reason.ENTITLEMENT_PAUSED,
-    Reason.ENTITLEMENT_EXPIRED,
-    Reason.INSUFFICIENT_CREDITS,
-    Reason.CANCELLATION_WINDOW_EXPIRED,
-]
+# (BILLING_SUSPENDED is held, not refused.)
+REFUSALS = [*PRECEDENCE[1:], Reason.CANCELLATION_WINDOW_EXPIRED]
 
 
 def location_with_workspace(**lookup) -> Location | None:

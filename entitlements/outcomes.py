@@ -33,6 +33,18 @@ class Reason(models.TextChoices):
     PAYMENT_NOT_GRANTED = "PAYMENT_NOT_GRANTED"
 
 
+# SPEC §2.3: the refusals of check, deduct and a GHL booking, in precedence order.
+PRECEDENCE = (
+    Reason.BILLING_SUSPENDED,
+    Reason.LOCATION_INACTIVE,
+    Reason.CONFIG_NOT_FOUND,
+    Reason.NO_ENTITLEMENT,
+    Reason.SERVICE_FAMILY_MISMATCH,
+    Reason.ENTITLEMENT_PAUSED,
+    Reason.ENTITLEMENT_EXPIRED,
+    Reason.INSUFFICIENT_CREDITS,
+)
+
 MESSAGES = {
     Reason.BILLING_SUSPENDED: (
         "The workspace's billing is suspended; data is kept, writes are refused."

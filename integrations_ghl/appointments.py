@@ -32,8 +32,9 @@ from entitlements.outcomes import BillingSuspended, Reason
 from entitlements.purchases import advisory_xact_lock
 from inbox.models import EventReason, EventStatus, InboundEvent
 from inbox.processing import InvalidPayload, Result
-from kotally.lib.timeutil import parse_aware
 from locations.models import Location
+
+from .handlers import payload_time, required
 
 S = AppointmentStatus
 HOLDS, KEEPS, RELEASES = "holds", "keeps", "releases"
@@ -69,23 +70,12 @@ TRANSITIONS = {
 DELETE = "AppointmentDelete"
 
 
-def _time(value) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return parse_aware(str(value))
-    except ValueError as exc:
-        raise InvalidPayload(f"unreadable time {value!r}: {exc}") from exc
-
-
 def _appointment(event: InboundEvent) -> dict:
     appointment = event.payload.get("appointment")
     if not isinstance(appointment, dict):
         raise InvalidPayload("no appointment object")
     for key in ("id", "calendarId", "contactId"):
-        value = appointment.get(key)
-        if not value or not isinstance(value, str | int):
-            raise InvalidPayload(f"appointment has no {key}")
+        required(appointment, key, "appointment")
     return appointment
 
 
@@ -171,7 +161,7 @@ def _deduct(event: InboundEvent, stored: Appointment, appointment: dict) -> Resu
     appointment_id = stored.external_id
 
     def move(request_id):
-        start = _time(appointment.get("startTime")) or stored.start_time
+        start = payload_time(appointment.get("startTime")) or stored.start_time
         outcome = services.credits_deduct(
             location=event.location,
             contact_key=str(appointment["contactId"]),
@@ -277,8 +267,8 @@ def appointment_event(event: InboundEvent) -> Result:
     appointment_id = str(appointment["id"])
     # Serialize every report of one booking: each decides from the state the last one left.
     advisory_xact_lock(f"appointment:{location.pk}:{appointment_id}")
-    start_time = _time(appointment.get("startTime"))
-    updated_at = _time(appointment.get("dateUpdated"))
+    start_time = payload_time(appointment.get("startTime"))
+    updated_at = payload_time(appointment.get("dateUpdated"))
     deleted = event.event_type == DELETE
     stored, created = services.appointment_seen(
         location=location,

@@ -44,14 +44,16 @@ INVOICE_OTHER = "Invoice"
 ORDER_PAID = "completed"
 
 
-def _required(mapping: dict, key: str, what: str) -> str:
+def required(mapping: dict, key: str, what: str) -> str:
+    """A payload id that must be there (a non-empty string or number); else InvalidPayload."""
     value = mapping.get(key)
     if not value or not isinstance(value, str | int):
         raise InvalidPayload(f"{what} has no {key}")
     return str(value)
 
 
-def _time(value) -> datetime | None:
+def payload_time(value) -> datetime | None:
+    """A GHL time (ISO 8601 with an offset) as an aware UTC datetime; None when absent."""
     if not value:
         return None
     try:
@@ -75,7 +77,7 @@ def contact_upsert(event: InboundEvent) -> Result:
     payload = event.payload
     services.contact_upsert(
         location=event.location,
-        contact_key=_required(payload, "id", "contact"),
+        contact_key=required(payload, "id", "contact"),
         email=str(payload.get("email") or ""),
         name=_name(payload),
     )
@@ -139,8 +141,8 @@ def invoice_purchase(
 ) -> Purchase:
     """An invoice (webhook or GET /invoices/ item): one line per item, external payment id
     `ghl:invoice:<invoice id>:<item id>`; the contact is `contactDetails`."""
-    invoice_id = _required(invoice, "_id", "invoice")
-    paid_at = _time(invoice.get("updatedAt") or invoice.get("createdAt"))
+    invoice_id = required(invoice, "_id", "invoice")
+    paid_at = payload_time(invoice.get("updatedAt") or invoice.get("createdAt"))
     lines = [
         _line(
             location,
@@ -169,10 +171,10 @@ def order_purchase(
 ) -> Purchase:
     """An order (webhook or GET /payments/orders/{id}): one line per item, external payment id
     `ghl:order:<order id>:<index>`; the contact is `contactId` with `contactSnapshot`."""
-    order_id = _required(order, "_id", "order")
+    order_id = required(order, "_id", "order")
     contact = dict(order.get("contactSnapshot") or {})
     contact["id"] = order.get("contactId") or contact.get("id")
-    paid_at = _time(order.get("updatedAt") or order.get("createdAt"))
+    paid_at = payload_time(order.get("updatedAt") or order.get("createdAt"))
     lines = [
         _line(
             location,
