@@ -1,4 +1,5 @@
-"""The two journeys of issue 12, in Chromium, with screenshots in docs/img/:
+"""The two journeys of issue 12, in Chromium, with screenshots (test-output/screenshots/;
+the README shows copies of them from docs/img/):
 
 1. a new agency admin: sign-up → API path → product config → API client → the in-app test
    deduct → the member page;
@@ -9,7 +10,6 @@
 import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,14 +21,9 @@ from tests.conftest import PASSWORD
 from tests.ghl.signing import celery_eager, ghl_event, ghl_signer, post_ghl  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 
 
-def shot(page, name: str) -> None:
-    page.screenshot(path=str(DOCS_IMG / f"{name}.png"), full_page=True)
-
-
-def test_journey_1_sign_up_to_a_first_deduct_in_the_app(page):
+def test_journey_1_sign_up_to_a_first_deduct_in_the_app(page, screenshot):
     started = time.monotonic()
     page.goto("/accounts/signup/")
     page.get_by_label("Your email").fill("new@studio.test")
@@ -51,12 +46,12 @@ def test_journey_1_sign_up_to_a_first_deduct_in_the_app(page):
     page.get_by_role("radio", name=re.compile("Booking app")).check()
     page.get_by_role("button", name="Create client").click()
     expect(page.locator("#first-call")).to_contain_text('"calendar_id": "cal_group"')
-    shot(page, "journey1-first-call")
+    screenshot(page, "journey1-first-call")
     page.get_by_role("button", name="Send a test deduct").click()
 
     expect(page.get_by_text("Test deduct done")).to_be_visible()
     expect(page.get_by_test_id("ledger").locator("tbody tr")).to_have_count(2)
-    shot(page, "journey1-member")
+    screenshot(page, "journey1-member")
     # Measured for the report: the steps, not a person reading them.
     print(f"journey 1 took {time.monotonic() - started:.1f} s in Chromium")
 
@@ -82,13 +77,15 @@ def refused_twice(live_server, post_ghl, owner, package, token):  # noqa: F811
     return InboundEvent.objects.get(event_type="AppointmentCreate")
 
 
-def test_journey_2_why_did_it_not_deduct_then_comp_and_reprocess(page, refused_twice, package):
+def test_journey_2_why_did_it_not_deduct_then_comp_and_reprocess(
+    page, refused_twice, package, screenshot
+):
     page.goto("/accounts/login/")
     page.get_by_label("Email").fill("owner@example.com")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Recent refusals")).to_be_visible()
-    shot(page, "journey2-dashboard")
+    screenshot(page, "journey2-dashboard")
 
     page.get_by_role("link", name="Contacts", exact=True).click()
     page.get_by_label("Search contacts").fill("John")
@@ -98,7 +95,7 @@ def test_journey_2_why_did_it_not_deduct_then_comp_and_reprocess(page, refused_t
     expect(timeline.get_by_text("What to fix:").first).to_be_visible()
     expect(timeline.get_by_text("API deduct")).to_be_visible()
     expect(timeline.get_by_text("GoHighLevel deduct")).to_be_visible()
-    shot(page, "journey2-member-why")
+    screenshot(page, "journey2-member-why")
 
     page.locator("summary", has_text="Grant credits").click()
     page.locator("#grant_product_config").select_option(package.public_id)
@@ -111,12 +108,12 @@ def test_journey_2_why_did_it_not_deduct_then_comp_and_reprocess(page, refused_t
 
     page.get_by_role("link", name=re.compile("The booking event")).first.click()
     expect(page.get_by_text("What to fix:")).to_be_visible()
-    shot(page, "journey2-event-why")
+    screenshot(page, "journey2-event-why")
     page.get_by_role("button", name="Reprocess").click()
     page.reload()
     expect(page.locator("h1 .badge")).to_have_text("processed")
     expect(page.get_by_text("deducted", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile("John Deo")).first.click()
     expect(page.get_by_test_id("credits-total")).to_have_text("4")
-    shot(page, "journey2-member-deducted")
+    screenshot(page, "journey2-member-deducted")
     assert Contact.objects.get(external_id="ghl_contact_ava").credits_available == 4
