@@ -268,10 +268,11 @@ def admin_load(name: str, contacts: int, entries: int) -> dict:
         cur.execute(
             """INSERT INTO inbox_inboundevent (provider, event_id, event_type, location_id,
                    location_ref, payload, signature_scheme, status, reason_code, attempts,
-                   last_error, error_detail, received_at, updated_at)
+                   last_error, error_detail, contact_ref, received_at, updated_at)
                SELECT 'ghl', %(prefix)s || '-evt-' || i, 'ContactCreate',
                       CASE WHEN i %% 10 = 9 THEN %(second)s ELSE %(first)s END, '', '{}', '',
                       CASE WHEN i %% 50 = 0 THEN 'failed' ELSE 'processed' END, '', 1, '', '',
+                      'member-' || i,
                       now() - (%(n)s - i) * interval '1 second', now()
                FROM generate_series(0, %(n)s - 1) AS i""",
             params,
