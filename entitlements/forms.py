@@ -176,6 +176,9 @@ class ProductConfigForm(forms.Form):
         return {k: v for k, v in self.cleaned_data.items() if k not in ("location", "kind")}
 
 
+LOT_CHOICES = 50  # lots listed in the Revoke menu, newest first
+
+
 class ManualAdjustmentForm(forms.Form):
     """One of four manual actions — grant, deduct, restore, revoke — each with only its own
     fields; every one needs a note (SPEC §2.5). The page shows the four side by side: each
@@ -235,11 +238,18 @@ class ManualAdjustmentForm(forms.Form):
                 .exclude(status=LotStatus.REVOKED)
                 .select_related("product_config")
             )
-            self.fields["entitlement"].queryset = lots.order_by("-pk")
-            self.fields["entitlement"].label_from_instance = lambda lot: (
-                f"{lot.product_config.name} · {lot.credits_remaining}/"
-                f"{lot.credits_granted} · {lot.public_id}"
-            )
+            field = self.fields["entitlement"]
+            field.queryset = lots.order_by("-pk")  # what a posted choice is validated against
+            # The menu offers the newest ones only: rendering hundreds of options was most of
+            # a long-standing member's page time (issue 16's heavy contact page).
+            field.widget.choices = [("", field.empty_label)] + [
+                (
+                    lot.public_id,
+                    f"{lot.product_config.name} · {lot.credits_remaining}/"
+                    f"{lot.credits_granted} · {lot.public_id}",
+                )
+                for lot in field.queryset[:LOT_CHOICES]
+            ]
 
     @property
     def title(self) -> str:

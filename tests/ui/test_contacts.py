@@ -2,7 +2,13 @@ import pytest
 from django.urls import reverse
 
 from entitlements.models import Contact, LedgerEntry, PaymentEvent, Source
-from entitlements.services import Actor, contact_activity_record, refusal_record
+from entitlements.services import (
+    Actor,
+    Payment,
+    contact_activity_record,
+    credits_grant,
+    refusal_record,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -250,3 +256,29 @@ def test_restore_with_nothing_deducted_points_to_grant(login, admin_user, member
     assert "NOTHING_TO_RESTORE" in html
     assert "no credits were deducted from this config" in html
     assert "use the Grant action" in html
+
+
+def test_revoke_menu_lists_the_newest_lots_and_any_lot_can_still_be_revoked(
+    package,
+):
+    from entitlements.forms import LOT_CHOICES, ManualAdjustmentForm
+    from entitlements.models import Contact, Entitlement
+
+    for n in range(LOT_CHOICES + 2):
+        credits_grant(
+            location=package.location,
+            contact_key="many-lots",
+            product_config_id=package.public_id,
+            payment=Payment(f"many-{n}"),
+            actor=Actor(source=Source.API),
+        )
+    contact = Contact.objects.get(external_id="many-lots")
+    form = ManualAdjustmentForm(contact=contact, action=ManualAdjustmentForm.REVOKE)
+    assert len(form.fields["entitlement"].widget.choices) == LOT_CHOICES + 1  # with the blank
+    oldest = Entitlement.objects.filter(contact=contact).order_by("pk").first()
+    posted = ManualAdjustmentForm(
+        {"action": "revoke", "entitlement": oldest.public_id, "note": "refund"},
+        contact=contact,
+        action=ManualAdjustmentForm.REVOKE,
+    )
+    assert posted.is_valid(), posted.errors
