@@ -134,11 +134,11 @@ def _bulk_events(location, count: int, start: int) -> None:
         )
 
 
-@pytest.mark.skipif(
-    connection.vendor != "postgresql",
-    reason="the 100k-row export runs on PostgreSQL (server-side cursor)",
-)
-def test_events_export_of_a_100k_event_location_streams_in_flat_memory(login, viewer, location):
+def test_events_export_of_a_100k_event_location_streams_in_flat_memory(
+    postgres, login, viewer, location
+):
+    """On PostgreSQL (a server-side cursor); the `postgres` fixture prints why it skips and
+    fails instead under KOTALLY_REQUIRE_SERVICES."""
     client = login(viewer)
     _bulk_events(location, 5_000, 1)
     small_peak, _ = _peak(client, reverse("events-export"))
