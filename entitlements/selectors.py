@@ -349,6 +349,9 @@ EXPIRING_DAYS = 30
 # A trigram index narrows nothing below three characters: shorter searches match ids and
 # email addresses by their start only.
 SUBSTRING_MIN = 3
+# A search (or filter and search) matching at most this many contacts is read by their ids;
+# one that matches more is read through the list index, newest first (see contacts_window).
+FEW_MATCHES = 1000
 
 
 class ContactFilter(TextChoices):
@@ -402,21 +405,32 @@ def contacts_window(
     before: str | None = None,
 ) -> Window:
     """One page of the admin contacts list, keyset-paginated, without COUNT(*): across the
-    workspace's locations, or one of them. Raises BadCursor."""
+    workspace's locations, or one of them. Raises BadCursor.
+
+    A search first reads the ids of at most FEW_MATCHES + 1 matches, in one query whatever
+    the number of locations: each trigram index is read once (in a query per location, every
+    location would read it again). When that is all of them, the page is read by id. Only a
+    search matching more contacts is read per location through the list index, newest first,
+    where matches are dense enough to fill a page soon."""
     qs = contacts_matching(Contact.objects.select_related("location"), query=query, show=show)
-    order = _CONTACT_ORDER[show]
     if location is not None:
-        return window(
-            qs.filter(location=location), order, limit=CONTACTS_PAGE, after=after, before=before
-        )
-    locations = Location.objects.filter(workspace=workspace).values_list("pk", flat=True)
+        matching = qs = qs.filter(location=location)
+        partition = None
+    else:
+        locations = list(Location.objects.filter(workspace=workspace).values_list("pk", flat=True))
+        matching = qs.filter(location_id__in=locations)
+        partition = ("location_id", locations)
+    if query:
+        ids = list(matching.values_list("pk", flat=True)[: FEW_MATCHES + 1])
+        if len(ids) <= FEW_MATCHES:
+            qs, partition = Contact.objects.select_related("location").filter(pk__in=ids), None
     return window(
         qs,
-        order,
+        _CONTACT_ORDER[show],
         limit=CONTACTS_PAGE,
         after=after,
         before=before,
-        partition=("location_id", locations),
+        partition=partition,
     )
 
 

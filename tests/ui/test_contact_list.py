@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from entitlements import selectors
 from entitlements.models import Contact
 from entitlements.selectors import CONTACTS_PAGE
 from tests.factories import LocationFactory
@@ -131,11 +132,41 @@ def _queries(client, params) -> list[str]:
     return [q["sql"] for q in ctx.captured_queries]
 
 
+# A search matching few contacts reads them by id; one matching more, per location.
+READS = {"by id": selectors.FEW_MATCHES, "per location": 0}
+
+
+@pytest.mark.parametrize("read", READS)
+def test_search_pages_list_every_match_once_newest_first(
+    login, viewer, location, workspace, monkeypatch, read
+):
+    monkeypatch.setattr(selectors, "FEW_MATCHES", READS[read])
+    other = LocationFactory(workspace=workspace, location_id="loc_two")
+    _contacts(location, CONTACTS_PAGE + 3, name="Ada Lovelace")
+    _contacts(other, 4, prefix="x", name="Ada Lovelace")
+    _contacts(location, 5, prefix="y", name="Grace Hopper")
+    client = login(viewer)
+    expected = list(
+        Contact.objects.filter(name__icontains="lovelace")
+        .order_by("-created_at", "-id")
+        .values_list("external_id", flat=True)
+    )
+    first = client.get(reverse("contacts"), {"q": "LOVElace"}).context["page"]
+    second = client.get(reverse("contacts"), {"q": "LOVElace", "after": first.next_cursor})
+    back = client.get(
+        reverse("contacts"), {"q": "LOVElace", "before": second.context["page"].prev_cursor}
+    ).context["page"]
+    assert _walk(client, {"q": "LOVElace"}) == expected
+    assert back.object_list == first.object_list
+
+
+@pytest.mark.parametrize("read", READS)
 @pytest.mark.parametrize("show", ["", "none", "low", "expiring"])
 @pytest.mark.parametrize("scope", ["workspace", "location"])
 def test_list_queries_do_not_grow_with_the_contacts_and_never_count(
-    login, viewer, location, workspace, show, scope
+    login, viewer, location, workspace, monkeypatch, show, scope, read
 ):
+    monkeypatch.setattr(selectors, "FEW_MATCHES", READS[read])
     LocationFactory(workspace=workspace, location_id="loc_two")
     client = login(viewer)
     params = {"show": show, "q": "loc"}

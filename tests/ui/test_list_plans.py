@@ -96,6 +96,13 @@ def test_contacts_list_reads_contacts_through_an_index(big, location):
     assert scanned == []
 
 
+def test_a_search_reads_each_trigram_index_once_whatever_the_locations(big):
+    LocationFactory(workspace=big, location_id="loc_three")
+    plans = "\n".join(_plans(lambda: selectors.contacts_window(big, query="ember 9999")))
+    assert plans.count(" on contact_name_trgm_idx") == 1
+    assert plans.count(" on contact_email_trgm_idx") == 1
+
+
 def test_events_list_reads_events_through_an_index(big):
     locations = list(big.locations.values_list("pk", flat=True))
     scanned = []
