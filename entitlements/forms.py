@@ -1,6 +1,8 @@
 import re
+from functools import cached_property, partial
 
 from django import forms
+from django.db.models import QuerySet
 
 from locations.models import LocationKind, LocationStatus
 
@@ -179,10 +181,54 @@ class ProductConfigForm(forms.Form):
 LOT_CHOICES = 50  # lots listed in the Revoke menu, newest first
 
 
+def _active_configs(contact) -> QuerySet:
+    return ProductConfig.objects.filter(location_id=contact.location_id, active=True).order_by(
+        "priority", "name"
+    )
+
+
+def _revocable_lots(contact) -> QuerySet:
+    # Only lots with credits left: revoking a spent one changes nothing, and a member of long
+    # standing has hundreds of them.
+    return (
+        contact.entitlements.filter(credits_remaining__gt=0)
+        .exclude(status=LotStatus.REVOKED)
+        .select_related("product_config")
+        .order_by("-pk")
+    )
+
+
+class AdjustmentMenus:
+    """The menus of the four manual actions of a contact's page: the location's active product
+    configs and the newest lots with credits left. Read once for the four forms, and only when
+    a form is rendered (a posted form that applies redirects without them)."""
+
+    def __init__(self, contact):
+        self.contact = contact
+
+    @cached_property
+    def configs(self) -> list[tuple[str, str]]:
+        return [(config.public_id, config.name) for config in _active_configs(self.contact)]
+
+    @cached_property
+    def lots(self) -> list[tuple[str, str]]:
+        # The menu offers the newest ones only: rendering hundreds of options was most of a
+        # long-standing member's page time (issue 16's heavy contact page).
+        return [
+            (
+                lot.public_id,
+                f"{lot.product_config.name} · {lot.credits_remaining}/"
+                f"{lot.credits_granted} · {lot.public_id}",
+            )
+            for lot in _revocable_lots(self.contact)[:LOT_CHOICES]
+        ]
+
+
 class ManualAdjustmentForm(forms.Form):
     """One of four manual actions — grant, deduct, restore, revoke — each with only its own
     fields; every one needs a note (SPEC §2.5). The page shows the four side by side: each
-    instance gets ids of its own (`auto_id`) and the action it was built for (`chosen`)."""
+    instance gets ids of its own (`auto_id`) and the action it was built for (`chosen`), and
+    the four share one AdjustmentMenus (`menus`)."""
 
     GRANT, DEDUCT, RESTORE, REVOKE = "grant", "deduct", "restore", "revoke"
     ACTIONS = {
@@ -216,40 +262,30 @@ class ManualAdjustmentForm(forms.Form):
         help_text="Why: it is saved on the ledger entry with your name.",
     )
 
-    def __init__(self, *args, contact, action: str, **kwargs):
+    def __init__(self, *args, contact, action: str, menus: AdjustmentMenus | None = None, **kwargs):
         kwargs.setdefault("auto_id", f"{action}_%s")
         kwargs.setdefault("initial", {"action": action})
         super().__init__(*args, **kwargs)
         self.chosen = action  # not `action`: templates would read the field of that name
+        self.menus = menus or AdjustmentMenus(contact)
         for name in ("product_config", "entitlement", "amount"):
             if name not in self.FIELDS.get(action, ()):
                 del self.fields[name]
-        if "product_config" in self.fields:
-            self.fields["product_config"].queryset = ProductConfig.objects.filter(
-                location_id=contact.location_id, active=True
-            ).order_by("priority", "name")
+        # Each menu: what a posted choice is validated against (the queryset), and what is
+        # offered (the shared menus, read when the widget renders).
+        for name, queryset, menu in (
+            ("product_config", _active_configs, "configs"),
+            ("entitlement", _revocable_lots, "lots"),
+        ):
+            if name in self.fields:
+                field = self.fields[name]
+                field.queryset = queryset(contact)
+                field.widget.choices = partial(self._menu, field.empty_label, menu)
         if "amount" in self.fields and action == self.GRANT:
             self.fields["amount"].help_text = "Leave empty for one lot of the config."
-        if "entitlement" in self.fields:
-            # Only lots with credits left: revoking a spent one changes nothing, and a member
-            # of long standing has hundreds of them.
-            lots = (
-                contact.entitlements.filter(credits_remaining__gt=0)
-                .exclude(status=LotStatus.REVOKED)
-                .select_related("product_config")
-            )
-            field = self.fields["entitlement"]
-            field.queryset = lots.order_by("-pk")  # what a posted choice is validated against
-            # The menu offers the newest ones only: rendering hundreds of options was most of
-            # a long-standing member's page time (issue 16's heavy contact page).
-            field.widget.choices = [("", field.empty_label)] + [
-                (
-                    lot.public_id,
-                    f"{lot.product_config.name} · {lot.credits_remaining}/"
-                    f"{lot.credits_granted} · {lot.public_id}",
-                )
-                for lot in field.queryset[:LOT_CHOICES]
-            ]
+
+    def _menu(self, empty_label: str, menu: str) -> list[tuple[str, str]]:
+        return [("", empty_label), *getattr(self.menus, menu)]
 
     @property
     def title(self) -> str:

@@ -175,6 +175,13 @@ class Entitlement(models.Model):
             and self.product_config.active
         )
 
+    @staticmethod
+    def usable_q(now) -> Q:
+        """usable_at as a query condition, for sums the database does."""
+        return Q(status=LotStatus.ACTIVE, product_config__active=True) & (
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
     def expired_at(self, now) -> bool:
         """Expired by status, or by date (a paused lot's clock is stopped, see SPEC §2.5)."""
         if self.status == LotStatus.EXPIRED:

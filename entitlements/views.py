@@ -13,7 +13,13 @@ from kotally.lib.csvstream import csv_download
 from locations.models import LocationKind
 
 from . import selectors
-from .forms import CompForm, ContactSearchForm, ManualAdjustmentForm, ProductConfigForm
+from .forms import (
+    AdjustmentMenus,
+    CompForm,
+    ContactSearchForm,
+    ManualAdjustmentForm,
+    ProductConfigForm,
+)
 from .manual import credits_grant_manual
 from .models import Contact, Entitlement, ProductConfig, Source
 from .outcomes import Reason
@@ -251,10 +257,8 @@ def _render_contact(request, contact, form=None, status=200, preview=""):
         lots = selectors.entitlements_page(contact, limit=25, cursor=request.GET.get("lots"))
     except selectors.BadCursor as exc:
         raise BadRequest(str(exc)) from exc
-    total, per_config = selectors.credits_by_config(contact)
-    paused = selectors.paused_by_config(contact)
-    for row in per_config:
-        row["credits_paused"] = paused.get(row["product_config_id"], 0)
+    menus = form.menus if form is not None else AdjustmentMenus(contact)
+    total, per_config = selectors.credits_by_config(contact, paused=True)
     context = {
         "contact": contact,
         "credits_total": total,
@@ -265,11 +269,12 @@ def _render_contact(request, contact, form=None, status=200, preview=""):
         "upcoming": selectors.appointments_page(contact, upcoming=True, limit=25, cursor=None),
         "past": selectors.appointments_page(contact, upcoming=False, limit=25, cursor=None),
         "timeline": timeline,
-        # The four manual actions; a posted one comes back with its fields, errors or preview.
+        # The four manual actions, their menus read once; a posted one comes back with its
+        # fields, errors or preview.
         "forms": [
             form
             if form is not None and form.chosen == action
-            else ManualAdjustmentForm(contact=contact, action=action)
+            else ManualAdjustmentForm(contact=contact, action=action, menus=menus)
             for action in ManualAdjustmentForm.ACTIONS
         ],
         "posted": form.chosen if form is not None else "",
