@@ -21,6 +21,7 @@ from django.db.models import Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kotally.lib.rows import Insert, Shape
 from kotally.lib.timeutil import iso_z
 from locations.models import Location, LocationStatus
 
@@ -116,6 +117,60 @@ def _lots(contact: Contact, *, live_only: bool = False, lock: bool = False) -> l
 
 def _lock_lots(contact: Contact, *, live_only: bool = False) -> list[Entitlement]:
     return _lots(contact, live_only=live_only, lock=True)
+
+
+_CONTACT, _LOT, _CONFIG = Shape(Contact), Shape(Entitlement), Shape(ProductConfig)
+_LOT_COLUMNS = f"{_LOT.columns('e')}, {_CONFIG.columns('p')}"
+_WHICH = {
+    True: "e.credits_remaining > 0 AND e.status IN (%s, %s)",  # _LIVE
+    False: "e.status <> %s",
+}
+_WHICH_PARAMS = {True: [LotStatus.ACTIVE, LotStatus.PAUSED], False: [LotStatus.REVOKED]}
+_CONTACT_WHERE = "c.location_id = %s AND c.external_id = %s"
+# PostgreSQL: the contact row is locked first (a materialized CTE is scanned before the
+# lateral join reads its lots), then its lots, in primary-key order: the order every writer
+# locks in. SQLite's writers are serialized (BEGIN IMMEDIATE) and need no row locks.
+_LOCK_SQL = {
+    "postgresql": (
+        f"WITH c AS MATERIALIZED (SELECT {_CONTACT.columns('c')} FROM {_CONTACT.table} c "
+        f"WHERE {_CONTACT_WHERE} FOR UPDATE) "
+        f"SELECT c.*, x.* FROM c LEFT JOIN LATERAL (SELECT {_LOT_COLUMNS} FROM {_LOT.table} e "
+        f"JOIN {_CONFIG.table} p ON p.id = e.product_config_id "
+        "WHERE e.contact_id = c.id AND {which} ORDER BY e.id FOR UPDATE OF e) x ON true"
+    ),
+    "sqlite": (
+        f"SELECT {_CONTACT.columns('c')}, {_LOT_COLUMNS} FROM {_CONTACT.table} c "
+        f"LEFT JOIN {_LOT.table} e ON e.contact_id = c.id AND {{which}} "
+        f"LEFT JOIN {_CONFIG.table} p ON p.id = e.product_config_id "
+        f"WHERE {_CONTACT_WHERE} ORDER BY e.id"
+    ),
+}
+
+
+def _lock_contact_and_lots(
+    location: Location, contact_key: str, *, live_only: bool = False
+) -> tuple[Contact | None, list[Entitlement]]:
+    """`_lock_contact` and `_lock_lots` in one round trip: the contact (None when unknown) and
+    its lots as `_lots` selects them. Hand-written SQL: this is the deduct's hot path."""
+    sql = _LOCK_SQL[connection.vendor]
+    which = _WHICH_PARAMS[live_only]
+    if connection.vendor == "postgresql":
+        params = [location.pk, contact_key, *which]
+    else:
+        params = [*which, location.pk, contact_key]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.replace("{which}", _WHICH[live_only]), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    contact = _CONTACT.build(rows[0])
+    lots = []
+    for row in rows:
+        lot = _LOT.build(row, len(_CONTACT))
+        if lot is not None:
+            lot.product_config = _CONFIG.build(row, len(_CONTACT) + len(_LOT))
+            lots.append(lot)
+    return contact, lots
 
 
 def _choose_with_history(contact, lots, **target) -> "_Choice":
@@ -220,7 +275,7 @@ def _move(
     created full does), append its ledger entry and announce it (after commit)."""
     lot_delta = 0 if applied else delta
     lot.credits_remaining += lot_delta
-    balance = _keep_balance(lot.contact_id, lots, now)
+    balance, expire_at = _balance(lots, now)
     entry = LedgerEntry(
         location_id=lot.location_id,
         contact_id=lot.contact_id,
@@ -238,39 +293,42 @@ def _move(
         note=actor.note,
         created_at=now,
     )
-    _append(entry, lot_delta=lot_delta)
+    _append(entry, lot_delta=lot_delta, expire_at=expire_at)
     _announce(entry, lot, lots, now)
     return entry
 
 
-_LEDGER_FIELDS = [f for f in LedgerEntry._meta.concrete_fields if not f.primary_key]
-_INSERT_ENTRY = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id".format(
-    table=LedgerEntry._meta.db_table,
-    columns=", ".join(f'"{f.column}"' for f in _LEDGER_FIELDS),
-    values=", ".join(["%s"] * len(_LEDGER_FIELDS)),
-)
+_LEDGER = Insert(LedgerEntry)
 _UPDATE_LOT = (
     f"UPDATE {Entitlement._meta.db_table} SET credits_remaining = credits_remaining + %s "
     "WHERE id = %s"
 )
+_EXPIRE_AT = Contact._meta.get_field("credits_expire_at")
+_UPDATE_BALANCE = (
+    f"UPDATE {Contact._meta.db_table} SET credits_available = %s, credits_expire_at = %s "
+    "WHERE id = %s"
+)
 
 
-def _append(entry: LedgerEntry, *, lot_delta: int) -> None:
-    """Insert `entry` and, with a `lot_delta`, add it to the entry's (locked) lot. On
-    PostgreSQL one round trip: the lot update is a data-modifying CTE of the insert, run to
-    completion (and its CHECK constraints enforced) whether or not the insert reads it. SQLite
-    has no such CTE and runs the same two statements in turn."""
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _LEDGER_FIELDS]
-    update = [lot_delta, entry.entitlement_id] if lot_delta else []
+def _append(entry: LedgerEntry, *, lot_delta: int, expire_at: datetime | None) -> None:
+    """Insert `entry`, add `lot_delta` (if any) to its (locked) lot and store the contact's
+    balance (`_keep_balance`; the entry's contact_balance_after, soonest expiry `expire_at`).
+    On PostgreSQL one round trip: the updates are data-modifying CTEs of the insert, run to
+    completion (and their CHECK constraints enforced) whether or not the insert reads them.
+    SQLite has no such CTE and runs the same statements in turn."""
+    expire_at = _EXPIRE_AT.get_db_prep_save(expire_at, connection)
+    updates = [(_UPDATE_BALANCE, [entry.contact_balance_after, expire_at, entry.contact_id])]
+    if lot_delta:
+        updates.append((_UPDATE_LOT, [lot_delta, entry.entitlement_id]))
     with connection.cursor() as cursor:
-        if update and connection.vendor == "postgresql":
-            cursor.execute(f"WITH lot AS ({_UPDATE_LOT}) {_INSERT_ENTRY}", update + values)
+        if connection.vendor == "postgresql":
+            ctes = ", ".join(f"u{i} AS ({sql})" for i, (sql, _) in enumerate(updates))
+            params = [p for _, values in updates for p in values]
+            _LEDGER.run(entry, cursor, prefix=f"WITH {ctes} ", params=params)
         else:
-            if update:
-                cursor.execute(_UPDATE_LOT, update)
-            cursor.execute(_INSERT_ENTRY, values)
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding = False
+            for sql, values in updates:
+                cursor.execute(sql, values)
+            _LEDGER.run(entry, cursor)
 
 
 # A reset renewal's forfeit is announced by the grant it is part of.
@@ -321,17 +379,24 @@ def _announce(entry: LedgerEntry, lot: Entitlement, lots: list[Entitlement], now
     )
 
 
-def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> int:
-    """Store the contact's usable credits and the soonest expiry among them on its (locked)
-    row, in the transaction of the change: the admin list reads and filters by these columns
-    instead of summing every member's lots. `lots` must hold every lot with credits left."""
+def _balance(lots: list[Entitlement], now: datetime) -> tuple[int, datetime | None]:
+    """The contact's usable credits and the soonest expiry among them. `lots` must hold every
+    lot with credits left."""
     usable = [lot for lot in lots if lot.usable_at(now) and lot.credits_remaining > 0]
-    balance = sum(lot.credits_remaining for lot in usable)
-    Contact.objects.filter(pk=contact_id).update(
-        credits_available=balance,
-        credits_expire_at=min((lot.expires_at for lot in usable if lot.expires_at), default=None),
+    return (
+        sum(lot.credits_remaining for lot in usable),
+        min((lot.expires_at for lot in usable if lot.expires_at), default=None),
     )
-    return balance
+
+
+def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> None:
+    """Store `_balance` on the contact's (locked) row, in the transaction of the change: the
+    admin list reads and filters by these columns instead of summing every member's lots.
+    A credit movement stores it with its ledger entry (`_append`)."""
+    balance, expire_at = _balance(lots, now)
+    Contact.objects.filter(pk=contact_id).update(
+        credits_available=balance, credits_expire_at=expire_at
+    )
 
 
 def balances_refresh(contacts: QuerySet, *, now: datetime) -> int:
@@ -780,8 +845,7 @@ def credits_deduct(
     if refusal:
         return refusal
     with transaction.atomic(savepoint=False):
-        contact = _lock_contact(location, contact_key)
-        lots = _lock_lots(contact, live_only=True) if contact else []
+        contact, lots = _lock_contact_and_lots(location, contact_key, live_only=True)
         choice = _choose_with_history(
             contact, lots, config=config, calendar_id=calendar_id, amount=amount, now=now
         )
@@ -881,8 +945,7 @@ def credits_restore(
     if refusal:
         return refusal
     with transaction.atomic(savepoint=False):
-        contact = _lock_contact(location, contact_key)
-        lots = _lock_lots(contact) if contact else []
+        contact, lots = _lock_contact_and_lots(location, contact_key)
         if not lots:
             return refuse(Reason.NO_ENTITLEMENT)
         if config is not None and calendar_id and not config.covers_calendar(calendar_id):
