@@ -72,12 +72,21 @@ def _gate(location: Location) -> Outcome | None:
     return None
 
 
+# The engine's hot reads are hand-written over these shapes (kotally/lib/rows.py).
+_CONTACT, _LOT, _CONFIG = Shape(Contact), Shape(Entitlement), Shape(ProductConfig)
+_CONFIG_SQL = (
+    f"SELECT {_CONFIG.columns('p')} FROM {_CONFIG.table} p "
+    "WHERE p.location_id = %s AND p.public_id = %s AND p.active LIMIT 1"
+)
+
+
 def _active_config(location: Location, product_config_id: str | None) -> ProductConfig | None:
     if not product_config_id:
         return None
-    return ProductConfig.objects.filter(
-        location=location, public_id=product_config_id, active=True
-    ).first()
+    with connection.cursor() as cursor:
+        cursor.execute(_CONFIG_SQL, [location.pk, product_config_id])
+        row = cursor.fetchone()
+    return _CONFIG.build(row) if row else None
 
 
 def _lock_contact(location: Location, contact_key: str) -> Contact | None:
@@ -119,7 +128,6 @@ def _lock_lots(contact: Contact, *, live_only: bool = False) -> list[Entitlement
     return _lots(contact, live_only=live_only, lock=True)
 
 
-_CONTACT, _LOT, _CONFIG = Shape(Contact), Shape(Entitlement), Shape(ProductConfig)
 _LOT_COLUMNS = f"{_LOT.columns('e')}, {_CONFIG.columns('p')}"
 _WHICH = {
     True: "e.credits_remaining > 0 AND e.status IN (%s, %s)",  # _LIVE
@@ -270,9 +278,11 @@ def _move(
     external_ref: str = "",
     appointment: Appointment | None = None,
     applied: bool = False,
+    also: list[tuple[str, list]] = (),
 ) -> LedgerEntry:
     """Apply `delta` to one locked lot (unless the caller already `applied` it, as a new lot
-    created full does), append its ledger entry and announce it (after commit)."""
+    created full does), append its ledger entry with the updates in `also` (`_append`) and
+    announce it (after commit)."""
     lot_delta = 0 if applied else delta
     lot.credits_remaining += lot_delta
     balance, expire_at = _balance(lots, now)
@@ -293,7 +303,7 @@ def _move(
         note=actor.note,
         created_at=now,
     )
-    _append(entry, lot_delta=lot_delta, expire_at=expire_at)
+    _append(entry, lot_delta=lot_delta, expire_at=expire_at, also=also)
     _announce(entry, lot, lots, now)
     return entry
 
@@ -310,9 +320,12 @@ _UPDATE_BALANCE = (
 )
 
 
-def _append(entry: LedgerEntry, *, lot_delta: int, expire_at: datetime | None) -> None:
-    """Insert `entry`, add `lot_delta` (if any) to its (locked) lot and store the contact's
-    balance (`_keep_balance`; the entry's contact_balance_after, soonest expiry `expire_at`).
+def _append(
+    entry: LedgerEntry, *, lot_delta: int, expire_at: datetime | None, also: list = ()
+) -> None:
+    """Insert `entry`, add `lot_delta` (if any) to its (locked) lot, store the contact's
+    balance (`_keep_balance`; the entry's contact_balance_after, soonest expiry `expire_at`)
+    and run the updates in `also` [(sql, params)] that belong with it.
     On PostgreSQL one round trip: the updates are data-modifying CTEs of the insert, run to
     completion (and their CHECK constraints enforced) whether or not the insert reads them.
     SQLite has no such CTE and runs the same statements in turn."""
@@ -320,6 +333,7 @@ def _append(entry: LedgerEntry, *, lot_delta: int, expire_at: datetime | None) -
     updates = [(_UPDATE_BALANCE, [entry.contact_balance_after, expire_at, entry.contact_id])]
     if lot_delta:
         updates.append((_UPDATE_LOT, [lot_delta, entry.entitlement_id]))
+    updates.extend(also)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             ctes = ", ".join(f"u{i} AS ({sql})" for i, (sql, _) in enumerate(updates))
@@ -466,7 +480,7 @@ def credits_grant(
     if config is None:
         return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
-        contact = _lock_contact(location, contact_key)
+        contact, lots = _lock_contact_and_lots(location, contact_key, live_only=True)
         if contact is None:
             # A duplicate must change nothing, not even create the contact it names.
             if (original := _settled_payment(location, payment)) is not None:
@@ -474,6 +488,7 @@ def credits_grant(
                     Reason.DUPLICATE_EVENT, entitlement_id=original or None, contact_id=contact_key
                 )
             contact = _lock_or_create_contact(location, contact_key)
+            lots = _lock_lots(contact, live_only=True)  # a concurrent first grant's lot
         row = _payment_row(
             location,
             contact,
@@ -483,14 +498,17 @@ def credits_grant(
             outcome=PaymentOutcome.GRANTED,
             created_at=now,
         )
-        # Insert-or-ignore, then read back: whoever's public_id is stored owns the payment.
-        PaymentEvent.objects.bulk_create([row], ignore_conflicts=True)
-        stored = PaymentEvent.objects.select_related("entitlement").get(
-            location=location,
-            provider=payment.provider,
-            external_payment_id=payment.external_payment_id,
-        )
-        if stored.public_id != row.public_id and not _claim(stored, row):
+        # Insert-or-ignore; on a conflict read back: whoever's row is stored owns the payment.
+        with connection.cursor() as cursor:
+            inserted = _PAYMENT.run(row, cursor)
+        stored = row
+        if not inserted:
+            stored = PaymentEvent.objects.select_related("entitlement").get(
+                location=location,
+                provider=payment.provider,
+                external_payment_id=payment.external_payment_id,
+            )
+        if not inserted and not _claim(stored, row):
             # Read the lot afresh when absent: a concurrent claimer may just have funded it.
             original = (
                 stored.entitlement.public_id
@@ -504,7 +522,6 @@ def credits_grant(
             contact.email, contact.name = email or contact.email, name or contact.name
             contact.save(update_fields=["email", "name", "updated_at"])
 
-        lots = _lock_lots(contact, live_only=True)
         if config.kind == ConfigKind.MEMBERSHIP and config.renewal_policy == RenewalPolicy.RESET:
             for old in lots:
                 if (
@@ -522,7 +539,7 @@ def credits_grant(
                     )
         credits = credits or config.credits_per_grant * quantity
         granted_from = payment.paid_at or now
-        lot = Entitlement.objects.create(
+        lot = Entitlement(
             location=location,
             contact=contact,
             product_config=config,
@@ -535,6 +552,8 @@ def credits_grant(
             payment=stored,
             value_cents=payment.amount_cents,
         )
+        with connection.cursor() as cursor:
+            _LOT_INSERT.run(lot, cursor)
         lots.append(lot)
         _move(
             lot,
@@ -545,8 +564,9 @@ def credits_grant(
             now=now,
             external_ref=payment.external_ref,
             applied=True,
+            also=[(_LINK_PAYMENT, [lot.pk, stored.pk])],
         )
-        PaymentEvent.objects.filter(pk=stored.pk).update(entitlement=lot)
+        stored.entitlement = lot
     return Outcome(
         ok=True,
         reason_code=Reason.GRANT_APPLIED,
@@ -561,6 +581,11 @@ def credits_grant(
 # Payments kept without a grant that a later grant may still fund: the admin fixed the
 # product config (unmatched / ambiguous) or billing resumed (held) and the event is retried.
 _CLAIMABLE = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS, PaymentOutcome.HELD)
+
+
+_PAYMENT = Insert(PaymentEvent, ignore_conflicts=True)
+_LOT_INSERT = Insert(Entitlement)
+_LINK_PAYMENT = f"UPDATE {PaymentEvent._meta.db_table} SET entitlement_id = %s WHERE id = %s"
 
 
 def _settled_payment(location, payment: Payment) -> str | None:

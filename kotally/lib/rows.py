@@ -60,22 +60,31 @@ class Shape:
 
 class Insert:
     """`INSERT` of a new instance, every column but the key, `RETURNING` the key; values as
-    the ORM's `save` would send them (`pre_save`, then `get_db_prep_save`)."""
+    the ORM's `save` would send them (`pre_save`, then `get_db_prep_save`). With
+    `ignore_conflicts`, a row that would break a unique constraint is not inserted (as
+    `bulk_create(..., ignore_conflicts=True)`)."""
 
-    def __init__(self, model: type[Model]):
+    def __init__(self, model: type[Model], *, ignore_conflicts: bool = False):
         meta = model._meta
         self.fields = [f for f in meta.concrete_fields if not f.primary_key]
-        self.sql = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING {pk}".format(
+        self.sql = "INSERT INTO {table} ({columns}) VALUES ({values}){conflict} RETURNING {pk}"
+        self.sql = self.sql.format(
             table=meta.db_table,
             columns=", ".join(f'"{f.column}"' for f in self.fields),
             values=", ".join(["%s"] * len(self.fields)),
+            conflict=" ON CONFLICT DO NOTHING" if ignore_conflicts else "",
             pk=f'"{meta.pk.column}"',
         )
 
-    def run(self, obj: Model, cursor, *, prefix: str = "", params: list = ()) -> None:
-        """Insert `obj` and set its key. `prefix` and its `params` go before the statement (a
-        WITH clause whose data-modifying CTEs share the round trip)."""
+    def run(self, obj: Model, cursor, *, prefix: str = "", params: list = ()) -> bool:
+        """Insert `obj` and set its key; False when a conflict left it out. `prefix` and its
+        `params` go before the statement (a WITH clause whose data-modifying CTEs share the
+        round trip)."""
         values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields]
         cursor.execute(prefix + self.sql, [*params, *values])
-        obj.pk = cursor.fetchone()[0]
+        row = cursor.fetchone()
+        if row is None:
+            return False
+        obj.pk = row[0]
         obj._state.adding = False
+        return True

@@ -21,10 +21,12 @@ DEDUCT_BY_CONFIG = DEDUCT + 1  # the config read
 # with the same reference must not become an IntegrityError).
 DEDUCT_WITH_NEW_REF = DEDUCT + 3
 DEDUCT_WITH_KNOWN_REF = DEDUCT + 2  # a rebooking: read and update
-# + config read, payment insert-or-ignore and read-back, lot insert, payment link. The new lot
-# is inserted full: its entry has no lot update, so SQLite splits off only the balance update.
-GRANT = 10
-GRANT_SPLIT_ON_SQLITE = 1
+# config read, request-id read, contact and lots lock, payment insert-or-ignore (read back only
+# on a conflict), lot insert, contact balance + payment → lot link + ledger insert, record
+# insert. The new lot is inserted full: its entry has no lot update; SQLite runs the balance
+# update and the link on their own.
+GRANT = 7
+GRANT_SPLIT_ON_SQLITE = 2
 
 
 @pytest.fixture
