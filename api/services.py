@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
-from kotally.lib.rows import Insert, Shape
+from kotally.lib.rows import Insert, Shape, hot_cursor
 from locations.models import Location
 
 from .models import ApiClient, ApiRequest
@@ -123,7 +123,7 @@ def authenticate_token(raw: str) -> ApiClient | None:
     match = _TOKEN.match(raw.lower()) if len(raw) < 120 else None
     if not match:
         return None
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         client_id = _CLIENT_ID.get_db_prep_value(uuid.UUID(match.group(1)), connection)
         cursor.execute(_AUTH_SQL, [client_id])
         row = cursor.fetchone()
@@ -180,6 +180,6 @@ def api_request_record(
         contact_key=contact_key[:255],
         latency_ms=latency_ms,
     )
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         _LOG.run(row, cursor)
     return row

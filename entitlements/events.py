@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from kotally.lib.rows import hot_cursor
 from kotally.lib.timeutil import iso_z
 
 logger = logging.getLogger("kotally.events")
@@ -86,7 +87,7 @@ def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
     asked = [s for s in subscribers if s.interest]
     answers = {}
     if asked:
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             cursor.execute(
                 "SELECT " + ", ".join(f"({s.interest})" for s in asked),
                 [location_pk] * len(asked),

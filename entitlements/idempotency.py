@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
-from kotally.lib.rows import Insert
+from kotally.lib.rows import Insert, hot_cursor
 from locations.models import Location
 
 from .models import IdempotencyRecord
@@ -67,7 +67,7 @@ def _lock_and_find(location, request_id, operation, digest, *, lock: bool) -> Re
         params.insert(0, _advisory_key(location, request_id))
     else:
         sql = _STORED_SQL.format(lock="1 = 1", table=_TABLE)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         locked, stored_operation, stored_digest, status, body = cursor.fetchone()
     if not locked:
@@ -107,7 +107,7 @@ def run_once(
                 response_status=status,
                 response_body=body,
             )
-            with connection.cursor() as cursor:
+            with hot_cursor() as cursor:
                 _INSERT.run(record, cursor)
             return Result(status, body, replayed=False)
     except IntegrityError:

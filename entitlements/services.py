@@ -21,7 +21,7 @@ from django.db.models import Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from kotally.lib.rows import Insert, Shape
+from kotally.lib.rows import Insert, Shape, hot_cursor
 from kotally.lib.timeutil import iso_z
 from locations.models import Location, LocationStatus
 
@@ -83,7 +83,7 @@ _CONFIG_SQL = (
 def _active_config(location: Location, product_config_id: str | None) -> ProductConfig | None:
     if not product_config_id:
         return None
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(_CONFIG_SQL, [location.pk, product_config_id])
         row = cursor.fetchone()
     return _CONFIG.build(row) if row else None
@@ -166,7 +166,7 @@ def _lock_contact_and_lots(
         params = [location.pk, contact_key, *which]
     else:
         params = [*which, location.pk, contact_key]
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql.replace("{which}", _WHICH[live_only]), params)
         rows = cursor.fetchall()
     if not rows:
@@ -334,7 +334,7 @@ def _append(
     if lot_delta:
         updates.append((_UPDATE_LOT, [lot_delta, entry.entitlement_id]))
     updates.extend(also)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         if connection.vendor == "postgresql":
             ctes = ", ".join(f"u{i} AS ({sql})" for i, (sql, _) in enumerate(updates))
             params = [p for _, values in updates for p in values]
@@ -499,7 +499,7 @@ def credits_grant(
             created_at=now,
         )
         # Insert-or-ignore; on a conflict read back: whoever's row is stored owns the payment.
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             inserted = _PAYMENT.run(row, cursor)
         stored = row
         if not inserted:
@@ -552,7 +552,7 @@ def credits_grant(
             payment=stored,
             value_cents=payment.amount_cents,
         )
-        with connection.cursor() as cursor:
+        with hot_cursor() as cursor:
             _LOT_INSERT.run(lot, cursor)
         lots.append(lot)
         _move(
