@@ -13,6 +13,7 @@ from inbox.models import Provider
 from kotally.lib.stripe_api import InvalidWebhook, webhook_payload
 
 logger = logging.getLogger("kotally.webhooks")
+EVENT_ID_MAX = 255  # InboundEvent.event_id
 
 
 @csrf_exempt
@@ -26,12 +27,15 @@ def billing_stripe_webhook(request):
         payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""), secret)
     except InvalidWebhook as exc:
         return answer(400, exc.reason_code, str(exc))
-    if not payload.get("id"):
+    event_id = payload.get("id")
+    # Stripe's event ids are short strings ("evt_..."); anything else is not a Stripe event,
+    # and a longer one would be cut to the column and collide with another event's id.
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= EVENT_ID_MAX:
         return answer(400, "INVALID_JSON", "The event has no id.")
     try:
         _, created = store_event(
             provider=Provider.STRIPE_BILLING,
-            event_id=str(payload["id"]),
+            event_id=event_id,
             event_type=str(payload.get("type") or ""),
             location_ref="",
             payload=payload,
