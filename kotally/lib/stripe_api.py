@@ -52,6 +52,19 @@ def transient(exc: stripe.StripeError) -> bool:
     return (exc.http_status or 0) >= 500 or exc.code == "lock_timeout"
 
 
+EVENT_KEY_MAX = 255  # the inbox's InboundEvent.event_id
+
+
+def event_key(payload: dict, prefix: str = "") -> str:
+    """The inbox key of a verified event: `prefix` and its id. Stripe's event ids are short
+    strings ("evt_..."); anything else is not a Stripe event, and a key longer than the column
+    would be cut and collide with another event's. Raises InvalidWebhook."""
+    event_id = payload.get("id")
+    if not isinstance(event_id, str) or not event_id or len(prefix + event_id) > EVENT_KEY_MAX:
+        raise InvalidWebhook("INVALID_JSON", "The event has no id.")
+    return prefix + event_id
+
+
 def webhook_payload(body: bytes, header: str, secret: str) -> dict:
     """Verify `Stripe-Signature` with stripe-python (HMAC-SHA256 over "<t>.<body>", 5-minute
     tolerance) and return the event as a dict. Raises InvalidWebhook, also for a signed body

@@ -1018,3 +1018,28 @@ def test_endpoints_of_an_unknown_location_are_404(
     assert client.get(f"/locations/{location_id}/webhooks/").status_code == 404
     assert client.post(f"/locations/{location_id}/webhooks/", GOOD).status_code == 404
     assert snapshot() == before
+
+
+# A merchant's event keys the inbox as "<location id>:<event id>": an event without a usable id
+# would share the key "loc_main:" (or a cut one) with other events and be dropped as their
+# duplicate.
+BAD_EVENT_IDS = {"missing": None, "empty": "", "number": 7, "list": ["evt_1"], "long": "e" * 300}
+
+
+@pytest.mark.parametrize("event_id", BAD_EVENT_IDS.values(), ids=BAD_EVENT_IDS.keys())
+def test_merchant_stripe_webhook_event_without_a_usable_id_is_400(
+    client, merchant_location, event_id
+):
+    event = {"type": "checkout.session.completed", "data": {"object": {}}}
+    if event_id is not None:
+        event["id"] = event_id
+    body = json.dumps(event)
+    before = snapshot()
+    response = client.post(
+        "/webhooks/stripe/loc_main",
+        data=body,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=stripe_header(body.encode()),
+    )
+    assert (response.status_code, response.json()["reason_code"]) == (400, "INVALID_JSON")
+    assert snapshot() == before
