@@ -156,10 +156,21 @@ _LOCK_SQL = {
 
 
 def _lock_contact_and_lots(
-    location: Location, contact_key: str, *, live_only: bool = False
+    location: Location, contact_key: str, *, now: datetime, live_only: bool = False
 ) -> tuple[Contact | None, list[Entitlement]]:
-    """`_lock_contact` and `_lock_lots` in one round trip: the contact (None when unknown) and
-    its lots as `_lots` selects them. Hand-written SQL: this is the deduct's hot path."""
+    """`_lock_contact` then `_lock_lots`, in one round trip when nothing raced: the contact
+    (None when unknown) and its lots as `_lots` selects them. Hand-written SQL: this is the
+    deduct's hot path.
+
+    One statement reads with one snapshot, taken before it waited for the contact's lock.
+    If a writer held that lock and committed meanwhile, `FOR UPDATE` hands back the newest
+    version of every row the statement matched, but a lot the writer created (a grant) or
+    brought back to life (a restore of a spent lot) was not matched and is missing here.
+    Every writer stores the contact's balance in its transaction, so the contact row — locked,
+    hence newest — tells: when its stored balance is not the one these lots give, the lots
+    are read again by a statement of their own, which sees everything committed before it.
+    A missed lot that is not usable changes no balance; callers that act on unusable lots
+    (a reset renewal's forfeit) read the lots again themselves."""
     sql = _LOCK_SQL[connection.vendor]
     which = _WHICH_PARAMS[live_only]
     if connection.vendor == "postgresql":
@@ -178,6 +189,8 @@ def _lock_contact_and_lots(
         if lot is not None:
             lot.product_config = _CONFIG.build(row, len(_CONTACT) + len(_LOT))
             lots.append(lot)
+    if _balance(lots, now) != (contact.credits_available, contact.credits_expire_at):
+        lots = _lock_lots(contact, live_only=live_only)
     return contact, lots
 
 
@@ -480,7 +493,7 @@ def credits_grant(
     if config is None:
         return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
-        contact, lots = _lock_contact_and_lots(location, contact_key, live_only=True)
+        contact, lots = _lock_contact_and_lots(location, contact_key, now=now, live_only=True)
         if contact is None:
             # A duplicate must change nothing, not even create the contact it names.
             if (original := _settled_payment(location, payment)) is not None:
@@ -523,6 +536,8 @@ def credits_grant(
             contact.save(update_fields=["email", "name", "updated_at"])
 
         if config.kind == ConfigKind.MEMBERSHIP and config.renewal_policy == RenewalPolicy.RESET:
+            # Forfeits act on unusable lots too: read them all (see _lock_contact_and_lots).
+            lots = _lock_lots(contact, live_only=True)
             for old in lots:
                 if (
                     old.product_config_id == config.pk
@@ -870,7 +885,7 @@ def credits_deduct(
     if refusal:
         return refusal
     with transaction.atomic(savepoint=False):
-        contact, lots = _lock_contact_and_lots(location, contact_key, live_only=True)
+        contact, lots = _lock_contact_and_lots(location, contact_key, now=now, live_only=True)
         choice = _choose_with_history(
             contact, lots, config=config, calendar_id=calendar_id, amount=amount, now=now
         )
@@ -970,7 +985,7 @@ def credits_restore(
     if refusal:
         return refusal
     with transaction.atomic(savepoint=False):
-        contact, lots = _lock_contact_and_lots(location, contact_key)
+        contact, lots = _lock_contact_and_lots(location, contact_key, now=now)
         if not lots:
             return refuse(Reason.NO_ENTITLEMENT)
         if config is not None and calendar_id and not config.covers_calendar(calendar_id):
