@@ -1,5 +1,6 @@
 from django import forms
 
+from kotally.lib.text import KeyChoiceField
 from locations.models import LocationStatus
 
 from .models import Scope
@@ -13,7 +14,7 @@ PRESETS = {
 
 
 class ApiClientForm(forms.Form):
-    location = forms.ModelChoiceField(
+    location = KeyChoiceField(
         label="Location", queryset=None, to_field_name="location_id", empty_label=None
     )
     name = forms.CharField(

@@ -24,6 +24,7 @@ from entitlements.selectors import contact_find
 from entitlements.services import Actor, credits_deduct
 from kotally.lib.confirm import Choice, confirm_page
 from kotally.lib.keyset import BadCursor, window
+from kotally.lib.text import query_text
 
 from .forms import ApiClientForm
 from .models import ApiClient, ApiRequest, Scope
@@ -126,6 +127,7 @@ def client_new(request):
 # When a rotated token's old secret stops working (Stripe's "Roll key" expiry).
 GRACE = {"now": timedelta(0), "1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 GRACE_WORDS = {"now": "now", "1h": "in 1 hour", "24h": "in 24 hours"}
+ROTATE_CHOICE_ERROR = "Choose when the old token stops working: nothing was rotated."
 
 
 @require_http_methods(["GET", "POST"])
@@ -135,7 +137,11 @@ def client_rotate(request, client_id):
     if not client.active:
         messages.error(request, "A deactivated client cannot be rotated; create a new one.")
         return redirect("api-clients")
-    if request.method == "GET":
+    # The page's radio group sends exactly one offered value; without the field (a plain POST
+    # from a script) the default is the first option, "now". Anything else is refused: a
+    # tampered or mistyped choice must not end the old token at once.
+    chosen = request.POST.getlist("expires") if request.method == "POST" else []
+    if request.method == "GET" or (chosen and (len(chosen) > 1 or chosen[0] not in GRACE)):
         return confirm_page(
             request,
             title=f"Rotate the token of “{client.name}”?",
@@ -150,14 +156,15 @@ def client_rotate(request, client_id):
                 "The old token stops working",
                 [(key, words) for key, words in GRACE_WORDS.items()],
             ),
+            error=ROTATE_CHOICE_ERROR if request.method == "POST" else "",
+            status=400 if request.method == "POST" else 200,
         )
-    expires = request.POST.get("expires", "now")
-    token = api_client_rotate(client=client, grace=GRACE.get(expires, timedelta(0)))
+    expires = chosen[0] if chosen else "now"
+    token = api_client_rotate(client=client, grace=GRACE[expires])
     _show_once(request, client, token)
     messages.success(
         request,
-        f"Token of “{client.name}” rotated; the old one stops working "
-        f"{GRACE_WORDS.get(expires, 'now')}.",
+        f"Token of “{client.name}” rotated; the old one stops working {GRACE_WORDS[expires]}.",
     )
     return redirect("api-clients")
 
@@ -202,13 +209,13 @@ def request_log(request):
     )
     clients = ApiClient.objects.filter(location__workspace=request.workspace).order_by("name")
     chosen = {}
-    if client := request.GET.get("client", "").strip():
+    if client := query_text(request, "client"):
         chosen["client"] = client
         requests = requests.filter(client__in=[c for c in clients if str(c.client_id) == client])
     if (outcome := request.GET.get("outcome", "")) in OUTCOMES:
         chosen["outcome"] = outcome
         requests = requests.filter(OUTCOMES[outcome])
-    if query := request.GET.get("q", "").strip():
+    if query := query_text(request, "q"):
         chosen["q"] = query
         requests = requests.filter(
             Q(request_id=query) | Q(contact_key=query) | Q(reason_code=query.upper())

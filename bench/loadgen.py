@@ -173,16 +173,19 @@ _FLOOR_SQL = {
     "replay": "SELECT pg_try_advisory_xact_lock(%s), r.id FROM (SELECT 1) AS one "
     "LEFT JOIN entitlements_idempotencyrecord r "
     "ON r.location_id = %s AND r.request_id = %s",
-    "contact": "SELECT id FROM entitlements_contact "
-    "WHERE location_id = %s AND external_id = %s LIMIT 1 FOR UPDATE",
-    "lots": "SELECT e.id, e.credits_remaining, e.expires_at, e.status, p.priority, p.active "
-    "FROM entitlements_entitlement e JOIN entitlements_productconfig p "
-    "ON p.id = e.product_config_id WHERE e.contact_id = %s AND e.status <> 'revoked' "
-    "ORDER BY e.id FOR UPDATE OF e",
-    "balance": "UPDATE entitlements_contact SET credits_available = %s, credits_expire_at = NULL "
-    "WHERE id = %s",
+    # The contact, then its lots, locked in one statement (entitlements.services._LOCK_SQL).
+    "lots": "WITH c AS MATERIALIZED (SELECT id FROM entitlements_contact "
+    "WHERE location_id = %s AND external_id = %s FOR UPDATE) "
+    "SELECT c.id, x.* FROM c LEFT JOIN LATERAL (SELECT e.id, e.credits_remaining, e.expires_at, "
+    "e.status, p.priority, p.active FROM entitlements_entitlement e "
+    "JOIN entitlements_productconfig p ON p.id = e.product_config_id "
+    "WHERE e.contact_id = c.id AND e.credits_remaining > 0 AND e.status IN ('active', 'paused') "
+    "ORDER BY e.id FOR UPDATE OF e) x ON true",
+    # The lot update and the stored balance ride on the ledger insert (services._append).
     "ledger": "WITH lot AS (UPDATE entitlements_entitlement "
-    "SET credits_remaining = credits_remaining - 1 WHERE id = %s) "
+    "SET credits_remaining = credits_remaining - 1 WHERE id = %s), "
+    "balance AS (UPDATE entitlements_contact SET credits_available = %s, "
+    "credits_expire_at = NULL WHERE id = %s) "
     "INSERT INTO entitlements_ledgerentry (public_id, location_id, contact_id, "
     "entitlement_id, kind, amount, balance_after, contact_balance_after, source, "
     "request_id, external_ref, correlation_id, note, created_at) "
@@ -226,15 +229,14 @@ async def db_floor(
                             hashlib.sha256(request_id.encode()).digest()[:8], "big", signed=True
                         )
                         await conn.execute(q["replay"], [key, location_pk, request_id])
-                        cur = await conn.execute(q["contact"], [location_pk, contact])
-                        contact_pk = (await cur.fetchone())[0]
-                        cur = await conn.execute(q["lots"], [contact_pk])
-                        lot_pk, remaining = (await cur.fetchone())[:2]
-                        await conn.execute(q["balance"], [remaining - 1, contact_pk])
+                        cur = await conn.execute(q["lots"], [location_pk, contact])
+                        contact_pk, lot_pk, remaining = (await cur.fetchone())[:3]
                         await conn.execute(
                             q["ledger"],
                             [
                                 lot_pk,
+                                remaining - 1,
+                                contact_pk,
                                 f"led_{uuid.uuid4().hex[:20]}",
                                 location_pk,
                                 contact_pk,

@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from inbox.intake import answer, store_event
 from inbox.models import Provider
-from kotally.lib.stripe_api import InvalidWebhook, webhook_payload
+from kotally.lib.stripe_api import InvalidWebhook, event_key, webhook_payload
 
 logger = logging.getLogger("kotally.webhooks")
 
@@ -24,14 +24,13 @@ def billing_stripe_webhook(request):
         return answer(404, "NOT_CONFIGURED", "Stripe billing is not configured on this server.")
     try:
         payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""), secret)
+        event_id = event_key(payload)
     except InvalidWebhook as exc:
         return answer(400, exc.reason_code, str(exc))
-    if not payload.get("id"):
-        return answer(400, "INVALID_JSON", "The event has no id.")
     try:
         _, created = store_event(
             provider=Provider.STRIPE_BILLING,
-            event_id=str(payload["id"]),
+            event_id=event_id,
             event_type=str(payload.get("type") or ""),
             location_ref="",
             payload=payload,

@@ -13,6 +13,7 @@ from entitlements.models import Contact, Entitlement, LedgerEntry, LotStatus
 from entitlements.outcomes import MESSAGES, PRECEDENCE, Reason
 from entitlements.selectors import contacts_matching
 from inbox.models import InboundEvent, Provider
+from kotally.lib.text import db_safe
 from locations.models import Location
 
 LOW_BALANCE = 2  # credits; a current member at or below this needs a top-up
@@ -27,12 +28,18 @@ REFUSALS = [*PRECEDENCE[1:], Reason.CANCELLATION_WINDOW_EXPIRED]
 
 
 def location_with_workspace(**lookup) -> Location | None:
+    """The location matching `lookup`; None, without a query, for an id no row can hold (NUL,
+    a lone surrogate: from a URL or a GHL context)."""
+    if not all(db_safe(value) for value in lookup.values() if isinstance(value, str)):
+        return None
     return Location.objects.select_related("workspace").filter(**lookup).first()
 
 
 def contact_in(location_pk: int, external_id: str) -> Contact | None:
     """The contact `external_id` of that location only, with its location and workspace (one
     query for the panel's contact and its access check)."""
+    if not db_safe(external_id):
+        return None
     return (
         Contact.objects.select_related("location__workspace")
         .filter(location_id=location_pk, external_id=external_id)

@@ -106,7 +106,7 @@ def auth(request):
         if request.content_type != "application/json":
             raise ValueError("not JSON")
         payload = json.loads(request.body)["payload"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):  # RecursionError: deep nesting
         payload = None
     if not payload or not isinstance(payload, str):
         return _denied(request, Denial.NO_CONTEXT)

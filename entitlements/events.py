@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from kotally.lib.rows import hot_cursor
 from kotally.lib.timeutil import iso_z
 
 logger = logging.getLogger("kotally.events")
@@ -62,16 +63,46 @@ class DomainEvent:
     at: datetime = field(default_factory=timezone.now)
 
 
-_subscribers: list[Callable[[DomainEvent], None]] = []
+@dataclass(frozen=True)
+class _Subscriber:
+    handler: Callable[[DomainEvent], None]
+    interest: str
 
 
-def subscribe(handler: Callable[[DomainEvent], None]) -> None:
-    if handler not in _subscribers:
-        _subscribers.append(handler)
+_subscribers: list[_Subscriber] = []
+
+
+def subscribe(handler: Callable[[DomainEvent], None], *, interest: str = "") -> None:
+    """Call `handler` with every event once its transaction commits. `interest` is an SQL
+    condition on one parameter, the event's location primary key, true when the handler may
+    have work there (an active endpoint, an installation): the conditions of all subscribers
+    are asked in one query per event, and a handler is called only when its own is true (or
+    when it has none). Most locations listen to nothing; then an event costs that one query."""
+    if all(s.handler is not handler for s in _subscribers):
+        _subscribers.append(_Subscriber(handler, interest))
+
+
+def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
+    subscribers = list(_subscribers)
+    asked = [s for s in subscribers if s.interest]
+    answers = {}
+    if asked:
+        with hot_cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join(f"({s.interest})" for s in asked),
+                [location_pk] * len(asked),
+            )
+            answers = dict(zip((s.handler for s in asked), cursor.fetchone(), strict=True))
+    return [s.handler for s in subscribers if answers.get(s.handler, True)]
 
 
 def _deliver(event: DomainEvent) -> None:
-    for handler in list(_subscribers):
+    try:
+        handlers = _interested(event.location_pk)
+    except DatabaseError:
+        logger.exception("could not ask the subscribers' interest in %s", event.type)
+        return
+    for handler in handlers:
         try:
             handler(event)
         except Exception:

@@ -4,6 +4,7 @@ from functools import cached_property, partial
 from django import forms
 from django.db.models import QuerySet
 
+from kotally.lib.text import KeyChoiceField
 from locations.models import LocationKind, LocationStatus
 
 from .models import ConfigKind, LotStatus, ProductConfig, RenewalPolicy
@@ -55,7 +56,7 @@ class ProductConfigForm(forms.Form):
     are left out; on create a few lines of script hide them as kind and location change
     (without script every field shows, and the kind's rules still apply on submit)."""
 
-    location = forms.ModelChoiceField(
+    location = KeyChoiceField(
         label="Location",
         queryset=None,
         to_field_name="location_id",
@@ -244,10 +245,10 @@ class ManualAdjustmentForm(forms.Form):
         REVOKE: ("entitlement",),
     }
     action = forms.ChoiceField(choices=list(ACTIONS.items()), widget=forms.HiddenInput)
-    product_config = forms.ModelChoiceField(
+    product_config = KeyChoiceField(
         label="Product config", queryset=None, to_field_name="public_id", required=False
     )
-    entitlement = forms.ModelChoiceField(
+    entitlement = KeyChoiceField(
         label="Lot",
         queryset=None,
         to_field_name="public_id",
@@ -312,7 +313,7 @@ class ManualAdjustmentForm(forms.Form):
 
 class ContactSearchForm(forms.Form):
     q = forms.CharField(label="Search contacts", max_length=255, required=False)
-    location = forms.ModelChoiceField(
+    location = KeyChoiceField(
         label="Location",
         queryset=None,
         to_field_name="location_id",
@@ -340,7 +341,7 @@ class CompForm(forms.Form):
     )
     name = forms.CharField(label="Name", max_length=255, required=False)
     email = forms.EmailField(label="Email", required=False)
-    product_config = forms.ModelChoiceField(
+    product_config = KeyChoiceField(
         label="Product config",
         queryset=None,
         to_field_name="public_id",

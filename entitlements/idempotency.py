@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
 
+from kotally.lib.rows import Insert, hot_cursor
 from locations.models import Location
 
 from .models import IdempotencyRecord
@@ -51,6 +52,7 @@ _STORED_SQL = (
 )
 _TABLE = IdempotencyRecord._meta.db_table
 _BODY = IdempotencyRecord._meta.get_field("response_body")
+_INSERT = Insert(IdempotencyRecord)  # the hot path: no queryset to compile
 
 
 def _lock_and_find(location, request_id, operation, digest, *, lock: bool) -> Result | None:
@@ -65,7 +67,7 @@ def _lock_and_find(location, request_id, operation, digest, *, lock: bool) -> Re
         params.insert(0, _advisory_key(location, request_id))
     else:
         sql = _STORED_SQL.format(lock="1 = 1", table=_TABLE)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         cursor.execute(sql, params)
         locked, stored_operation, stored_digest, status, body = cursor.fetchone()
     if not locked:
@@ -97,7 +99,7 @@ def run_once(
             if stored is not None:
                 return stored
             status, body = execute()
-            IdempotencyRecord.objects.create(
+            record = IdempotencyRecord(
                 location=location,
                 request_id=request_id,
                 operation=operation,
@@ -105,6 +107,8 @@ def run_once(
                 response_status=status,
                 response_body=body,
             )
+            with hot_cursor() as cursor:
+                _INSERT.run(record, cursor)
             return Result(status, body, replayed=False)
     except IntegrityError:
         # Another transaction stored this request id between our check and our insert.

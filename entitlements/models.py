@@ -131,7 +131,9 @@ class LotStatus(models.TextChoices):
 class Entitlement(models.Model):
     """One grant of credits (a lot) to one contact under one product config."""
 
-    public_id = models.CharField(max_length=40, unique=True, default=new_ent_id, editable=False)
+    # Unique through Meta's constraint: `unique=True` would add a LIKE (pattern-ops) twin index
+    # on PostgreSQL that no query uses and every insert maintains (docs/scaling.md §3).
+    public_id = models.CharField(max_length=40, default=new_ent_id, editable=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="entitlements")
     product_config = models.ForeignKey(
@@ -152,6 +154,7 @@ class Entitlement(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="lot_public_id_unique"),
             models.CheckConstraint(
                 condition=Q(credits_remaining__gte=0), name="lot_remaining_not_negative"
             ),
@@ -222,7 +225,9 @@ class LedgerEntryQuerySet(models.QuerySet):
 class LedgerEntry(models.Model):
     """Append-only record of every credit movement. Corrections are new entries."""
 
-    public_id = models.CharField(max_length=40, unique=True, default=new_led_id, editable=False)
+    # Unique through Meta's constraint: `unique=True` would add a LIKE (pattern-ops) twin index
+    # on PostgreSQL that no query uses and every insert maintains (docs/scaling.md §3).
+    public_id = models.CharField(max_length=40, default=new_led_id, editable=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="+")
     contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="ledger")
     entitlement = models.ForeignKey(Entitlement, on_delete=models.PROTECT, related_name="ledger")
@@ -250,6 +255,9 @@ class LedgerEntry(models.Model):
     objects = LedgerEntryQuerySet.as_manager()
 
     class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="ledger_public_id_unique")
+        ]
         indexes = [
             # Contact ledger reads, newest first (keyset on id).
             models.Index(fields=["contact", "-id"], name="ledger_contact_idx"),
@@ -286,7 +294,9 @@ class PaymentOutcome(models.TextChoices):
 class PaymentEvent(models.Model):
     """A purchase seen by Kotally. The unique key makes one payment grant at most once."""
 
-    public_id = models.CharField(max_length=40, unique=True, default=new_pay_id, editable=False)
+    # Unique through Meta's constraint: `unique=True` would add a LIKE (pattern-ops) twin index
+    # on PostgreSQL that no query uses and every insert maintains (docs/scaling.md §3).
+    public_id = models.CharField(max_length=40, default=new_pay_id, editable=False)
     location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="payments")
     contact = models.ForeignKey(
         Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="payments"
@@ -313,9 +323,10 @@ class PaymentEvent(models.Model):
 
     class Meta:
         constraints = [
+            models.UniqueConstraint(fields=["public_id"], name="payment_public_id_unique"),
             models.UniqueConstraint(
                 fields=["location", "provider", "external_payment_id"], name="payment_key_unique"
-            )
+            ),
         ]
         indexes = [
             # Contact payment reads, newest first.

@@ -13,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from kotally.lib.keyset import BadCursor, Window, decode_cursor, encode_cursor, window
+from kotally.lib.text import db_safe
 from kotally.lib.timeutil import iso_z, parse_aware
 from locations.models import Location
 
@@ -401,7 +402,10 @@ _CONTACT_ORDER = {
 def contacts_matching(qs: QuerySet, *, query: str = "", show: str = "") -> QuerySet:
     """The contacts list's search and filter. Search: external id or email by their start,
     name or email by a fragment of three characters or more, each through an index on
-    PostgreSQL (migration 0006). Balances are the stored ones (services._keep_balance)."""
+    PostgreSQL (migration 0006). Balances are the stored ones (services._keep_balance).
+    A query no stored value can hold (NUL) matches nothing."""
+    if query and not db_safe(query):
+        return qs.none()
     if query:
         match = Q(external_id__startswith=query) | Q(email__istartswith=query)
         if len(query) >= SUBSTRING_MIN:

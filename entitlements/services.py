@@ -21,6 +21,7 @@ from django.db.models import Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kotally.lib.rows import Insert, Shape, hot_cursor
 from kotally.lib.timeutil import iso_z
 from locations.models import Location, LocationStatus
 
@@ -71,12 +72,21 @@ def _gate(location: Location) -> Outcome | None:
     return None
 
 
+# The engine's hot reads are hand-written over these shapes (kotally/lib/rows.py).
+_CONTACT, _LOT, _CONFIG = Shape(Contact), Shape(Entitlement), Shape(ProductConfig)
+_CONFIG_SQL = (
+    f"SELECT {_CONFIG.columns('p')} FROM {_CONFIG.table} p "
+    "WHERE p.location_id = %s AND p.public_id = %s AND p.active LIMIT 1"
+)
+
+
 def _active_config(location: Location, product_config_id: str | None) -> ProductConfig | None:
     if not product_config_id:
         return None
-    return ProductConfig.objects.filter(
-        location=location, public_id=product_config_id, active=True
-    ).first()
+    with hot_cursor() as cursor:
+        cursor.execute(_CONFIG_SQL, [location.pk, product_config_id])
+        row = cursor.fetchone()
+    return _CONFIG.build(row) if row else None
 
 
 def _lock_contact(location: Location, contact_key: str) -> Contact | None:
@@ -116,6 +126,72 @@ def _lots(contact: Contact, *, live_only: bool = False, lock: bool = False) -> l
 
 def _lock_lots(contact: Contact, *, live_only: bool = False) -> list[Entitlement]:
     return _lots(contact, live_only=live_only, lock=True)
+
+
+_LOT_COLUMNS = f"{_LOT.columns('e')}, {_CONFIG.columns('p')}"
+_WHICH = {
+    True: "e.credits_remaining > 0 AND e.status IN (%s, %s)",  # _LIVE
+    False: "e.status <> %s",
+}
+_WHICH_PARAMS = {True: [LotStatus.ACTIVE, LotStatus.PAUSED], False: [LotStatus.REVOKED]}
+_CONTACT_WHERE = "c.location_id = %s AND c.external_id = %s"
+# PostgreSQL: the contact row is locked first (a materialized CTE is scanned before the
+# lateral join reads its lots), then its lots, in primary-key order: the order every writer
+# locks in. SQLite's writers are serialized (BEGIN IMMEDIATE) and need no row locks.
+_LOCK_SQL = {
+    "postgresql": (
+        f"WITH c AS MATERIALIZED (SELECT {_CONTACT.columns('c')} FROM {_CONTACT.table} c "
+        f"WHERE {_CONTACT_WHERE} FOR UPDATE) "
+        f"SELECT c.*, x.* FROM c LEFT JOIN LATERAL (SELECT {_LOT_COLUMNS} FROM {_LOT.table} e "
+        f"JOIN {_CONFIG.table} p ON p.id = e.product_config_id "
+        "WHERE e.contact_id = c.id AND {which} ORDER BY e.id FOR UPDATE OF e) x ON true"
+    ),
+    "sqlite": (
+        f"SELECT {_CONTACT.columns('c')}, {_LOT_COLUMNS} FROM {_CONTACT.table} c "
+        f"LEFT JOIN {_LOT.table} e ON e.contact_id = c.id AND {{which}} "
+        f"LEFT JOIN {_CONFIG.table} p ON p.id = e.product_config_id "
+        f"WHERE {_CONTACT_WHERE} ORDER BY e.id"
+    ),
+}
+
+
+def _lock_contact_and_lots(
+    location: Location, contact_key: str, *, now: datetime, live_only: bool = False
+) -> tuple[Contact | None, list[Entitlement]]:
+    """`_lock_contact` then `_lock_lots`, in one round trip when nothing raced: the contact
+    (None when unknown) and its lots as `_lots` selects them. Hand-written SQL: this is the
+    deduct's hot path.
+
+    One statement reads with one snapshot, taken before it waited for the contact's lock.
+    If a writer held that lock and committed meanwhile, `FOR UPDATE` hands back the newest
+    version of every row the statement matched, but a lot the writer created (a grant) or
+    brought back to life (a restore of a spent lot) was not matched and is missing here.
+    Every writer stores the contact's balance in its transaction, so the contact row — locked,
+    hence newest — tells: when its stored balance is not the one these lots give, the lots
+    are read again by a statement of their own, which sees everything committed before it.
+    A missed lot that is not usable changes no balance; callers that act on unusable lots
+    (a reset renewal's forfeit) read the lots again themselves."""
+    sql = _LOCK_SQL[connection.vendor]
+    which = _WHICH_PARAMS[live_only]
+    if connection.vendor == "postgresql":
+        params = [location.pk, contact_key, *which]
+    else:
+        params = [*which, location.pk, contact_key]
+    with hot_cursor() as cursor:
+        cursor.execute(sql.replace("{which}", _WHICH[live_only]), params)
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    contact = _CONTACT.build(rows[0])
+    lots = []
+    for row in rows:
+        lot = _LOT.build(row, len(_CONTACT))
+        if lot is not None:
+            lot.product_config = _CONFIG.build(row, len(_CONTACT) + len(_LOT))
+            lots.append(lot)
+    if _balance(lots, now) != (contact.credits_available, contact.credits_expire_at):
+        lots = _lock_lots(contact, live_only=live_only)
+    return contact, lots
 
 
 def _choose_with_history(contact, lots, **target) -> "_Choice":
@@ -215,12 +291,14 @@ def _move(
     external_ref: str = "",
     appointment: Appointment | None = None,
     applied: bool = False,
+    also: list[tuple[str, list]] = (),
 ) -> LedgerEntry:
     """Apply `delta` to one locked lot (unless the caller already `applied` it, as a new lot
-    created full does), append its ledger entry and announce it (after commit)."""
+    created full does), append its ledger entry with the updates in `also` (`_append`) and
+    announce it (after commit)."""
     lot_delta = 0 if applied else delta
     lot.credits_remaining += lot_delta
-    balance = _keep_balance(lot.contact_id, lots, now)
+    balance, expire_at = _balance(lots, now)
     entry = LedgerEntry(
         location_id=lot.location_id,
         contact_id=lot.contact_id,
@@ -238,39 +316,46 @@ def _move(
         note=actor.note,
         created_at=now,
     )
-    _append(entry, lot_delta=lot_delta)
+    _append(entry, lot_delta=lot_delta, expire_at=expire_at, also=also)
     _announce(entry, lot, lots, now)
     return entry
 
 
-_LEDGER_FIELDS = [f for f in LedgerEntry._meta.concrete_fields if not f.primary_key]
-_INSERT_ENTRY = "INSERT INTO {table} ({columns}) VALUES ({values}) RETURNING id".format(
-    table=LedgerEntry._meta.db_table,
-    columns=", ".join(f'"{f.column}"' for f in _LEDGER_FIELDS),
-    values=", ".join(["%s"] * len(_LEDGER_FIELDS)),
-)
+_LEDGER = Insert(LedgerEntry)
 _UPDATE_LOT = (
     f"UPDATE {Entitlement._meta.db_table} SET credits_remaining = credits_remaining + %s "
     "WHERE id = %s"
 )
+_EXPIRE_AT = Contact._meta.get_field("credits_expire_at")
+_UPDATE_BALANCE = (
+    f"UPDATE {Contact._meta.db_table} SET credits_available = %s, credits_expire_at = %s "
+    "WHERE id = %s"
+)
 
 
-def _append(entry: LedgerEntry, *, lot_delta: int) -> None:
-    """Insert `entry` and, with a `lot_delta`, add it to the entry's (locked) lot. On
-    PostgreSQL one round trip: the lot update is a data-modifying CTE of the insert, run to
-    completion (and its CHECK constraints enforced) whether or not the insert reads it. SQLite
-    has no such CTE and runs the same two statements in turn."""
-    values = [f.get_db_prep_save(getattr(entry, f.attname), connection) for f in _LEDGER_FIELDS]
-    update = [lot_delta, entry.entitlement_id] if lot_delta else []
-    with connection.cursor() as cursor:
-        if update and connection.vendor == "postgresql":
-            cursor.execute(f"WITH lot AS ({_UPDATE_LOT}) {_INSERT_ENTRY}", update + values)
+def _append(
+    entry: LedgerEntry, *, lot_delta: int, expire_at: datetime | None, also: list = ()
+) -> None:
+    """Insert `entry`, add `lot_delta` (if any) to its (locked) lot, store the contact's
+    balance (`_keep_balance`; the entry's contact_balance_after, soonest expiry `expire_at`)
+    and run the updates in `also` [(sql, params)] that belong with it.
+    On PostgreSQL one round trip: the updates are data-modifying CTEs of the insert, run to
+    completion (and their CHECK constraints enforced) whether or not the insert reads them.
+    SQLite has no such CTE and runs the same statements in turn."""
+    expire_at = _EXPIRE_AT.get_db_prep_save(expire_at, connection)
+    updates = [(_UPDATE_BALANCE, [entry.contact_balance_after, expire_at, entry.contact_id])]
+    if lot_delta:
+        updates.append((_UPDATE_LOT, [lot_delta, entry.entitlement_id]))
+    updates.extend(also)
+    with hot_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            ctes = ", ".join(f"u{i} AS ({sql})" for i, (sql, _) in enumerate(updates))
+            params = [p for _, values in updates for p in values]
+            _LEDGER.run(entry, cursor, prefix=f"WITH {ctes} ", params=params)
         else:
-            if update:
-                cursor.execute(_UPDATE_LOT, update)
-            cursor.execute(_INSERT_ENTRY, values)
-        entry.pk = cursor.fetchone()[0]
-    entry._state.adding = False
+            for sql, values in updates:
+                cursor.execute(sql, values)
+            _LEDGER.run(entry, cursor)
 
 
 # A reset renewal's forfeit is announced by the grant it is part of.
@@ -321,17 +406,24 @@ def _announce(entry: LedgerEntry, lot: Entitlement, lots: list[Entitlement], now
     )
 
 
-def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> int:
-    """Store the contact's usable credits and the soonest expiry among them on its (locked)
-    row, in the transaction of the change: the admin list reads and filters by these columns
-    instead of summing every member's lots. `lots` must hold every lot with credits left."""
+def _balance(lots: list[Entitlement], now: datetime) -> tuple[int, datetime | None]:
+    """The contact's usable credits and the soonest expiry among them. `lots` must hold every
+    lot with credits left."""
     usable = [lot for lot in lots if lot.usable_at(now) and lot.credits_remaining > 0]
-    balance = sum(lot.credits_remaining for lot in usable)
-    Contact.objects.filter(pk=contact_id).update(
-        credits_available=balance,
-        credits_expire_at=min((lot.expires_at for lot in usable if lot.expires_at), default=None),
+    return (
+        sum(lot.credits_remaining for lot in usable),
+        min((lot.expires_at for lot in usable if lot.expires_at), default=None),
     )
-    return balance
+
+
+def _keep_balance(contact_id: int, lots: list[Entitlement], now: datetime) -> None:
+    """Store `_balance` on the contact's (locked) row, in the transaction of the change: the
+    admin list reads and filters by these columns instead of summing every member's lots.
+    A credit movement stores it with its ledger entry (`_append`)."""
+    balance, expire_at = _balance(lots, now)
+    Contact.objects.filter(pk=contact_id).update(
+        credits_available=balance, credits_expire_at=expire_at
+    )
 
 
 def balances_refresh(contacts: QuerySet, *, now: datetime) -> int:
@@ -401,7 +493,7 @@ def credits_grant(
     if config is None:
         return refuse(Reason.CONFIG_NOT_FOUND)
     with transaction.atomic(savepoint=False):
-        contact = _lock_contact(location, contact_key)
+        contact, lots = _lock_contact_and_lots(location, contact_key, now=now, live_only=True)
         if contact is None:
             # A duplicate must change nothing, not even create the contact it names.
             if (original := _settled_payment(location, payment)) is not None:
@@ -409,6 +501,7 @@ def credits_grant(
                     Reason.DUPLICATE_EVENT, entitlement_id=original or None, contact_id=contact_key
                 )
             contact = _lock_or_create_contact(location, contact_key)
+            lots = _lock_lots(contact, live_only=True)  # a concurrent first grant's lot
         row = _payment_row(
             location,
             contact,
@@ -418,14 +511,17 @@ def credits_grant(
             outcome=PaymentOutcome.GRANTED,
             created_at=now,
         )
-        # Insert-or-ignore, then read back: whoever's public_id is stored owns the payment.
-        PaymentEvent.objects.bulk_create([row], ignore_conflicts=True)
-        stored = PaymentEvent.objects.select_related("entitlement").get(
-            location=location,
-            provider=payment.provider,
-            external_payment_id=payment.external_payment_id,
-        )
-        if stored.public_id != row.public_id and not _claim(stored, row):
+        # Insert-or-ignore; on a conflict read back: whoever's row is stored owns the payment.
+        with hot_cursor() as cursor:
+            inserted = _PAYMENT.run(row, cursor)
+        stored = row
+        if not inserted:
+            stored = PaymentEvent.objects.select_related("entitlement").get(
+                location=location,
+                provider=payment.provider,
+                external_payment_id=payment.external_payment_id,
+            )
+        if not inserted and not _claim(stored, row):
             # Read the lot afresh when absent: a concurrent claimer may just have funded it.
             original = (
                 stored.entitlement.public_id
@@ -439,8 +535,9 @@ def credits_grant(
             contact.email, contact.name = email or contact.email, name or contact.name
             contact.save(update_fields=["email", "name", "updated_at"])
 
-        lots = _lock_lots(contact, live_only=True)
         if config.kind == ConfigKind.MEMBERSHIP and config.renewal_policy == RenewalPolicy.RESET:
+            # Forfeits act on unusable lots too: read them all (see _lock_contact_and_lots).
+            lots = _lock_lots(contact, live_only=True)
             for old in lots:
                 if (
                     old.product_config_id == config.pk
@@ -457,7 +554,7 @@ def credits_grant(
                     )
         credits = credits or config.credits_per_grant * quantity
         granted_from = payment.paid_at or now
-        lot = Entitlement.objects.create(
+        lot = Entitlement(
             location=location,
             contact=contact,
             product_config=config,
@@ -470,6 +567,8 @@ def credits_grant(
             payment=stored,
             value_cents=payment.amount_cents,
         )
+        with hot_cursor() as cursor:
+            _LOT_INSERT.run(lot, cursor)
         lots.append(lot)
         _move(
             lot,
@@ -480,8 +579,9 @@ def credits_grant(
             now=now,
             external_ref=payment.external_ref,
             applied=True,
+            also=[(_LINK_PAYMENT, [lot.pk, stored.pk])],
         )
-        PaymentEvent.objects.filter(pk=stored.pk).update(entitlement=lot)
+        stored.entitlement = lot
     return Outcome(
         ok=True,
         reason_code=Reason.GRANT_APPLIED,
@@ -496,6 +596,11 @@ def credits_grant(
 # Payments kept without a grant that a later grant may still fund: the admin fixed the
 # product config (unmatched / ambiguous) or billing resumed (held) and the event is retried.
 _CLAIMABLE = (PaymentOutcome.UNMATCHED, PaymentOutcome.AMBIGUOUS, PaymentOutcome.HELD)
+
+
+_PAYMENT = Insert(PaymentEvent, ignore_conflicts=True)
+_LOT_INSERT = Insert(Entitlement)
+_LINK_PAYMENT = f"UPDATE {PaymentEvent._meta.db_table} SET entitlement_id = %s WHERE id = %s"
 
 
 def _settled_payment(location, payment: Payment) -> str | None:
@@ -780,8 +885,7 @@ def credits_deduct(
     if refusal:
         return refusal
     with transaction.atomic(savepoint=False):
-        contact = _lock_contact(location, contact_key)
-        lots = _lock_lots(contact, live_only=True) if contact else []
+        contact, lots = _lock_contact_and_lots(location, contact_key, now=now, live_only=True)
         choice = _choose_with_history(
             contact, lots, config=config, calendar_id=calendar_id, amount=amount, now=now
         )
@@ -881,8 +985,7 @@ def credits_restore(
     if refusal:
         return refusal
     with transaction.atomic(savepoint=False):
-        contact = _lock_contact(location, contact_key)
-        lots = _lock_lots(contact) if contact else []
+        contact, lots = _lock_contact_and_lots(location, contact_key, now=now)
         if not lots:
             return refuse(Reason.NO_ENTITLEMENT)
         if config is not None and calendar_id and not config.covers_calendar(calendar_id):

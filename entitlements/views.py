@@ -161,9 +161,17 @@ def _contact_filters(request) -> tuple[ContactSearchForm, dict]:
     return form, chosen
 
 
+def _filters_refused(form) -> str:
+    return "The search or filters are not valid: " + "; ".join(
+        f"{name}: {' '.join(errors)}" for name, errors in form.errors.items()
+    )
+
+
 @member_view
 def contact_list(request, comp=None, status=200):
     form, chosen = _contact_filters(request)
+    if form.is_bound and form.errors and status == 200:
+        status = 400  # the page again, its search form showing what is wrong
     try:
         page = selectors.contacts_window(
             request.workspace,
@@ -221,8 +229,11 @@ def contact_comp(request):
 
 @member_view
 def contact_export(request):
-    """The contacts list with its search and filters as CSV, streamed row by row."""
-    _, chosen = _contact_filters(request)
+    """The contacts list with its search and filters as CSV, streamed row by row. Filters the
+    form refuses are 400, never a file of every contact."""
+    form, chosen = _contact_filters(request)
+    if form.is_bound and form.errors:
+        raise BadRequest(_filters_refused(form))
     rows = selectors.contacts_export(request.workspace, **chosen)
     return csv_download("contacts.csv", selectors.EXPORT_COLUMNS, rows)
 
@@ -232,7 +243,9 @@ def ledger_export(request):
     """Every ledger entry of the workspace (or of one location: ?location=), oldest first,
     as CSV, streamed row by row."""
     form = ContactSearchForm(request.GET or None, workspace=request.workspace)
-    location = form.cleaned_data["location"] if form.is_valid() else None
+    if form.is_bound and not form.is_valid():
+        raise BadRequest(_filters_refused(form))
+    location = form.cleaned_data["location"] if form.is_bound else None
     rows = selectors.ledger_export(request.workspace, location=location)
     return csv_download("ledger.csv", selectors.LEDGER_COLUMNS, rows)
 

@@ -19,6 +19,7 @@ from entitlements.models import PaymentEvent, PaymentOutcome
 from entitlements.outcomes import Reason
 from kotally.lib.csvstream import csv_download
 from kotally.lib.keyset import BadCursor, window
+from kotally.lib.text import query_text
 
 from .models import FINAL, REFUSED, REFUSED_Q, EventReason, EventStatus, InboundEvent, Provider
 from .processing import event_types, reprocess, retry_failed
@@ -52,17 +53,18 @@ def _fix_hint(payment: PaymentEvent) -> str:
 
 
 def _filtered(request):
-    """The workspace's events with the page's filters and search; (events, chosen)."""
+    """The workspace's events with the page's filters and search; (events, chosen). An
+    unknown value matches nothing; one with NUL is 400 (BadRequest)."""
     events = _events(request)
     chosen = {}
     for param, field in FILTERS.items():
-        if value := request.GET.get(param, "").strip():
+        if value := query_text(request, param):
             chosen[param] = value
             events = events.filter(**{field: value})
-    if status := request.GET.get("status", "").strip():
+    if status := query_text(request, "status"):
         chosen["status"] = status
         events = _with_status(events, status)
-    if query := request.GET.get("q", "").strip():
+    if query := query_text(request, "q"):
         chosen["q"] = query
         events = _search(request, events, query)
     return events, chosen

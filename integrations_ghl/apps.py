@@ -11,7 +11,7 @@ class IntegrationsGhlConfig(AppConfig):
 
         from . import appointments, handlers, installs, writeback
 
-        events.subscribe(writeback.on_event)
+        events.subscribe(writeback.on_event, interest=writeback.INTEREST)
 
         ghl = Provider.GHL
         # App lifecycle: never held for billing (an uninstall must always disconnect); minting

@@ -1,5 +1,7 @@
 from django.urls import path
 
+import kotally.lib.paths  # noqa: F401 (registers the `key` converter)
+
 from . import views
 
 urlpatterns = [
@@ -7,12 +9,12 @@ urlpatterns = [
     path("oauth/ghl/callback", views.ghl_callback, name="ghl-callback"),
     path("oauth/ghl/finish", views.ghl_finish, name="ghl-finish"),
     path(
-        "integrations/ghl/locations/<str:location_id>/pickers",
+        "integrations/ghl/locations/<key:location_id>/pickers",
         views.ghl_pickers,
         name="ghl-pickers",
     ),
     path(
-        "integrations/ghl/locations/<str:location_id>/writeback",
+        "integrations/ghl/locations/<key:location_id>/writeback",
         views.location_writeback,
         name="ghl-writeback",
     ),

@@ -22,6 +22,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from inbox.intake import answer, store_event
 from inbox.models import EventReason, EventStatus, Provider
+from kotally.lib.text import first_problem, reject_constant
 from kotally.lib.timeutil import parse_aware
 
 from . import signatures
@@ -122,11 +123,15 @@ def ghl_webhook(request):
     if scheme is None:
         return answer(401, "INVALID_SIGNATURE", "Missing or invalid webhook signature.")
     try:
-        payload = json.loads(body)
+        payload = json.loads(body, parse_constant=reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return answer(400, "INVALID_JSON", "The body is not JSON.")
     if not isinstance(payload, dict):
         return answer(400, "INVALID_JSON", "The body is not a JSON object.")
+    # jsonb cannot store NUL or a lone surrogate: refused here, not a database error (429)
+    # that GHL would retry six times.
+    if problem := first_problem(payload):
+        return answer(400, "INVALID_JSON", problem)
     if not _fresh(payload, timezone.now()):
         return answer(401, "STALE_TIMESTAMP", "The webhook timestamp is outside the replay window.")
 

@@ -68,13 +68,17 @@ def writeback_set(*, installation: Installation, enabled: bool) -> None:
 # --- scheduling -------------------------------------------------------------------------------
 
 
+# on_event's interest (entitlements.events.subscribe): the location writes balances back.
+INTEREST = (
+    f"EXISTS (SELECT 1 FROM {Installation._meta.db_table} "
+    "WHERE location_id = %s AND active AND writeback_enabled)"
+)
+
+
 def on_event(event: events.DomainEvent) -> None:
-    """Schedule one delayed sync for the member, unless one is already scheduled."""
+    """Schedule one delayed sync for the member, unless one is already scheduled. Called only
+    for a location that writes back (INTEREST)."""
     if event.type not in _BALANCE_EVENTS or event.contact_pk is None:
-        return
-    if not Installation.objects.filter(
-        location_id=event.location_pk, active=True, writeback_enabled=True
-    ).exists():
         return
     contact_key = Contact.objects.values_list("external_id", flat=True).get(pk=event.contact_pk)
     sync, _ = ContactSync.objects.get_or_create(

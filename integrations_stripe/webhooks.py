@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from inbox.intake import answer, store_event
 from inbox.models import Provider
-from kotally.lib.stripe_api import InvalidWebhook, webhook_payload
+from kotally.lib.stripe_api import InvalidWebhook, event_key, webhook_payload
 from locations.models import Location
 
 from .secrets import location_secret
@@ -35,14 +35,15 @@ def merchant_stripe_webhook(request, location_id: str):
         return answer(404, "NOT_CONFIGURED", "No merchant Stripe fallback for this location.")
     try:
         payload = webhook_payload(request.body, request.headers.get("Stripe-Signature", ""), secret)
+        # One Stripe account may feed several locations: the same evt_ id is a distinct
+        # delivery per location.
+        event_id = event_key(payload, prefix=f"{location.location_id}:")
     except InvalidWebhook as exc:
         return answer(400, exc.reason_code, str(exc))
     try:
         _, created = store_event(
             provider=Provider.STRIPE_MERCHANT,
-            # One Stripe account may feed several locations: the same evt_ id is a distinct
-            # delivery per location.
-            event_id=f"{location.location_id}:{payload.get('id') or ''}",
+            event_id=event_id,
             event_type=str(payload.get("type") or ""),
             location_ref=location.location_id,
             payload=payload,

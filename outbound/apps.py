@@ -9,4 +9,4 @@ class OutboundConfig(AppConfig):
 
         from . import services
 
-        events.subscribe(services.fan_out)
+        events.subscribe(services.fan_out, interest=services.INTEREST)

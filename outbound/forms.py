@@ -4,6 +4,11 @@ from entitlements.events import TYPES
 
 from .urlguard import UnsafeUrl, check_url
 
+DUPLICATE_URL = (
+    "This location already has an endpoint for this URL (enable it if it is disabled): "
+    "a second one would receive every event twice."
+)
+
 
 class EndpointForm(forms.Form):
     url = forms.URLField(
@@ -16,8 +21,16 @@ class EndpointForm(forms.Form):
         label="Events", choices=[(t, t) for t in TYPES], widget=forms.CheckboxSelectMultiple
     )
 
+    def __init__(self, *args, location, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.location = location
+
     def clean_url(self):
         url = self.cleaned_data["url"]
+        # A second submission of the form (a double click, a reload) must not add a second
+        # endpoint that receives every event again.
+        if self.location.webhook_endpoints.filter(url=url).exists():
+            raise forms.ValidationError(DUPLICATE_URL)
         try:
             check_url(url)
         except UnsafeUrl as exc:

@@ -91,9 +91,13 @@ def endpoint_delete(*, endpoint: Endpoint) -> None:
 # --- fan-out ----------------------------------------------------------------------------------
 
 
+# fan_out's interest (entitlements.events.subscribe): the location has an active endpoint.
+INTEREST = f"EXISTS (SELECT 1 FROM {Endpoint._meta.db_table} WHERE location_id = %s AND active)"
+
+
 def fan_out(event: DomainEvent) -> None:
     """Store `event` and a delivery per subscribed active endpoint of its location; note it on
-    the member's timeline. Cheap when nobody listens: one indexed read."""
+    the member's timeline. Called only for a location with an active endpoint (INTEREST)."""
     endpoints = [
         endpoint
         for endpoint in Endpoint.objects.filter(location_id=event.location_pk, active=True)

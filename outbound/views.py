@@ -2,11 +2,13 @@
 fallback page: they hold secrets and URLs), each endpoint's delivery log with Resend. The
 signing secret is shown exactly once, on the page load right after it was created."""
 
+import re
+
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Role
 from accounts.permissions import member_view
@@ -24,6 +26,7 @@ from .services import (
 from .urlguard import UnsafeUrl
 
 ONE_TIME_SECRET = "kotally_one_time_webhook_secret"
+PAGE_KEY = re.compile(r"[0-9]{1,19}")  # a delivery's primary key (bigint)
 LOG_SIZE = 50
 
 
@@ -41,10 +44,12 @@ def _endpoint(request, location_id, endpoint_id) -> Endpoint:
 
 
 @never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
 @member_view(read=Role.ADMIN)
 def endpoint_list(request, location_id):
     location = _location(request, location_id)
-    form = EndpointForm(request.POST or None)
+    # Bound on every POST, an empty or non-form one included: it gets the form's errors.
+    form = EndpointForm(request.POST if request.method == "POST" else None, location=location)
     if request.method == "POST" and form.is_valid():
         try:
             endpoint, secret = endpoint_create(
@@ -81,7 +86,8 @@ def endpoint_detail(request, location_id, endpoint_id):
         one_time = None
     deliveries = endpoint.deliveries.select_related("event").order_by("-pk")
     if before := request.GET.get("before", ""):
-        if not before.isdigit():
+        # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+        if not PAGE_KEY.fullmatch(before):
             raise Http404("no such page")
         deliveries = deliveries.filter(pk__lt=int(before))
     page = list(deliveries[: LOG_SIZE + 1])

@@ -88,7 +88,16 @@ def now() -> int:
 # --- objects ------------------------------------------------------------------------------------
 
 
-def event(event_type: str, obj: dict, *, event_id: str, created: int | None = None) -> dict:
+def event(
+    event_type: str,
+    obj: dict,
+    *,
+    event_id: str,
+    created: int | None = None,
+    api_version: str | None = None,
+) -> dict:
+    """An event as Stripe delivers it; `api_version` is the endpoint's (Kotally's pinned one
+    unless a test plays an endpoint on an older version, e.g. ACACIA)."""
     from kotally.lib.stripe_api import API_VERSION
 
     return shaped(
@@ -97,7 +106,7 @@ def event(event_type: str, obj: dict, *, event_id: str, created: int | None = No
             "id": event_id,
             "type": event_type,
             "created": created or now(),
-            "api_version": API_VERSION,
+            "api_version": api_version or API_VERSION,
             "livemode": False,
             "data.object": obj,
         },
@@ -236,8 +245,10 @@ def checkout_item(
     amount_total: int,
     amount_subtotal: int | None = None,
     quantity: int = 1,
+    price_type: str = "recurring",
 ) -> dict:
-    """A Checkout line item: `amount_total` is after discounts and taxes."""
+    """A Checkout line item: `amount_total` is after discounts and taxes. `price_type` is
+    "recurring" (a subscription's price) or "one_time" (a pack's)."""
     subtotal = amount_total if amount_subtotal is None else amount_subtotal
     return shaped(
         "item",
@@ -245,7 +256,7 @@ def checkout_item(
             "id": item_id,
             "price.id": price,
             "price.product": product,
-            "price.type": "recurring",
+            "price.type": price_type,
             "amount_total": amount_total,
             "amount_subtotal": subtotal,
             "quantity": quantity,
@@ -359,6 +370,68 @@ def portal_session(url: str, *, customer: str, return_url: str) -> dict:
             "customer": customer,
             "return_url": return_url,
             "flow": None,
+        },
+    )
+
+
+# --- before 2025-03-31.basil ---------------------------------------------------------------------
+# Stripe renders a webhook in its endpoint's API version, and a merchant's endpoint may be older
+# than Kotally's pin: the fallback still reads an invoice line's `price`, which basil replaced
+# with `pricing.price_details` (docs.stripe.com/changelog/basil/2025-03-31/invoice-pricing-
+# configurations). These start from the acacia fixtures (`*.acacia.json`, see the README there).
+
+ACACIA = "2025-02-24.acacia"
+
+
+def invoice_line_acacia(line_id: str, *, invoice: str, price: str, product: str, amount: int):
+    """A one-off invoice item's line (`type` invoiceitem, a one-time price), quantity 1."""
+    return shaped(
+        "invoice_line_item.acacia",
+        {
+            "id": line_id,
+            "invoice": invoice,
+            "invoice_item": f"ii_{line_id}",
+            "amount": amount,
+            "amount_excluding_tax": amount,
+            "unit_amount_excluding_tax": str(amount),
+            "price.id": price,
+            "price.product": product,
+            "price.unit_amount": amount,
+            "price.unit_amount_decimal": str(amount),
+        },
+    )
+
+
+def invoice_acacia(
+    invoice_id: str,
+    *,
+    lines: list,
+    metadata: dict | None = None,
+    customer: str = "cus_test",
+    customer_email: str | None = None,
+) -> dict:
+    """A one-off invoice (`billing_reason` manual), paid in full."""
+    total = sum(line["amount"] for line in lines)
+    return shaped(
+        "invoice.acacia",
+        {
+            "id": invoice_id,
+            "customer": customer,
+            "customer_email": customer_email,
+            "metadata": metadata or {},
+            "amount_due": total,
+            "amount_paid": total,
+            "amount_remaining": 0,
+            "billing_reason": "manual",
+            "status": "paid",
+            "paid": True,
+            "subtotal": total,
+            "subtotal_excluding_tax": total,
+            "total": total,
+            "total_excluding_tax": total,
+            "status_transitions.paid_at": now(),
+            "lines": listing(lines, f"/v1/invoices/{invoice_id}/lines"),
+            "livemode": False,
         },
     )
 

@@ -26,7 +26,10 @@ def confirm_page(
     cost: str = "",
     danger: bool = True,
     choice: Choice | None = None,
+    error: str = "",
+    status: int = 200,
 ):
+    """The page; with `error` (and a 4xx `status`) again after a submission it refused."""
     return render(
         request,
         "confirm.html",
@@ -38,6 +41,8 @@ def confirm_page(
             "back": back,
             "danger": danger,
             "choice": choice,
+            "error": error,
             "action": request.get_full_path(),
         },
+        status=status,
     )

@@ -18,6 +18,10 @@ from django.db.models import DateTimeField, Q, QuerySet
 
 from kotally.lib.timeutil import parse_aware
 
+# Every keyed number (ids, balances) is a PostgreSQL bigint at most: a forged one outside it
+# is not a key this module wrote.
+BIGINT = (-(2**63), 2**63 - 1)
+
 
 class BadCursor(ValueError):
     pass
@@ -33,7 +37,7 @@ def decode_cursor(cursor: str | None, arity: int) -> list | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+    except (ValueError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise BadCursor("cursor is not one this API returned") from exc
     if not isinstance(values, list) or len(values) != arity:
         raise BadCursor("cursor is not one this API returned")
@@ -63,7 +67,7 @@ def _parse(model, fields: list[str], cursor: str) -> list:
                 # A forged extreme timestamp would overflow when the database converts it.
                 if not 1970 <= value.year <= 2999:
                     raise ValueError("timestamp out of range")
-            elif isinstance(value, int):
+            elif isinstance(value, int) and BIGINT[0] <= value <= BIGINT[1]:
                 value = field.to_python(value)
             else:
                 raise ValueError("not a number")

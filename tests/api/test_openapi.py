@@ -15,7 +15,8 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from api.services import api_client_create
-from entitlements.models import IdempotencyRecord, PaymentEvent
+from entitlements import idempotency
+from entitlements.models import PaymentEvent
 
 from .conftest import POSTS, V2, check_body, grant_body, move_body, read_url
 
@@ -96,9 +97,7 @@ def _rate_limited(ctx, url):
 
 def _crash(ctx, body):
     ctx.monkeypatch.setattr(
-        IdempotencyRecord.objects,
-        "create",
-        lambda **kw: (_ for _ in ()).throw(RuntimeError("boom")),
+        idempotency._INSERT, "run", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("boom"))
     )
     return ctx.api.post_json(POSTS["deduct"], body)
 

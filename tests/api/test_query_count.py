@@ -3,12 +3,12 @@
 The token's last_used_at is set just before, so the once-a-minute last_used_at write does not
 happen (it is counted separately). SAVEPOINT statements only exist because each test runs in
 a transaction; production opens a real transaction instead, so they are not counted. On
-PostgreSQL the advisory lock that answers REQUEST_IN_PROGRESS rides on the request-id lookup, and
-a lot update rides on its ledger insert; SQLite runs those two as separate statements.
+PostgreSQL the advisory lock that answers REQUEST_IN_PROGRESS rides on the request-id lookup, the
+contact and its lots are locked by one statement, and the lot update and the contact's stored
+balance ride on the ledger insert; SQLite runs those two updates as separate statements.
 Every authenticated request ends with one INSERT into its client's request log.
 """
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -30,25 +30,24 @@ def _statements(send) -> int:
     )
 
 
-@pytest.fixture
-def split() -> int:
-    """The lot update a deduct runs as its own statement on SQLite (a CTE of the ledger insert
-    on PostgreSQL)."""
-    return 0 if connection.vendor == "postgresql" else 1
+def _split(statements: int) -> int:
+    """The updates SQLite runs on their own (CTEs of the ledger insert on PostgreSQL)."""
+    return 0 if connection.vendor == "postgresql" else statements
 
 
-def test_deduct_costs_8_statements_on_postgresql(api, member, split):
-    # token, request_id lookup with the advisory lock, lock contact, lock lots, contact
-    # balance, lot update with its ledger entry, stored response (no config lookup when only
+def test_deduct_costs_6_statements_on_postgresql(api, member):
+    # token, request_id lookup with the advisory lock, lock contact and lots, lot update and
+    # contact balance with the ledger entry, stored response (no config lookup when only
     # calendar_id is sent), request log
-    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 8 + split
+    assert _statements(lambda: api.post_json(POSTS["deduct"], move_body())) == 6 + _split(2)
 
 
-def test_grant_costs_13_statements(api, package, member):
-    # token, request_id lookup with the advisory lock, config, lock contact, payment
-    # insert-or-ignore, payment read back, lock lots, new lot, contact balance, ledger entry,
-    # payment → lot link, stored response, request log
-    assert _statements(lambda: api.post_json(POSTS["grants"], grant_body(package))) == 13
+def test_grant_costs_9_statements_on_postgresql(api, package, member):
+    # token, request_id lookup with the advisory lock, config, lock contact and lots, payment
+    # insert-or-ignore (read back only on a conflict), new lot, contact balance and payment →
+    # lot link with the ledger entry, stored response, request log
+    grant = lambda: api.post_json(POSTS["grants"], grant_body(package))  # noqa: E731
+    assert _statements(grant) == 9 + _split(2)
 
 
 def test_check_costs_4_statements(api, member):

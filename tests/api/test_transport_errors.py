@@ -4,7 +4,8 @@ HTML, with X-Correlation-Id — also for unknown paths, DEBUG=True and crashes."
 import pytest
 from rest_framework.test import APIClient
 
-from entitlements.models import IdempotencyRecord, LedgerEntry
+from entitlements import idempotency
+from entitlements.models import LedgerEntry
 
 from .conftest import POSTS, V2, move_body, read_url
 
@@ -128,10 +129,11 @@ def test_html_accept_header_still_gets_json(api, location):
 
 
 def test_crash_is_500_internal_error_without_trace_and_nothing_applied(api, member, monkeypatch):
-    def boom(**kwargs):
+    def boom(*args, **kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(IdempotencyRecord.objects, "create", boom)
+    # The stored response is written after the credit change, in its transaction.
+    monkeypatch.setattr(idempotency._INSERT, "run", boom)
     response = api.post_json(POSTS["deduct"], move_body(request_id="crash-1"))
     assert _is_envelope(response, 500, "INTERNAL_ERROR")
     assert "secret internals" not in response.content.decode()
@@ -141,9 +143,7 @@ def test_crash_is_500_internal_error_without_trace_and_nothing_applied(api, memb
 def test_request_after_a_500_runs_normally(api, member, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(
-            IdempotencyRecord.objects,
-            "create",
-            lambda **kw: (_ for _ in ()).throw(RuntimeError("x")),
+            idempotency._INSERT, "run", lambda *a, **kw: (_ for _ in ()).throw(RuntimeError("x"))
         )
         api.post_json(POSTS["deduct"], move_body(request_id="crash-2"))
     retry = api.post_json(POSTS["deduct"], move_body(request_id="crash-2"))

@@ -1,15 +1,19 @@
 """Real threads against PostgreSQL: row locks, the payment key and advisory locks under load."""
 
 import random
+import threading
+import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from entitlements import services
 from entitlements.idempotency import InProgress, run_once
 from entitlements.models import Contact, Entitlement, LedgerEntry
-from tests.entitlements.helpers import grant, run_concurrently
+from tests.entitlements.helpers import deduct, grant, restore, run_concurrently
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -148,3 +152,60 @@ def test_members_booking_one_reference_at_once_all_deduct_without_an_error(
 
     outcomes = run_concurrently(len(members), book)
     assert [o.reason_code for o in outcomes] == ["deducted"] * len(members)
+
+
+def _waiting_for_a_lock(timeout: float = 10.0) -> bool:
+    """True once another session waits on a row lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def _held_grant(location, config, committed: threading.Event, release: threading.Event):
+    """A grant whose transaction stays open, holding the member's lock, until `release`."""
+    try:
+        with transaction.atomic():
+            outcome = grant(location, config)
+            committed.set()
+            release.wait(10)
+        return outcome
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("move", ["deduct", "restore"])
+def test_a_movement_waiting_on_a_grant_sees_the_new_lot_in_the_stored_balance(
+    postgres, location, package, move
+):
+    """The deduct (or restore) reads the member's contact and lots in one statement, whose
+    snapshot predates its wait for the contact's lock: the lot a grant creates meanwhile must
+    still be counted in the balance it stores and reports."""
+    grant(location, package)  # 10 credits
+    deduct(location, calendar_id="cal_pack")  # 9 left, one deduction to restore
+    granted, release = threading.Event(), threading.Event()
+    pool = ThreadPoolExecutor(2)
+    held = pool.submit(_held_grant, location, package, granted, release)
+    assert granted.wait(10)
+
+    def movement():
+        try:
+            return (deduct if move == "deduct" else restore)(location, calendar_id="cal_pack")
+        finally:
+            connection.close()
+
+    moving = pool.submit(movement)
+    assert _waiting_for_a_lock(), "the movement never waited for the grant's lock"
+    release.set()
+    assert held.result(10).ok and moving.result(10).ok
+    pool.shutdown()
+    expected = 9 + 10 + (-1 if move == "deduct" else 1)
+    assert Contact.objects.get(external_id="m1").credits_available == expected
+    assert LedgerEntry.objects.latest("id").contact_balance_after == expected

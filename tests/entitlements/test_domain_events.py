@@ -17,7 +17,7 @@ def published(monkeypatch):
     """Events delivered to subscribers (only this recorder) by the commits run in
     `committed()`."""
     seen = []
-    monkeypatch.setattr(events, "_subscribers", [seen.append])
+    monkeypatch.setattr(events, "_subscribers", [events._Subscriber(seen.append, "")])
     return seen
 
 
@@ -143,3 +143,21 @@ def test_an_unmatched_payment_is_announced_under_one_key_per_payment(
     first, again = published
     assert first.type == "payment.unmatched" and first.key == again.key
     assert first.data["outcome"] == PaymentOutcome.UNMATCHED and first.data["contact_id"] == "m1"
+
+
+def test_only_subscribers_interested_in_the_location_are_called_after_one_query(
+    location, package, monkeypatch, committed, django_assert_num_queries
+):
+    """Each subscriber's interest is an SQL condition on the location's key; all of them are
+    asked in one query and a handler whose condition is false is not called."""
+    called = []
+    monkeypatch.setattr(events, "_subscribers", [])
+    events.subscribe(lambda e: called.append(("mine", e.type)), interest="%s = " + str(location.pk))
+    events.subscribe(lambda e: called.append(("other", e.type)), interest="%s = -1")
+    events.subscribe(lambda e: called.append(("always", e.type)))
+    event = events.DomainEvent(
+        type=events.CREDITS_GRANTED, location_pk=location.pk, data={}, key="k"
+    )
+    with django_assert_num_queries(1):
+        events._deliver(event)
+    assert called == [("mine", "credits.granted"), ("always", "credits.granted")]

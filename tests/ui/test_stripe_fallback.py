@@ -1,12 +1,15 @@
 """Merchant Stripe fallback settings per location (SPEC §4 Settings, §6.2): owner/admin only,
 secrets write-only and encrypted, enabling needs a signing secret."""
 
+import json
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from kotally.lib.crypto import decrypt, encrypt
 from locations.services import KEEP, StripeSecretRequired, stripe_fallback_update
+from tests import stripe_shapes as shapes
 from tests.ghl.signing import stripe_header
 
 pytestmark = pytest.mark.django_db
@@ -194,7 +197,10 @@ def test_settings_page_lists_each_location_state_without_secrets(login, viewer, 
 def test_saved_secret_verifies_a_real_stripe_delivery(login, owner, location):
     """End to end: the secret typed in the page is the one the merchant endpoint checks."""
     _save(login(owner), location, enabled="on", webhook_secret=SECRET)
-    body = b'{"id": "evt_ui_1", "type": "customer.created", "data": {"object": {}}}'
+    session = shapes.checkout_session("cs_test_ui")
+    body = json.dumps(
+        shapes.event("checkout.session.completed", session, event_id="evt_ui_1")
+    ).encode()
     response = Client().post(
         f"/webhooks/stripe/{location.location_id}",
         body,
