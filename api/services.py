@@ -155,7 +155,7 @@ def record_rate_limited(client: ApiClient) -> None:
     )
 
 
-def api_request_record(
+def api_request_row(
     *,
     client: ApiClient,
     method: str,
@@ -167,8 +167,8 @@ def api_request_record(
     contact_key: str,
     latency_ms: int,
 ) -> ApiRequest:
-    """Keep one answered request for the client's request log."""
-    row = ApiRequest(
+    """One answered request for the client's request log (not saved)."""
+    return ApiRequest(
         client=client,
         location_id=client.location_id,
         method=method[:8],
@@ -180,6 +180,16 @@ def api_request_record(
         contact_key=contact_key[:255],
         latency_ms=latency_ms,
     )
+
+
+def api_request_record(**fields) -> ApiRequest:
+    """Keep one answered request for the client's request log (`api_request_row`'s fields)."""
+    row = api_request_row(**fields)
     with hot_cursor() as cursor:
         _LOG.run(row, cursor)
     return row
+
+
+def api_request_statement(**fields) -> tuple[str, list]:
+    """The request log row's insert as (sql, params), to run with another statement."""
+    return _LOG.statement(api_request_row(**fields))

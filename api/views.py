@@ -23,7 +23,7 @@ from . import ratelimit
 from . import serializers as s
 from .errors import ApiError
 from .parsers import BoundedJSONParser
-from .services import api_request_record, record_rate_limited
+from .services import api_request_record, api_request_statement, record_rate_limited
 
 logger = logging.getLogger("kotally.api")
 
@@ -88,8 +88,17 @@ class ApiView(APIView):
         return response
 
     def log(self, request, response, client) -> None:
-        """One row of the client's request log; never fails the answer already decided."""
+        """One row of the client's request log (unless the write's own transaction stored it,
+        see `once`); never fails the answer already decided."""
+        if getattr(self, "logged", False):
+            return
         answer = response.data if isinstance(response.data, dict) else {}
+        try:
+            api_request_record(**self.log_fields(request, response.status_code, answer))
+        except DatabaseError:
+            logger.exception("could not store the API request log row")
+
+    def log_fields(self, request, status: int, answer: dict) -> dict:
         try:
             sent = request.data if isinstance(request.data, dict) else {}
         except APIException:  # an unreadable body (400, 415): no fields to log
@@ -100,20 +109,17 @@ class ApiView(APIView):
             or sent.get("ghl_contact_id")
             or ""
         )
-        try:
-            api_request_record(
-                client=client,
-                method=request.method,
-                path=request.path,
-                status=response.status_code,
-                ok=bool(answer.get("ok", response.status_code < 400)),
-                reason_code=str(answer.get("reason_code") or ""),
-                request_id=str(sent.get("request_id") or ""),
-                contact_key=str(contact),
-                latency_ms=round((time.monotonic() - self.started) * 1000),
-            )
-        except DatabaseError:
-            logger.exception("could not store the API request log row")
+        return {
+            "client": self.client,
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "ok": bool(answer.get("ok", status < 400)),
+            "reason_code": str(answer.get("reason_code") or ""),
+            "request_id": str(sent.get("request_id") or ""),
+            "contact_key": str(contact),
+            "latency_ms": round((time.monotonic() - self.started) * 1000),
+        }
 
     # --- helpers for handlers ---
 
@@ -178,6 +184,11 @@ class ApiView(APIView):
                 operation=operation,
                 payload=self.request.data,
                 execute=lambda: (200, execute()),
+                # The request log row rides with the stored response (its latency then stops
+                # before the commit); a replay or a failure is logged by finalize_response.
+                also=lambda status, body: api_request_statement(
+                    **self.log_fields(self.request, status, body)
+                ),
             )
         except InProgress:
             raise ApiError(
@@ -189,6 +200,7 @@ class ApiView(APIView):
                 "REQUEST_ID_REUSED",
                 "This request_id was already used for another operation or body.",
             ) from None
+        self.logged = not result.replayed
         response = Response(result.body, status=result.status)
         if result.replayed:
             response["Idempotent-Replayed"] = "true"

@@ -86,8 +86,13 @@ def run_once(
     operation: str,
     payload,
     execute: Callable[[], tuple[int, dict]],
+    also: Callable[[int, dict], tuple[str, list]] | None = None,
 ) -> Result:
     """Execute `execute()` once for this request id, or replay what it returned before.
+
+    `also(status, body)` may give one more statement (sql, params) of the caller's, run with
+    the stored response — in its transaction and, on PostgreSQL, its round trip (the API's
+    request log row) — only when `execute` ran.
 
     Raises InProgress (→ 409) or Reused (→ 422). An exception from `execute` rolls back both
     the credit change and the record: nothing is stored, nothing applied.
@@ -107,8 +112,14 @@ def run_once(
                 response_status=status,
                 response_body=body,
             )
+            extra_sql, extra = also(status, body) if also else ("", [])
             with hot_cursor() as cursor:
-                _INSERT.run(record, cursor)
+                if extra_sql and connection.vendor == "postgresql":
+                    _INSERT.run(record, cursor, prefix=f"WITH also AS ({extra_sql}) ", params=extra)
+                else:
+                    if extra_sql:
+                        cursor.execute(extra_sql, extra)
+                    _INSERT.run(record, cursor)
             return Result(status, body, replayed=False)
     except IntegrityError:
         # Another transaction stored this request id between our check and our insert.

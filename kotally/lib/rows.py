@@ -98,12 +98,18 @@ class Insert:
             pk=f'"{meta.pk.column}"',
         )
 
+    def statement(self, obj: Model) -> tuple[str, list]:
+        """The insert of `obj` as (sql, params), to run with another statement."""
+        return self.sql, [
+            f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields
+        ]
+
     def run(self, obj: Model, cursor, *, prefix: str = "", params: list = ()) -> bool:
         """Insert `obj` and set its key; False when a conflict left it out. `prefix` and its
         `params` go before the statement (a WITH clause whose data-modifying CTEs share the
         round trip)."""
-        values = [f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields]
-        cursor.execute(prefix + self.sql, [*params, *values])
+        sql, values = self.statement(obj)
+        cursor.execute(prefix + sql, [*params, *values])
         row = cursor.fetchone()
         if row is None:
             return False

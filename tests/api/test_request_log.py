@@ -35,6 +35,29 @@ def test_refused_deduct_is_logged_with_its_reason_and_request_id(api, fresh):
     )
 
 
+def test_a_write_and_its_replay_are_logged_once_each(api, fresh):
+    """The write's row is stored with its response; the replay's by the answer's end."""
+    first = api.post_json(POSTS["deduct"], move_body(request_id="d-twice"))
+    again = api.post_json(POSTS["deduct"], move_body(request_id="d-twice"))
+    assert again["Idempotent-Replayed"] == "true"
+    assert first.json() == again.json()
+    rows = ApiRequest.objects.order_by("id").values_list("request_id", "status", "reason_code")
+    assert list(rows) == [("d-twice", 200, "deducted"), ("d-twice", 200, "deducted")]
+
+
+def test_a_write_that_fails_is_logged_as_its_500_only(api, fresh, monkeypatch):
+    """The row stored with the response rolls back with it; the 500 is logged instead."""
+    from entitlements import idempotency
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("after the credit change")
+
+    monkeypatch.setattr(idempotency._INSERT, "run", boom)
+    response = api.post_json(POSTS["deduct"], move_body(request_id="d-crash"))
+    assert response.status_code == 500
+    assert list(ApiRequest.objects.values_list("request_id", "status")) == [("d-crash", 500)]
+
+
 def test_validation_error_and_read_are_logged(api, fresh):
     api.post_json(POSTS["deduct"], {"location_id": "loc_main"})
     api.get(read_url("m1", "/ledger"))
