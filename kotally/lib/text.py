@@ -53,10 +53,16 @@ def reject_constant(name):
     raise ValueError(f"{name} is not valid JSON")
 
 
+QUERY_MAX = 255  # the longest stored value a filter or search compares with
+
+
 def query_text(request, name: str) -> str:
     """The query parameter `name`, stripped ("" when absent). A value the database cannot
-    compare is 400 Bad Request (the admin's 400 page), like a forged page cursor."""
+    compare, or longer than any stored value it is compared with (SQLite even refuses such a
+    LIKE pattern), is 400 Bad Request (the admin's 400 page), like a forged page cursor."""
     value = request.GET.get(name, "").strip()
+    if len(value) > QUERY_MAX:
+        raise BadRequest(f"{name}: at most {QUERY_MAX} characters")
     if problem := text_problem(value):
         raise BadRequest(f"{name}: {problem}")
     return value

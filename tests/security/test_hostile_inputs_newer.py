@@ -779,10 +779,11 @@ def _refused(name: str, param: str, case: str) -> bool:
     everywhere. The contacts list and its exports validate with ContactSearchForm: a location
     or filter that is not one of its choices, or a search over 255 characters, is refused (the
     list shows the form's error; an export sends no file). Elsewhere an unknown value simply
-    matches nothing (the request log's `outcome` is a fixed choice: anything else is ignored)."""
+    matches nothing (the request log's `outcome` is a fixed choice: anything else is ignored),
+    but a value longer than any stored one is 400 too (SQLite refuses such a LIKE pattern)."""
     if param == "outcome":
         return False
-    if case in ("nul", "only_nul"):
+    if case in ("nul", "only_nul", "huge"):
         return True
     if name.startswith("contacts") or name == "ledger-export":
         return param in ("location", "show") or case == "huge"
