@@ -431,11 +431,7 @@ def balances_refresh(contacts: QuerySet, *, now: datetime) -> int:
     _keep_balance, for a change that makes lots unusable without moving credits (a config
     removed). Returns how many contacts were updated."""
     usable = Entitlement.objects.filter(
-        Q(expires_at__isnull=True) | Q(expires_at__gt=now),
-        contact=OuterRef("pk"),
-        status=LotStatus.ACTIVE,
-        product_config__active=True,
-        credits_remaining__gt=0,
+        Entitlement.usable_q(now), contact=OuterRef("pk"), credits_remaining__gt=0
     ).values("contact")
     return Contact.objects.filter(pk__in=contacts.values("pk")).update(
         credits_available=Coalesce(
