@@ -17,9 +17,9 @@ from django.db import connection
 from kotally.celery import app as celery_app
 from tests.ghl.conftest import pack  # noqa: F401 (fixtures)
 from tests.ghl.signing import ghl_signer  # noqa: F401 (fixtures)
+from tests.reliability.services import worker_command
 
 ROOT = Path(__file__).resolve().parents[2]
-CELERY = ROOT / ".venv" / "bin" / "celery"
 
 
 @pytest.fixture
@@ -68,20 +68,7 @@ class Worker:
         }
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [
-                str(CELERY),
-                "-A",
-                "kotally",
-                "worker",
-                "--pool=solo",
-                "-Q",
-                "celery",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "info",
-            ],
+            worker_command(),
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -23,6 +23,26 @@ import redis
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = ROOT / ".venv" / "bin"
+
+
+def worker_command() -> list[str]:
+    """A real Celery worker of this project: the default queue, one task at a time."""
+    return [
+        str(VENV_BIN / "celery"),
+        "-A",
+        "kotally",
+        "worker",
+        "--pool=solo",
+        "-Q",
+        "celery",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-l",
+        "info",
+    ]
+
+
 START_TIMEOUT = 30  # seconds for any server to come up or go down
 
 
@@ -289,23 +309,7 @@ class Kotally:
     def start_worker(self) -> None:
         if self.worker is not None and self.worker.poll() is None:
             return
-        self.worker = self._spawn(
-            "worker",
-            [
-                str(VENV_BIN / "celery"),
-                "-A",
-                "kotally",
-                "worker",
-                "--pool=solo",
-                "-Q",
-                "celery",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "-l",
-                "info",
-            ],
-        )
+        self.worker = self._spawn("worker", worker_command())
 
     def stop_worker(self) -> None:
         """Warm shutdown (SIGTERM): an idle worker exits at once."""

@@ -13,19 +13,7 @@ from rest_framework.test import APIClient
 from api.parsers import MAX_BODY_BYTES, MAX_DEPTH
 from entitlements.models import Contact, Entitlement, IdempotencyRecord, LedgerEntry, PaymentEvent
 from entitlements.services import Actor, Payment, credits_grant
-
-V2 = "/api/v2"
-READS = [
-    "",
-    "/summary",
-    "/credits",
-    "/entitlements",
-    "/appointments/upcoming",
-    "/appointments/past",
-    "/ledger",
-    "/payments",
-    "/timeline",
-]
+from tests.api.conftest import READS, V2
 
 
 @pytest.fixture
