@@ -1,14 +1,28 @@
 """Per-client token bucket (SPEC §3.10): shared through Redis when REDIS_URL is set, else
-kept in this process (the single-process local default)."""
+kept in this process (the single-process local default).
 
+With Redis, the same call reads the API clients' cache epoch (api/authcache.py), so a request
+authenticated from this process's cache makes one Redis round trip and no database one."""
+
+import secrets
 import threading
 import time
 from dataclasses import dataclass
 
 from django.conf import settings
 
-# KEYS[1] bucket key; ARGV: rate/s, burst, now (s). Returns {allowed, tokens*1000, wait_ms}.
+# KEYS[1] bucket, KEYS[2] epoch. ARGV: rate/s, burst, now (s), the epoch the caller expects
+# ("*": take whatever it is; "": only read it), a new epoch to start when there is none.
+# Returns {allowed (-1: not taken, the epoch differs), tokens*1000, wait_ms, epoch}.
 _LUA = """
+local epoch = redis.call('GET', KEYS[2])
+if not epoch then
+  epoch = ARGV[5]
+  redis.call('SET', KEYS[2], epoch)
+end
+if ARGV[4] ~= '*' and ARGV[4] ~= epoch then
+  return {-1, 0, 0, epoch}
+end
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local now = tonumber(ARGV[3])
@@ -26,8 +40,9 @@ else
 end
 redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
-return {allowed, math.floor(tokens * 1000), wait}
+return {allowed, math.floor(tokens * 1000), wait, epoch}
 """
+EPOCH_KEY = "apiauth:epoch"
 
 
 @dataclass(frozen=True)
@@ -54,37 +69,51 @@ class _LocalBuckets:
 
 
 _local = _LocalBuckets()
-_scripts: dict[str, object] = {}  # per Redis URL: one connection pool per process
+_clients: dict[str, tuple] = {}  # per Redis URL: (client, script), one connection pool per process
 
 
-def _redis_script(url: str):
-    if url not in _scripts:
+def redis_client():
+    """This process's Redis client and the limiter's script (REDIS_URL must be set)."""
+    url = settings.REDIS_URL
+    if url not in _clients:
         import redis
 
         # Short timeouts: the limiter fails open rather than slowing every API call down.
         client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        _scripts[url] = client.register_script(_LUA)
-    return _scripts[url]
+        _clients[url] = (client, client.register_script(_LUA))
+    return _clients[url]
 
 
-def take(client_key: str) -> Decision:
+def take(client_key: str, *, epoch: str = "*") -> tuple[Decision | None, str | None]:
+    """Take a token from the client's bucket, and read the cache epoch in the same call.
+    With an `epoch`, the token is taken only if the epoch is still that one (else the
+    decision is None); `epoch=""` only reads it. The epoch is None without Redis or when
+    Redis can't be reached (then the limiter fails open)."""
     rate = settings.API_RATE_LIMIT_PER_SECOND
     burst = settings.API_RATE_LIMIT_BURST
     now = time.time()
-    if settings.REDIS_URL:
+    if not settings.REDIS_URL:
+        if epoch != "*":
+            return None, None  # no epoch without Redis: nothing is cached
+        allowed, tokens, wait = _local.take(client_key, rate, burst, now)
+        current = None
+    else:
         import redis
 
         try:
-            allowed, milli, wait_ms = _redis_script(settings.REDIS_URL)(
-                keys=[f"ratelimit:{client_key}"], args=[rate, burst, now]
+            allowed, milli, wait_ms, current = redis_client()[1](
+                keys=[f"ratelimit:{client_key}", EPOCH_KEY],
+                args=[rate, burst, now, epoch, secrets.token_hex(8)],
             )
         except redis.RedisError:
             # Fail open: a cache outage must not stop bookings; the database still guards.
-            return Decision(True, burst, 0)
+            return Decision(True, burst, 0), None
+        current = current.decode()
+        if allowed == -1:
+            return None, current
         tokens, wait = milli / 1000, wait_ms / 1000
-    else:
-        allowed, tokens, wait = _local.take(client_key, rate, burst, now)
-    return Decision(bool(allowed), int(tokens), max(1, int(-(-wait // 1))) if not allowed else 0)
+    wait_s = max(1, int(-(-wait // 1))) if not allowed else 0
+    return Decision(bool(allowed), int(tokens), wait_s), current
 
 
 def reset_local() -> None:

@@ -6,6 +6,7 @@ import re
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -14,6 +15,7 @@ from accounts.models import Workspace
 from kotally.lib.rows import Insert, Shape, hot_cursor
 from locations.models import Location
 
+from . import authcache, ratelimit
 from .models import ApiClient, ApiRequest
 
 _TOKEN = re.compile(
@@ -42,6 +44,13 @@ _LOCATION = Shape(
 )
 _WORKSPACE = Shape(Workspace, "billing_status", "cancellation_window_hours")
 _CLIENT_ID = ApiClient._meta.get_field("client_id")
+# What a change must touch to end every process's cached clients (api/authcache.py): the
+# columns read above, and whether the client is active. Not last_used_at: only a record.
+AUTH_FIELDS = {
+    shape.model: {f.name for f in shape.fields} | {f.attname for f in shape.fields}
+    for shape in (_CLIENT, _LOCATION, _WORKSPACE)
+}
+AUTH_FIELDS[ApiClient] = AUTH_FIELDS[ApiClient] - {"last_used_at"} | {"active"}
 _LOG = Insert(ApiRequest)
 # Unique client id: no ORDER BY.
 _AUTH_SQL = (
@@ -109,7 +118,10 @@ def api_client_deactivate(*, client: ApiClient) -> None:
 def api_clients_deactivate(*, location: Location) -> int:
     """Deactivate every API client of the location, so their tokens stop working with this
     commit. Returns how many were active."""
-    return ApiClient.objects.filter(location=location, active=True).update(active=False)
+    authcache.changing()
+    count = ApiClient.objects.filter(location=location, active=True).update(active=False)
+    authcache.changed()
+    return count
 
 
 def on_location_removed(sender, *, location: Location, **kwargs) -> None:
@@ -119,13 +131,38 @@ def on_location_removed(sender, *, location: Location, **kwargs) -> None:
 
 
 def authenticate_token(raw: str) -> ApiClient | None:
-    """The active client the token belongs to, or None. Secrets compare in constant time."""
+    """The active client the token belongs to, or None. Secrets compare in constant time.
+
+    A client cached in this process (api/authcache.py) is used while the cache epoch is
+    unchanged, checked in the rate limiter's Redis call, whose decision then rides on the
+    client (`rate_limit`); otherwise the client is read from the database."""
     match = _TOKEN.match(raw.lower()) if len(raw) < 120 else None
     if not match:
         return None
+    key, given, now = match.group(1), _hash(match.group(2)), timezone.now()
+    rate, epoch = None, ""
+    if found := authcache.cached(key):
+        client, kept = found
+        if _accepts(client, given, now):
+            rate, epoch = ratelimit.take(key, epoch=kept)
+            if rate is not None and epoch == kept:
+                client.rate_limit = rate
+                return _used(client, now)
+    if settings.REDIS_URL and epoch == "":
+        # Read before the database, so that a change committed in between shows as a new
+        # epoch. None: Redis can't be reached, so nothing is cached (and `rate` fails open).
+        rate, epoch = ratelimit.take(key, epoch="")
+    client = _client(key)
+    if client is None:
+        return None
+    authcache.keep(key, client, epoch)
+    client.rate_limit = rate
+    return _used(client, now) if _accepts(client, given, now) else None
+
+
+def _client(key: str) -> ApiClient | None:
     with hot_cursor() as cursor:
-        client_id = _CLIENT_ID.get_db_prep_value(uuid.UUID(match.group(1)), connection)
-        cursor.execute(_AUTH_SQL, [client_id])
+        cursor.execute(_AUTH_SQL, [_CLIENT_ID.get_db_prep_value(uuid.UUID(key), connection)])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -133,19 +170,24 @@ def authenticate_token(raw: str) -> ApiClient | None:
     location = _LOCATION.build(row, len(_CLIENT))
     location.workspace = _WORKSPACE.build(row, len(_CLIENT) + len(_LOCATION))
     client.location = location
-    now = timezone.now()
-    given = _hash(match.group(2))
+    return client
+
+
+def _accepts(client: ApiClient, given: str, now) -> bool:
     current = hmac.compare_digest(client.secret_hash, given)
     previous = (
         client.previous_secret_expires_at is not None
         and now < client.previous_secret_expires_at
         and hmac.compare_digest(client.previous_secret_hash, given)
     )
-    if not (current or previous):
-        return None
+    return current or previous
+
+
+def _used(client: ApiClient, now) -> ApiClient:
     if client.last_used_at is None or now - client.last_used_at > LAST_USED_RESOLUTION:
         ApiClient.objects.filter(pk=client.pk).update(last_used_at=now)
         client.last_used_at = now
+        authcache.touched(str(client.client_id), now)
     return client
 
 

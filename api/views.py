@@ -3,7 +3,7 @@
 import logging
 import time
 
-from django.db import DatabaseError
+from django.db import DatabaseError, OperationalError, connection
 from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import APIException
@@ -57,7 +57,8 @@ class ApiView(APIView):
         self.client = request.auth  # only once authenticated: the request log needs a client
 
     def check_throttles(self, request):
-        decision = ratelimit.take(str(request.auth.client_id))
+        # Taken during authentication when the client came from this process's cache.
+        decision = request.auth.rate_limit or ratelimit.take(str(request.auth.client_id))[0]
         request.rate_limit = decision
         if not decision.allowed:
             record_rate_limited(request.auth)
@@ -74,6 +75,13 @@ class ApiView(APIView):
             media = request.content_type.split(";")[0].strip().lower()
             if media != "application/json":
                 raise ApiError(415, "UNSUPPORTED_MEDIA_TYPE", "Send the body as application/json.")
+
+    def handle_exception(self, exc):
+        if isinstance(exc, OperationalError) and not connection.is_usable():
+            # The database can't be reached: the request log row can't be written either, and
+            # trying would keep the answer waiting for the connection timeout a second time.
+            self.logged = True
+        return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)

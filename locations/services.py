@@ -186,8 +186,13 @@ def location_details_update(
 
 def locations_activate_pending(*, workspace: Workspace) -> int:
     """Pending locations of the workspace go active (billing now allows service). Joins the
-    caller's transaction. Returns how many changed (pending → active is in TRANSITIONS)."""
-    return workspace.locations.filter(status=S.PENDING).update(status=S.ACTIVE)
+    caller's transaction. Returns how many changed (pending → active is in TRANSITIONS).
+    Saved one by one, so the model signals fire (the API's client cache listens to them)."""
+    pending = list(workspace.locations.filter(status=S.PENDING))
+    for location in pending:
+        location.status = S.ACTIVE
+        location.save(update_fields=["status"])
+    return len(pending)
 
 
 # --- admin changes ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from api import ratelimit
+from api import authcache, ratelimit
 from api.models import Scope
 from api.services import api_client_create
 from tests.factories import (
@@ -32,8 +32,10 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_process_state():
+    """Each test starts as a new web process would: empty rate buckets and client cache."""
     ratelimit.reset_local()
+    authcache.forget()
 
 
 @pytest.fixture

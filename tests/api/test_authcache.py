@@ -1,0 +1,176 @@
+"""The API client cache (api/authcache.py): a cached call reads no database row for its token,
+and any change that authentication or the engine's gate reads ends what this process cached,
+through the shared epoch in Redis, with the change's commit (SPEC §4: a rotated or deactivated
+token stops working at once). Changes are made as the product makes them (services, real
+commits), and the process's cache is never cleared by hand between the change and the call:
+only the epoch can make it reread."""
+
+import os
+import threading
+
+import pytest
+import redis
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+from accounts.models import BillingStatus
+from api import authcache, ratelimit
+from api.models import ApiClient, Scope
+from api.services import api_client_create, api_client_deactivate, api_client_rotate
+from billing.services import billing_set_status
+from locations.services import location_remove
+
+from .conftest import read_url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def shared_redis(settings):
+    url = os.environ.get("REDIS_URL")
+    if not url:
+        pytest.skip("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/<db> (the cache epoch)")
+    settings.REDIS_URL = url
+    redis.Redis.from_url(url).delete(ratelimit.EPOCH_KEY)
+
+
+@pytest.fixture
+def issued(location):
+    client, raw = api_client_create(location=location, name="cached", scopes=list(Scope.values))
+    return client, raw
+
+
+def _summary(raw):
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return api.get(read_url("m1", "/summary"))
+
+
+def _client_reads(queries) -> int:
+    return sum("api_apiclient" in q["sql"] and q["sql"].startswith("SELECT") for q in queries)
+
+
+def _cached(client) -> bool:
+    return str(client.client_id) in authcache._entries
+
+
+def test_a_cached_call_reads_no_client_row(issued):
+    client, raw = issued
+    assert _summary(raw).status_code == 200  # read from the database, then kept
+    with CaptureQueriesContext(connection) as seen:
+        for _ in range(3):
+            assert _summary(raw).status_code == 200
+    assert _client_reads(seen.captured_queries) == 0
+    assert _cached(client)
+
+
+def test_rotation_ends_the_cached_client_at_once(issued):
+    client, old = issued
+    assert _summary(old).status_code == 200
+    new = api_client_rotate(client=ApiClient.objects.get(pk=client.pk))
+    assert _cached(client)  # still kept here: only the epoch tells this process
+    assert _summary(old).status_code == 401
+    assert _summary(new).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda client: api_client_deactivate(client=ApiClient.objects.get(pk=client.pk)),
+        lambda client: location_remove(location=client.location),  # bulk deactivation
+    ],
+    ids=["deactivate", "location removed"],
+)
+def test_deactivation_ends_the_cached_client_at_once(issued, change):
+    client, raw = issued
+    assert _summary(raw).status_code == 200
+    change(client)
+    assert _cached(client)
+    response = _summary(raw)
+    assert response.status_code == 401
+    assert response.json()["reason_code"] == "UNAUTHENTICATED"
+
+
+def test_a_billing_change_reaches_the_gate_at_once(issued, workspace, package):
+    _, raw = issued
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    body = {
+        "location_id": "loc_main",
+        "external_contact_id": "m1",
+        "product_config_id": package.public_id,
+    }
+    assert (
+        api.post("/api/v2/entitlements/check-eligibility", body, format="json").json()[
+            "reason_code"
+        ]
+        != "BILLING_SUSPENDED"
+    )
+    billing_set_status(workspace=workspace, status=BillingStatus.SUSPENDED)
+    answer = api.post("/api/v2/entitlements/check-eligibility", body, format="json").json()
+    assert answer["reason_code"] == "BILLING_SUSPENDED"
+
+
+def test_a_change_committed_during_the_read_is_not_kept_as_current(issued, monkeypatch):
+    """The epoch is read before the client row: a rotation that commits after the row was read
+    (but before it is kept) leaves the kept client under the old epoch, so it is not used."""
+    from api import services
+
+    client, old = issued
+    read = services._client
+    rotated = {}
+
+    def read_then_rotate(key):
+        found = read(key)
+        if not rotated:
+            # Another web process rotates and commits, on its own connection.
+            def rotate():
+                rotated["token"] = api_client_rotate(client=ApiClient.objects.get(pk=client.pk))
+                connection.close()
+
+            worker = threading.Thread(target=rotate)
+            worker.start()
+            worker.join()
+        return found
+
+    monkeypatch.setattr(services, "_client", read_then_rotate)
+    assert _summary(old).status_code == 200  # authenticated on the row read before the rotation
+    monkeypatch.setattr(services, "_client", read)
+    assert _summary(old).status_code == 401
+    assert _summary(rotated["token"]).status_code == 200
+
+
+def test_nothing_is_kept_while_a_change_is_in_flight(issued):
+    client, raw = issued
+    authcache.changing()  # a change that has not committed yet
+    assert _summary(raw).status_code == 200
+    assert not _cached(client)
+
+
+def test_a_change_fails_whole_when_redis_cannot_be_told(issued, settings):
+    client, raw = issued
+    assert _summary(raw).status_code == 200
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    with pytest.raises(redis.RedisError):
+        api_client_deactivate(client=ApiClient.objects.get(pk=client.pk))
+    assert ApiClient.objects.get(pk=client.pk).active  # nothing was written
+
+
+def test_without_redis_the_database_decides(issued, settings):
+    """Redis unreachable: the cached client is not used (its epoch can't be checked); the
+    rate limit fails open as before."""
+    client, raw = issued
+    assert _summary(raw).status_code == 200
+    ApiClient.objects.filter(pk=client.pk).update(active=False)  # a change Redis never heard of
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    assert _summary(raw).status_code == 401
+
+
+def test_an_entry_is_not_used_past_its_age(issued, monkeypatch):
+    client, raw = issued
+    assert _summary(raw).status_code == 200
+    monkeypatch.setattr(authcache, "MAX_AGE", 0.0)
+    with CaptureQueriesContext(connection) as seen:
+        assert _summary(raw).status_code == 200
+    assert _client_reads(seen.captured_queries) == 1
