@@ -42,11 +42,7 @@ def cached(key: str):
     if entry is None or time.monotonic() - entry[4] > MAX_AGE:
         return None
     client, location, workspace, epoch, _ = entry
-    location = _copy(location)
-    location.workspace = _copy(workspace)
-    client = _copy(client)
-    client.location = location
-    return client, epoch
+    return _copy(client, location=_copy(location, workspace=_copy(workspace))), epoch
 
 
 def keep(key: str, client, epoch: str | None) -> None:
@@ -71,13 +67,15 @@ def forget() -> None:
     _entries.clear()
 
 
-def _copy(instance):
-    """A new instance with the same field values and no cached relations."""
+def _copy(instance, **related):
+    """A new instance with the same field values, holding `related` as its loaded relations
+    (the same objects the foreign keys name)."""
     new = instance.__class__.__new__(instance.__class__)
     new.__dict__ = instance.__dict__.copy()
     new._state = ModelState()
     new._state.db = instance._state.db
     new._state.adding = False
+    new._state.fields_cache = related
     return new
 
 

@@ -1,7 +1,9 @@
 """Input validation (strict types, SPEC §3.1/§3.4) and output shapes for the OpenAPI schema."""
 
 import json
+import threading
 
+from django.utils.functional import cached_property
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
@@ -70,7 +72,25 @@ def _no_slash(value: str) -> None:
         raise serializers.ValidationError("A contact id cannot contain '/'.")
 
 
-class ContactKeyMixin(serializers.Serializer):
+_fields = threading.local()
+
+
+class Input(serializers.Serializer):
+    """A request body. DRF deep-copies every declared field for each serializer, so that one
+    may change its own fields; these never do, so each thread copies a class's fields once and
+    hands them to every later instance (the copy was 8% of a deduct's CPU, issue 14)."""
+
+    @cached_property
+    def fields(self):
+        kept = _fields.__dict__.setdefault("by_class", {})
+        if (fields := kept.get(type(self))) is None:
+            fields = kept[type(self)] = super().fields
+        for field in fields.values():
+            field.parent = self
+        return fields
+
+
+class ContactKeyMixin(Input):
     location_id = StrictCharField()
     external_contact_id = StrictCharField(
         required=False,

@@ -48,7 +48,11 @@ def _summary(raw):
 
 
 def _client_reads(queries) -> int:
-    return sum("api_apiclient" in q["sql"] and q["sql"].startswith("SELECT") for q in queries)
+    """Reads of the token's client, its location or its workspace."""
+    tables = ("api_apiclient", "locations_location", "accounts_workspace")
+    return sum(
+        q["sql"].startswith("SELECT") and any(t in q["sql"] for t in tables) for q in queries
+    )
 
 
 def _cached(client) -> bool:
