@@ -7,12 +7,12 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
-from kotally.lib.rows import Insert, Shape, hot_cursor
+from kotally.lib.rows import Insert, Shape, db, hot_cursor
 from locations.models import Location
 
 from . import authcache, ratelimit
@@ -162,7 +162,7 @@ def authenticate_token(raw: str) -> ApiClient | None:
 
 def _client(key: str) -> ApiClient | None:
     with hot_cursor() as cursor:
-        cursor.execute(_AUTH_SQL, [_CLIENT_ID.get_db_prep_value(uuid.UUID(key), connection)])
+        cursor.execute(_AUTH_SQL, [_CLIENT_ID.get_db_prep_value(uuid.UUID(key), db())])
         row = cursor.fetchone()
     if row is None:
         return None

@@ -21,7 +21,7 @@ from django.db.models import Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from kotally.lib.rows import Insert, Shape, hot_cursor
+from kotally.lib.rows import Insert, Shape, db, hot_cursor
 from kotally.lib.timeutil import iso_z
 from locations.models import Location, LocationStatus
 
@@ -342,7 +342,7 @@ def _append(
     On PostgreSQL one round trip: the updates are data-modifying CTEs of the insert, run to
     completion (and their CHECK constraints enforced) whether or not the insert reads them.
     SQLite has no such CTE and runs the same statements in turn."""
-    expire_at = _EXPIRE_AT.get_db_prep_save(expire_at, connection)
+    expire_at = _EXPIRE_AT.get_db_prep_save(expire_at, db())
     updates = [(_UPDATE_BALANCE, [entry.contact_balance_after, expire_at, entry.contact_id])]
     if lot_delta:
         updates.append((_UPDATE_LOT, [lot_delta, entry.entitlement_id]))

@@ -9,8 +9,14 @@ database converters, the other fields deferred), so the rest of the code cannot 
 difference.
 """
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model
+
+
+def db():
+    """The default database's wrapper for this thread. `django.db.connection` is a proxy
+    that looks it up again on every attribute; the hot path looks it up once."""
+    return connections[DEFAULT_DB_ALIAS]
 
 
 def hot_cursor():
@@ -22,6 +28,7 @@ def hot_cursor():
 
     Prepared statements live on a session: behind a transaction-pooling proxy (PgBouncer in
     transaction mode before 1.21) this must go back to `connection.cursor()`."""
+    connection = db()
     if connection.vendor != "postgresql":
         return connection.cursor()
     import psycopg
@@ -56,7 +63,7 @@ class Shape:
     def columns(self, alias: str) -> str:
         return ", ".join(f'{alias}."{f.column}"' for f in self.fields)
 
-    def _conversions(self) -> list:
+    def _conversions(self, connection) -> list:
         vendor = connection.vendor
         if vendor not in self._converters:
             found = []
@@ -75,7 +82,8 @@ class Shape:
         values = list(row[start : start + len(self.fields)])
         if values[0] is None:
             return None
-        for i, convert, col in self._conversions():
+        connection = db()
+        for i, convert, col in self._conversions(connection):
             values[i] = convert(values[i], col, connection)
         return self.model.from_db(connection.alias, self.attnames, values)
 
@@ -100,6 +108,7 @@ class Insert:
 
     def statement(self, obj: Model) -> tuple[str, list]:
         """The insert of `obj` as (sql, params), to run with another statement."""
+        connection = db()
         return self.sql, [
             f.get_db_prep_save(f.pre_save(obj, True), connection) for f in self.fields
         ]
