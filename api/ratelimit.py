@@ -1,7 +1,7 @@
 """Per-client token bucket (SPEC §3.10): shared through Redis when REDIS_URL is set, else
 kept in this process (the single-process local default).
 
-With Redis, the same call reads the API clients' cache epoch (api/authcache.py), so a request
+With Redis, the same call reads the shared cache epoch (kotally/lib/epoch.py), so a request
 authenticated from this process's cache makes one Redis round trip and no database one."""
 
 import secrets
@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from kotally.lib import epoch
 
 # KEYS[1] bucket, KEYS[2] epoch. ARGV: rate/s, burst, now (s), the epoch the caller expects
 # ("*": take whatever it is; "": only read it), a new epoch to start when there is none.
@@ -42,7 +44,6 @@ redis.call('HSET', KEYS[1], 't', tokens, 'ts', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
 return {allowed, math.floor(tokens * 1000), wait, epoch}
 """
-EPOCH_KEY = "apiauth:epoch"
 
 
 @dataclass(frozen=True)
@@ -69,31 +70,25 @@ class _LocalBuckets:
 
 
 _local = _LocalBuckets()
-_clients: dict[str, tuple] = {}  # per Redis URL: (client, script), one connection pool per process
+_scripts: dict[str, object] = {}  # per Redis URL
 
 
-def redis_client():
-    """This process's Redis client and the limiter's script (REDIS_URL must be set)."""
-    url = settings.REDIS_URL
-    if url not in _clients:
-        import redis
-
-        # Short timeouts: the limiter fails open rather than slowing every API call down.
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        _clients[url] = (client, client.register_script(_LUA))
-    return _clients[url]
+def _script():
+    if settings.REDIS_URL not in _scripts:
+        _scripts[settings.REDIS_URL] = epoch.redis_client().register_script(_LUA)
+    return _scripts[settings.REDIS_URL]
 
 
-def take(client_key: str, *, epoch: str = "*") -> tuple[Decision | None, str | None]:
+def take(client_key: str, *, expect: str = "*") -> tuple[Decision | None, str | None]:
     """Take a token from the client's bucket, and read the cache epoch in the same call.
-    With an `epoch`, the token is taken only if the epoch is still that one (else the
-    decision is None); `epoch=""` only reads it. The epoch is None without Redis or when
+    With an `expect`ed epoch, the token is taken only if the epoch is still that one (else
+    the decision is None); `expect=""` only reads it. The epoch is None without Redis or when
     Redis can't be reached (then the limiter fails open)."""
     rate = settings.API_RATE_LIMIT_PER_SECOND
     burst = settings.API_RATE_LIMIT_BURST
     now = time.time()
     if not settings.REDIS_URL:
-        if epoch != "*":
+        if expect != "*":
             return None, None  # no epoch without Redis: nothing is cached
         allowed, tokens, wait = _local.take(client_key, rate, burst, now)
         current = None
@@ -101,9 +96,9 @@ def take(client_key: str, *, epoch: str = "*") -> tuple[Decision | None, str | N
         import redis
 
         try:
-            allowed, milli, wait_ms, current = redis_client()[1](
-                keys=[f"ratelimit:{client_key}", EPOCH_KEY],
-                args=[rate, burst, now, epoch, secrets.token_hex(8)],
+            allowed, milli, wait_ms, current = _script()(
+                keys=[f"ratelimit:{client_key}", epoch.KEY],
+                args=[rate, burst, now, expect, secrets.token_hex(8)],
             )
         except redis.RedisError:
             # Fail open: a cache outage must not stop bookings; the database still guards.

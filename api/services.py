@@ -12,6 +12,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Workspace
+from kotally.lib import epoch
 from kotally.lib.rows import Insert, Shape, db, hot_cursor
 from locations.models import Location
 
@@ -118,9 +119,9 @@ def api_client_deactivate(*, client: ApiClient) -> None:
 def api_clients_deactivate(*, location: Location) -> int:
     """Deactivate every API client of the location, so their tokens stop working with this
     commit. Returns how many were active."""
-    authcache.changing()
+    epoch.changing()
     count = ApiClient.objects.filter(location=location, active=True).update(active=False)
-    authcache.changed()
+    epoch.changed()
     return count
 
 
@@ -135,28 +136,29 @@ def authenticate_token(raw: str) -> ApiClient | None:
 
     A client cached in this process (api/authcache.py) is used while the cache epoch is
     unchanged, checked in the rate limiter's Redis call, whose decision then rides on the
-    client (`rate_limit`); otherwise the client is read from the database."""
+    client (`rate_limit`, with the `epoch` it was read under); otherwise the client is read
+    from the database."""
     match = _TOKEN.match(raw.lower()) if len(raw) < 120 else None
     if not match:
         return None
     key, given, now = match.group(1), _hash(match.group(2)), timezone.now()
-    rate, epoch = None, ""
+    rate, current = None, ""
     if found := authcache.cached(key):
         client, kept = found
         if _accepts(client, given, now):
-            rate, epoch = ratelimit.take(key, epoch=kept)
-            if rate is not None and epoch == kept:
-                client.rate_limit = rate
+            rate, current = ratelimit.take(key, expect=kept)
+            if rate is not None and current == kept:
+                client.rate_limit, client.epoch = rate, current
                 return _used(client, now)
-    if settings.REDIS_URL and epoch == "":
+    if settings.REDIS_URL and current == "":
         # Read before the database, so that a change committed in between shows as a new
         # epoch. None: Redis can't be reached, so nothing is cached (and `rate` fails open).
-        rate, epoch = ratelimit.take(key, epoch="")
+        rate, current = ratelimit.take(key, expect="")
     client = _client(key)
     if client is None:
         return None
-    authcache.keep(key, client, epoch)
-    client.rate_limit = rate
+    authcache.keep(key, client, current)
+    client.rate_limit, client.epoch = rate, current
     return _used(client, now) if _accepts(client, given, now) else None
 
 

@@ -16,6 +16,7 @@ from entitlements import events, selectors, services
 from entitlements.idempotency import InProgress, Reused, run_once
 from entitlements.models import Source
 from entitlements.outcomes import Outcome
+from kotally.lib import epoch
 from kotally.lib.envelope import json_envelope
 from kotally.lib.timeutil import iso_z
 
@@ -55,6 +56,9 @@ class ApiView(APIView):
     def perform_authentication(self, request):
         super().perform_authentication(request)
         self.client = request.auth  # only once authenticated: the request log needs a client
+        # What this process keeps under the epoch the client was checked with may be used
+        # until the answer (the listening locations, entitlements/events.py).
+        self.epoch_token = epoch.current.set(request.auth.epoch)
 
     def check_throttles(self, request):
         # Taken during authentication when the client came from this process's cache.
@@ -84,6 +88,8 @@ class ApiView(APIView):
         return super().handle_exception(exc)
 
     def finalize_response(self, request, response, *args, **kwargs):
+        if (token := getattr(self, "epoch_token", None)) is not None:
+            epoch.current.reset(token)
         response = super().finalize_response(request, response, *args, **kwargs)
         decision = getattr(request, "rate_limit", None)
         if decision is not None:

@@ -19,6 +19,7 @@ from datetime import datetime
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from kotally.lib import epoch
 from kotally.lib.rows import hot_cursor
 from kotally.lib.timeutil import iso_z
 
@@ -72,28 +73,54 @@ class _Subscriber:
 _subscribers: list[_Subscriber] = []
 
 
-def subscribe(handler: Callable[[DomainEvent], None], *, interest: str = "") -> None:
+def subscribe(
+    handler: Callable[[DomainEvent], None], *, interest: str = "", reads: dict | None = None
+) -> None:
     """Call `handler` with every event once its transaction commits. `interest` is an SQL
     condition on one parameter, the event's location primary key, true when the handler may
     have work there (an active endpoint, an installation): the conditions of all subscribers
-    are asked in one query per event, and a handler is called only when its own is true (or
-    when it has none). Most locations listen to nothing; then an event costs that one query."""
+    are asked in one query, and a handler is called only when its own is true (or when it has
+    none). Most locations listen to nothing; then an event costs that one query.
+
+    `reads` names the columns the condition reads ({model: field names}): during an API
+    request the answers are kept in this process under the request's epoch
+    (kotally/lib/epoch.py), and a change to those columns moves the epoch. So an event reaches
+    a listener that existed when the request was authenticated."""
     if all(s.handler is not handler for s in _subscribers):
         _subscribers.append(_Subscriber(handler, interest))
+    for model, fields in (reads or {}).items():
+        epoch.watch(model, fields)
+
+
+# location pk → (epoch, answers): the last answers read under an epoch, in this process
+_answers: dict[int, tuple[str, dict]] = {}
+MAX_KEPT = 10_000
 
 
 def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
     subscribers = list(_subscribers)
     asked = [s for s in subscribers if s.interest]
     answers = {}
-    if asked:
+    known = epoch.current.get()
+    if asked and (kept := _answers.get(location_pk)) and epoch.usable(known) and kept[0] == known:
+        answers = kept[1]
+    elif asked:
         with hot_cursor() as cursor:
             cursor.execute(
                 "SELECT " + ", ".join(f"({s.interest})" for s in asked),
                 [location_pk] * len(asked),
             )
             answers = dict(zip((s.handler for s in asked), cursor.fetchone(), strict=True))
+        if epoch.usable(known):
+            if len(_answers) >= MAX_KEPT:
+                _answers.clear()
+            _answers[location_pk] = (known, answers)
     return [s.handler for s in subscribers if answers.get(s.handler, True)]
+
+
+def forget() -> None:
+    """Tests only: keep no answers, as a new process."""
+    _answers.clear()
 
 
 def _deliver(event: DomainEvent) -> None:

@@ -11,7 +11,9 @@ class IntegrationsGhlConfig(AppConfig):
 
         from . import appointments, handlers, installs, writeback
 
-        events.subscribe(writeback.on_event, interest=writeback.INTEREST)
+        events.subscribe(
+            writeback.on_event, interest=writeback.INTEREST, reads=writeback.INTEREST_READS
+        )
 
         ghl = Provider.GHL
         # App lifecycle: never held for billing (an uninstall must always disconnect); minting

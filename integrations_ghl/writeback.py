@@ -24,6 +24,7 @@ from django.utils import timezone
 from entitlements import events
 from entitlements.models import Contact, Entitlement, LotStatus
 from entitlements.services import contact_activity_record
+from kotally.lib import epoch
 
 from . import client, installations
 from .models import ContactSync, Installation
@@ -62,7 +63,9 @@ def writeback_set(*, installation: Installation, enabled: bool) -> None:
     """Opt a GHL location in or out. Raises ScopesMissing when opting in without them."""
     if enabled and missing_scopes(installation):
         raise ScopesMissing(", ".join(missing_scopes(installation)))
+    epoch.changing()  # which locations listen (INTEREST_READS)
     Installation.objects.filter(pk=installation.pk).update(writeback_enabled=enabled)
+    epoch.changed()
 
 
 # --- scheduling -------------------------------------------------------------------------------
@@ -73,6 +76,7 @@ INTEREST = (
     f"EXISTS (SELECT 1 FROM {Installation._meta.db_table} "
     "WHERE location_id = %s AND active AND writeback_enabled)"
 )
+INTEREST_READS = {Installation: {"location", "location_id", "active", "writeback_enabled"}}
 
 
 def on_event(event: events.DomainEvent) -> None:

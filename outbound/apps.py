@@ -9,4 +9,6 @@ class OutboundConfig(AppConfig):
 
         from . import services
 
-        events.subscribe(services.fan_out, interest=services.INTEREST)
+        events.subscribe(
+            services.fan_out, interest=services.INTEREST, reads=services.INTEREST_READS
+        )

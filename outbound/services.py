@@ -25,6 +25,7 @@ from django.utils import timezone
 from entitlements import services as engine
 from entitlements.events import DomainEvent
 from entitlements.models import Contact
+from kotally.lib import epoch
 from kotally.lib.crypto import decrypt, encrypt
 from kotally.lib.timeutil import iso_z
 from locations.models import Location
@@ -64,9 +65,11 @@ def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> None:
     """Active again, with a fresh failure clock; its pending deliveries resume."""
     now = now or timezone.now()
     with transaction.atomic():
+        epoch.changing()  # which locations listen (INTEREST_READS)
         Endpoint.objects.filter(pk=endpoint.pk).update(
             active=True, failing_since=None, disabled_at=None, disabled_reason=""
         )
+        epoch.changed()
         Delivery.objects.filter(endpoint=endpoint, status=DeliveryStatus.PENDING).update(
             next_attempt_at=now, give_up_at=now + HORIZON
         )
@@ -76,11 +79,12 @@ def endpoint_enable(*, endpoint: Endpoint, now: datetime | None = None) -> None:
 def endpoint_disable(*, endpoint: Endpoint, reason: str, now: datetime | None = None) -> bool:
     """Stop delivering to the endpoint (pending deliveries wait for it to be enabled).
     Returns False when it was already disabled."""
-    return bool(
-        Endpoint.objects.filter(pk=endpoint.pk, active=True).update(
-            active=False, disabled_at=now or timezone.now(), disabled_reason=reason[:255]
-        )
+    epoch.changing()  # which locations listen (INTEREST_READS)
+    disabled = Endpoint.objects.filter(pk=endpoint.pk, active=True).update(
+        active=False, disabled_at=now or timezone.now(), disabled_reason=reason[:255]
     )
+    epoch.changed()
+    return bool(disabled)
 
 
 def endpoint_delete(*, endpoint: Endpoint) -> None:
@@ -93,6 +97,7 @@ def endpoint_delete(*, endpoint: Endpoint) -> None:
 
 # fan_out's interest (entitlements.events.subscribe): the location has an active endpoint.
 INTEREST = f"EXISTS (SELECT 1 FROM {Endpoint._meta.db_table} WHERE location_id = %s AND active)"
+INTEREST_READS = {Endpoint: {"location", "location_id", "active"}}
 
 
 def fan_out(event: DomainEvent) -> None:

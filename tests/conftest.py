@@ -19,6 +19,7 @@ from accounts.models import Role
 from api import authcache, ratelimit
 from api.models import Scope
 from api.services import api_client_create
+from entitlements import events
 from tests.factories import (
     LocationFactory,
     MembershipConfigFactory,
@@ -36,6 +37,7 @@ def _fresh_process_state():
     """Each test starts as a new web process would: empty rate buckets and client cache."""
     ratelimit.reset_local()
     authcache.forget()
+    events.forget()
 
 
 @pytest.fixture

@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from accounts.models import BillingStatus
-from api import authcache, ratelimit
+from api import authcache
 from api.models import ApiClient, Scope
 from api.services import api_client_create, api_client_deactivate, api_client_rotate
 from billing.services import billing_set_status
+from kotally.lib import epoch
 from locations.services import location_remove
 
 from .conftest import read_url
@@ -32,7 +33,7 @@ def shared_redis(settings):
     if not url:
         pytest.skip("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/<db> (the cache epoch)")
     settings.REDIS_URL = url
-    redis.Redis.from_url(url).delete(ratelimit.EPOCH_KEY)
+    redis.Redis.from_url(url).delete(epoch.KEY)
 
 
 @pytest.fixture
@@ -147,7 +148,7 @@ def test_a_change_committed_during_the_read_is_not_kept_as_current(issued, monke
 
 def test_nothing_is_kept_while_a_change_is_in_flight(issued):
     client, raw = issued
-    authcache.changing()  # a change that has not committed yet
+    epoch.changing()  # a change that has not committed yet
     assert _summary(raw).status_code == 200
     assert not _cached(client)
 

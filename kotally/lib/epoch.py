@@ -1,0 +1,86 @@
+"""One shared *epoch* in Redis that says whether what a web process keeps from the database is
+still current (issue 14): the API clients (api/authcache.py) and which locations listen to
+domain events (entitlements/events.py).
+
+A reader reads the epoch first (the API does, in the rate limiter's Redis call), then the
+database, and keeps the result with that epoch; it uses it later only while Redis holds the
+same epoch. A writer of a `watch`ed model (or `changing` / `changed` around a bulk update)
+first sets the epoch to "busy" — nothing is kept while a change is in flight, and if Redis
+can't be told the change fails before anything is written — and once the change commits, to a
+new value, before the changing request answers. "Busy" expires after BUSY_SECONDS, so a
+change whose commit hook never ran (a crash) only stops caching for that long.
+
+`current` holds the epoch the API request in hand was authenticated under (None outside one,
+or when Redis could not be read): what is kept under it may be used until the request ends.
+Without REDIS_URL (the single-process local default) nothing is kept.
+"""
+
+import secrets
+from contextvars import ContextVar
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import signals
+
+KEY = "cache:epoch"
+BUSY = "busy"
+BUSY_SECONDS = 60
+
+current: ContextVar[str | None] = ContextVar("kotally_epoch", default=None)
+_clients: dict[str, object] = {}  # per Redis URL: one connection pool per process
+
+
+def redis_client():
+    """This process's Redis client (REDIS_URL must be set). Short timeouts: a cache outage
+    must not slow every API call down."""
+    url = settings.REDIS_URL
+    if url not in _clients:
+        import redis
+
+        _clients[url] = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return _clients[url]
+
+
+def usable(epoch: str | None) -> bool:
+    """Whether what is read under `epoch` may be kept."""
+    return bool(epoch) and epoch != BUSY
+
+
+def changing() -> None:
+    """Before a change is written: nothing is kept until `changed` has run. Raises when Redis
+    can't be reached, so the change fails instead of leaving stale copies behind."""
+    if settings.REDIS_URL:
+        redis_client().set(KEY, BUSY, ex=BUSY_SECONDS)
+
+
+def changed() -> None:
+    """After a change is written: a new epoch once it commits (at once outside a transaction)."""
+    if settings.REDIS_URL:
+        transaction.on_commit(_new_epoch, robust=True)
+
+
+def _new_epoch() -> None:
+    redis_client().set(KEY, secrets.token_hex(8))
+
+
+def watch(model, fields: set[str]) -> None:
+    """Treat a new row of `model`, a save that may change one of its `fields`, and a delete,
+    as a change."""
+
+    def relevant(instance, update_fields):
+        return update_fields is None or bool(fields & set(update_fields))
+
+    def before_save(sender, instance, update_fields=None, **kwargs):
+        instance._epoch_change = relevant(instance, update_fields)
+        if instance._epoch_change:
+            changing()
+
+    def after_save(sender, instance, **kwargs):
+        if instance.__dict__.pop("_epoch_change", False):
+            changed()
+
+    uid = f"epoch.{model._meta.label}"
+    signals.pre_save.connect(before_save, sender=model, weak=False, dispatch_uid=uid)
+    signals.post_save.connect(after_save, sender=model, weak=False, dispatch_uid=uid)
+    signals.pre_delete.connect(lambda **kw: changing(), sender=model, weak=False, dispatch_uid=uid)
+    signals.post_delete.connect(lambda **kw: changed(), sender=model, weak=False, dispatch_uid=uid)
