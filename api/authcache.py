@@ -6,53 +6,40 @@ A client read from the database is kept with the shared epoch (kotally/lib/epoch
 Redis held before the read, and used only while Redis still holds it; the epoch is read in the
 same Redis call as the rate limit (`ratelimit.take`), so a cached call costs no extra round
 trip. A change to a client, its location or its workspace (`AUTH_FIELDS` in services, watched
-from ApiConfig.ready) moves the epoch with its commit, before the changing request answers. An
-entry is also dropped after MAX_AGE whatever Redis says, the last guard if Redis is lost at the
-moment of a change.
+from ApiConfig.ready) moves the epoch with its commit, before the changing request answers.
 """
-
-import time
 
 from django.db.models.base import ModelState
 
 from kotally.lib import epoch as shared
 
-MAX_AGE = 60.0  # seconds
-MAX_ENTRIES = 10_000
-
-# client uuid → (client, location, workspace, epoch, loaded at); never handed out as they are
-_entries: dict[str, tuple] = {}
+# client uuid → (client, location, workspace); never handed out as they are
+_kept = shared.Kept()
 
 
 def cached(key: str):
     """(client with its location and workspace, epoch) as kept for this client uuid, or None."""
-    entry = _entries.get(key)
-    if entry is None or time.monotonic() - entry[4] > MAX_AGE:
+    if (found := _kept.get(key)) is None:
         return None
-    client, location, workspace, epoch, _ = entry
+    (client, location, workspace), epoch = found
     return _copy(client, location=_copy(location, workspace=_copy(workspace))), epoch
 
 
 def keep(key: str, client, epoch: str | None) -> None:
     """Keep what was read from the database under `epoch` (read from Redis before it)."""
-    if not shared.usable(epoch):
-        return
-    if len(_entries) >= MAX_ENTRIES:
-        _entries.clear()
     location = client.location
-    workspace = location.workspace
-    _entries[key] = (_copy(client), _copy(location), _copy(workspace), epoch, time.monotonic())
+    _kept.put(key, (_copy(client), _copy(location), _copy(location.workspace)), epoch)
 
 
 def touched(key: str, last_used_at) -> None:
     """The client's last use as just written, so this process doesn't write it again."""
-    if (entry := _entries.get(key)) is not None:
-        entry[0].last_used_at = last_used_at
+    if (found := _kept.get(key)) is not None:
+        found[0][0].last_used_at = last_used_at
 
 
 def forget() -> None:
     """Tests only: start with nothing cached, as a new process does."""
-    _entries.clear()
+    _kept.clear()
 
 
 def _copy(instance, **related):

@@ -92,9 +92,8 @@ def subscribe(
         epoch.watch(model, fields)
 
 
-# location pk → (epoch, answers): the last answers read under an epoch, in this process
-_answers: dict[int, tuple[str, dict]] = {}
-MAX_KEPT = 10_000
+# location pk → the subscribers' answers, as last read under an epoch in this process
+_answers = epoch.Kept()
 
 
 def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
@@ -102,8 +101,8 @@ def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
     asked = [s for s in subscribers if s.interest]
     answers = {}
     known = epoch.current.get()
-    if asked and (kept := _answers.get(location_pk)) and epoch.usable(known) and kept[0] == known:
-        answers = kept[1]
+    if asked and (kept := _answers.get(location_pk)) and kept[1] == known:
+        answers = kept[0]
     elif asked:
         with hot_cursor() as cursor:
             cursor.execute(
@@ -111,10 +110,7 @@ def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
                 [location_pk] * len(asked),
             )
             answers = dict(zip((s.handler for s in asked), cursor.fetchone(), strict=True))
-        if epoch.usable(known):
-            if len(_answers) >= MAX_KEPT:
-                _answers.clear()
-            _answers[location_pk] = (known, answers)
+        _answers.put(location_pk, answers, known)
     return [s.handler for s in subscribers if answers.get(s.handler, True)]
 
 

@@ -16,6 +16,7 @@ Without REDIS_URL (the single-process local default) nothing is kept.
 """
 
 import secrets
+import time
 from contextvars import ContextVar
 
 from django.conf import settings
@@ -46,6 +47,38 @@ def usable(epoch: str | None) -> bool:
     return bool(epoch) and epoch != BUSY
 
 
+class Kept:
+    """Values read from the database, each with the epoch it was read under: at most
+    MAX_ENTRIES, each used for at most MAX_AGE seconds whatever Redis says (the last guard if
+    Redis is lost at the moment of a change)."""
+
+    MAX_AGE = 60.0
+    MAX_ENTRIES = 10_000
+
+    def __init__(self):
+        self._entries: dict = {}
+
+    def get(self, key):
+        """(value, epoch) as kept, or None."""
+        entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[2] > self.MAX_AGE:
+            return None
+        return entry[0], entry[1]
+
+    def put(self, key, value, epoch: str | None) -> None:
+        if not usable(epoch):
+            return
+        if len(self._entries) >= self.MAX_ENTRIES:
+            self._entries.clear()
+        self._entries[key] = (value, epoch, time.monotonic())
+
+    def __contains__(self, key) -> bool:
+        return key in self._entries
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
 def changing() -> None:
     """Before a change is written: nothing is kept until `changed` has run. Raises when Redis
     can't be reached, so the change fails instead of leaving stale copies behind."""
@@ -65,14 +98,12 @@ def _new_epoch() -> None:
 
 def watch(model, fields: set[str]) -> None:
     """Treat a new row of `model`, a save that may change one of its `fields`, and a delete,
-    as a change."""
-
-    def relevant(instance, update_fields):
-        return update_fields is None or bool(fields & set(update_fields))
+    as a change. A new row moves the epoch only after its commit (nobody kept it before, and
+    what said it was missing is stale only from then on), so it never fails on Redis."""
 
     def before_save(sender, instance, update_fields=None, **kwargs):
-        instance._epoch_change = relevant(instance, update_fields)
-        if instance._epoch_change:
+        instance._epoch_change = update_fields is None or bool(fields & set(update_fields))
+        if instance._epoch_change and not instance._state.adding:
             changing()
 
     def after_save(sender, instance, **kwargs):
