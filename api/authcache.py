@@ -37,11 +37,6 @@ def touched(key: str, last_used_at) -> None:
         found[0][0].last_used_at = last_used_at
 
 
-def forget() -> None:
-    """Tests only: start with nothing cached, as a new process does."""
-    _kept.clear()
-
-
 def _copy(instance, **related):
     """A new instance with the same field values, holding `related` as its loaded relations
     (the same objects the foreign keys name)."""

@@ -114,11 +114,6 @@ def _interested(location_pk: int) -> list[Callable[[DomainEvent], None]]:
     return [s.handler for s in subscribers if answers.get(s.handler, True)]
 
 
-def forget() -> None:
-    """Tests only: keep no answers, as a new process."""
-    _answers.clear()
-
-
 def _deliver(event: DomainEvent) -> None:
     try:
         handlers = _interested(event.location_pk)

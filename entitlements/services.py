@@ -21,6 +21,7 @@ from django.db.models import Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from kotally.lib import epoch
 from kotally.lib.rows import Insert, Shape, db, hot_cursor
 from kotally.lib.timeutil import iso_z
 from locations.models import Location, LocationStatus
@@ -80,12 +81,23 @@ _CONFIG_SQL = (
 )
 
 
+# (location pk, config public id) → its row, or None: during an API request, kept in this
+# process under the request's epoch (kotally/lib/epoch.py); a config's change moves the epoch
+# (watched in EntitlementsConfig.ready).
+_configs = epoch.Kept()
+
+
 def _active_config(location: Location, product_config_id: str | None) -> ProductConfig | None:
     if not product_config_id:
         return None
-    with hot_cursor() as cursor:
-        cursor.execute(_CONFIG_SQL, [location.pk, product_config_id])
-        row = cursor.fetchone()
+    key, known = (location.pk, product_config_id), epoch.current.get()
+    if (kept := _configs.get(key)) and kept[1] == known:
+        row = kept[0]
+    else:
+        with hot_cursor() as cursor:
+            cursor.execute(_CONFIG_SQL, [location.pk, product_config_id])
+            row = cursor.fetchone()
+        _configs.put(key, row, known)
     return _CONFIG.build(row) if row else None
 
 

@@ -16,10 +16,10 @@ from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import Role
-from api import authcache, ratelimit
+from api import ratelimit
 from api.models import Scope
 from api.services import api_client_create
-from entitlements import events
+from kotally.lib import epoch
 from tests.factories import (
     LocationFactory,
     MembershipConfigFactory,
@@ -34,10 +34,9 @@ PASSWORD = "correct-horse-battery"
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state():
-    """Each test starts as a new web process would: empty rate buckets and client cache."""
+    """Each test starts as a new web process would: empty rate buckets, nothing kept."""
     ratelimit.reset_local()
-    authcache.forget()
-    events.forget()
+    epoch.forget()
 
 
 @pytest.fixture

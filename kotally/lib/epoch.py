@@ -57,6 +57,7 @@ class Kept:
 
     def __init__(self):
         self._entries: dict = {}
+        _kept.append(self)
 
     def get(self, key):
         """(value, epoch) as kept, or None."""
@@ -79,6 +80,15 @@ class Kept:
         self._entries.clear()
 
 
+_kept: list[Kept] = []
+
+
+def forget() -> None:
+    """Tests only: keep nothing, as a new process."""
+    for kept in _kept:
+        kept.clear()
+
+
 def changing() -> None:
     """Before a change is written: nothing is kept until `changed` has run. Raises when Redis
     can't be reached, so the change fails instead of leaving stale copies behind."""
@@ -96,13 +106,16 @@ def _new_epoch() -> None:
     redis_client().set(KEY, secrets.token_hex(8))
 
 
-def watch(model, fields: set[str]) -> None:
-    """Treat a new row of `model`, a save that may change one of its `fields`, and a delete,
-    as a change. A new row moves the epoch only after its commit (nobody kept it before, and
-    what said it was missing is stale only from then on), so it never fails on Redis."""
+def watch(model, fields: set[str] | None = None) -> None:
+    """Treat a new row of `model`, a save that may change one of its `fields` (any save
+    without `fields`), and a delete, as a change. A new row moves the epoch only after its
+    commit (nobody kept it before, and what said it was missing is stale only from then on),
+    so it never fails on Redis."""
 
     def before_save(sender, instance, update_fields=None, **kwargs):
-        instance._epoch_change = update_fields is None or bool(fields & set(update_fields))
+        instance._epoch_change = (
+            fields is None or update_fields is None or bool(fields & set(update_fields))
+        )
         if instance._epoch_change and not instance._state.adding:
             changing()
 

@@ -1,9 +1,10 @@
-"""The API client cache (api/authcache.py): a cached call reads no database row for its token,
-and any change that authentication or the engine's gate reads ends what this process cached,
-through the shared epoch in Redis, with the change's commit (SPEC §4: a rotated or deactivated
-token stops working at once). Changes are made as the product makes them (services, real
-commits), and the process's cache is never cleared by hand between the change and the call:
-only the epoch can make it reread."""
+"""What a web process keeps under the shared epoch (kotally/lib/epoch.py): the API client cache
+(api/authcache.py) and the product configs grants name. A cached call reads no database row
+for its token, and any change that authentication, the engine's gate or a grant reads ends
+what this process kept, through the epoch in Redis, with the change's commit (SPEC §4: a
+rotated or deactivated token stops working at once). Changes are made as the product makes
+them (services, real commits), and the process's cache is never cleared by hand between the
+change and the call: only the epoch can make it reread."""
 
 import os
 import threading
@@ -19,6 +20,7 @@ from api import authcache
 from api.models import ApiClient, Scope
 from api.services import api_client_create, api_client_deactivate, api_client_rotate
 from billing.services import billing_set_status
+from entitlements.product_configs import product_config_remove
 from kotally.lib import epoch
 from locations.services import location_remove
 
@@ -189,3 +191,19 @@ def test_a_new_row_is_written_while_redis_is_down(location, settings):
     assert ApiClient.objects.filter(pk=client.pk, active=True).exists()
     assert _summary(raw).status_code == 200  # from the database: nothing is kept
     assert not _cached(client)
+
+
+def test_a_removed_config_reaches_grants_at_once(issued, package):
+    """Grants keep the config they named under the epoch too (entitlements.services)."""
+    from .conftest import grant_body
+
+    _, raw = issued
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    assert (
+        api.post("/api/v2/grants", grant_body(package), format="json").json()["reason_code"]
+        == "grant_applied"
+    )
+    product_config_remove(config=package)
+    answer = api.post("/api/v2/grants", grant_body(package), format="json").json()
+    assert answer["reason_code"] == "CONFIG_NOT_FOUND"
