@@ -52,6 +52,10 @@ SECONDS = 2 if QUICK else 8  # per measured level (whole seconds: wrk's -d)
 MAX_REQUESTS = 20_000  # per measured level, whatever the speed
 HISTORY = int(os.environ.get("BENCH_HISTORY") or (100_000 if QUICK else 1_000_000))
 SCALE_ROUNDS = 3  # consecutive empty/history comparisons (issue 14: three in a row)
+# The c=8 rows the targets judge run this many times, interleaved; each pass gives its own
+# ratios and the target takes their median, so one slow minute of a shared machine (a
+# neighbour's load, a checkpoint) cannot decide it alone.
+JUDGED_PASSES = 1 if QUICK else 3
 HOT_DEDUCTS = 200
 DRAIN_TIMEOUT = 30 if QUICK else 120  # seconds for the Celery worker to process the events
 WEBHOOK_EVENTS = 100 if QUICK else 400
@@ -397,20 +401,28 @@ class Scenarios:
     async def rows(self):
         """Per concurrency level, the floors and the endpoints back to back: the ratios then
         compare figures taken within two minutes of each other, while the background load of
-        a shared machine moves."""
+        a shared machine moves. At c=8, JUDGED_PASSES times."""
         for c in LEVELS:
-            self.wrk("bare floor", "/bench/bare", token="", levels=(c,))
-            self.wrk("auth floor", "/bench/floor", levels=(c,))
-            self.wrk(
-                "minimal deduct",
-                "/bench/deduct-min",
-                method="POST",
-                levels=(c,),
-                body=self.body(request_id="m-{n}"),
-                expect='"deducted"',
-            )
-            await self.db_floor(c)
-            self.endpoints(c)
+            for n in range(JUDGED_PASSES if c == 8 else 1):
+                start = len(self.results)
+                await self.pass_at(c)
+                for r in self.results[start:]:
+                    r["pass"] = n
+
+    async def pass_at(self, c):
+        """The floors, then the endpoints, at concurrency `c`."""
+        self.wrk("bare floor", "/bench/bare", token="", levels=(c,))
+        self.wrk("auth floor", "/bench/floor", levels=(c,))
+        self.wrk(
+            "minimal deduct",
+            "/bench/deduct-min",
+            method="POST",
+            levels=(c,),
+            body=self.body(request_id="m-{n}"),
+            expect='"deducted"',
+        )
+        await self.db_floor(c)
+        self.endpoints(c)
 
     async def db_floor(self, c):
         """The deduct's SQL sent straight through psycopg: what PostgreSQL alone sustains."""
@@ -675,7 +687,7 @@ def ratios(results: list[dict]) -> None:
     """Each row's throughput as a fraction of the three floors at the same concurrency (only
     rows of the same run are ever compared)."""
     floors = {
-        (r["group"], r["concurrency"]): r["throughput_rps"]
+        (r["group"], r["concurrency"], r.get("pass", 0)): r["throughput_rps"]
         for r in results
         if r.get("group") in FLOORS
     }
@@ -683,39 +695,51 @@ def ratios(results: list[dict]) -> None:
         if r.get("driver") != "wrk" or r["group"] == "bare floor":
             continue
         for floor, key in FLOORS.items():
-            base = floors.get((floor, r["concurrency"]))
+            base = floors.get((floor, r["concurrency"], r.get("pass", 0)))
             if base and floor != r["group"]:
                 r[key] = round(r["throughput_rps"] / base, 3)
 
 
-def _row(results, group, c):
-    return next(r for r in results if r.get("group") == group and r.get("concurrency") == c)
+def _judged(results, group, value) -> list:
+    """`value(row, pass's rows)` for the c=8 row of `group` in each judged pass, in order."""
+    rows = [r for r in results if r.get("concurrency") == 8 and "pass" in r]
+    return [
+        value(r, [x for x in rows if x["pass"] == r["pass"]])
+        for r in rows
+        if r.get("group") == group
+    ]
+
+
+def _median_target(values: list, met) -> dict:
+    value = statistics.median(values)
+    return {"value": value, "passes": values, "met": met(value)}
 
 
 def targets(results: list[dict], scale: dict) -> dict:
-    """The targets of issue 14, all from rows of this run."""
-    deduct8, grant8 = _row(results, "deduct", 8), _row(results, "grant", 8)
-    auth8, bare8 = _row(results, "auth floor", 8), _row(results, "bare floor", 8)
+    """The targets of issue 14, all from rows of this run: the median of the judged passes."""
     hot = next(r for r in results if r.get("group") == "hot contention")
     unexpected = sum(r.get("errors", 0) for r in results)
-    p99_ratio = round(deduct8["p99_ms"] / bare8["p99_ms"], 2)
+
+    def vs(key):
+        return lambda row, _: row[key]
+
+    def p99_vs_bare(row, same_pass):
+        bare = next(x for x in same_pass if x["group"] == "bare floor")
+        return round(row["p99_ms"] / bare["p99_ms"], 2)
+
     return {
-        "deduct_at_least_half_the_minimal_deduct_at_c8": {
-            "value": deduct8["vs_minimal"],
-            "met": deduct8["vs_minimal"] >= 0.5,
-        },
-        "grant_at_least_0.4_of_the_minimal_deduct_at_c8": {
-            "value": grant8["vs_minimal"],
-            "met": grant8["vs_minimal"] >= 0.4,
-        },
-        "auth_floor_at_least_0.6_of_the_bare_floor_at_c8": {
-            "value": auth8["vs_bare"],
-            "met": auth8["vs_bare"] >= 0.6,
-        },
-        "deduct_p99_at_most_4x_the_bare_floor_p99_at_c8": {
-            "value": p99_ratio,
-            "met": p99_ratio <= 4,
-        },
+        "deduct_at_least_half_the_minimal_deduct_at_c8": _median_target(
+            _judged(results, "deduct", vs("vs_minimal")), lambda v: v >= 0.5
+        ),
+        "grant_at_least_0.4_of_the_minimal_deduct_at_c8": _median_target(
+            _judged(results, "grant", vs("vs_minimal")), lambda v: v >= 0.4
+        ),
+        "auth_floor_at_least_0.6_of_the_bare_floor_at_c8": _median_target(
+            _judged(results, "auth floor", vs("vs_bare")), lambda v: v >= 0.6
+        ),
+        "deduct_p99_at_most_4x_the_bare_floor_p99_at_c8": _median_target(
+            _judged(results, "deduct", p99_vs_bare), lambda v: v <= 4
+        ),
         "history_at_least_0.95_of_empty_in_every_round": {
             k: {
                 "ratios": [r[k] for r in scale["rounds"]],
@@ -751,6 +775,8 @@ def table(report: dict) -> str:
             )
             continue
         label = f"{r['name']} [{r['group']}]" if r["group"].startswith("scale") else r["name"]
+        if r.get("concurrency") == 8 and "pass" in r and JUDGED_PASSES > 1:
+            label = f"{label} #{r['pass'] + 1}"
         lines.append(
             f"{label:<30}{r['concurrency']:>4}{r['requests']:>7}{r['throughput_rps']:>9}"
             f"{r['p50_ms']!s:>9}{r['p95_ms']!s:>9}{r['p99_ms']!s:>9}"
