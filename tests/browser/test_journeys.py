@@ -110,6 +110,8 @@ def test_journey_2_why_did_it_not_deduct_then_comp_and_reprocess(
     expect(page.get_by_text("What to fix:")).to_be_visible()
     screenshot(page, "journey2-event-why")
     page.get_by_role("button", name="Reprocess").click()
+    # The POST's redirect first: a reload racing it meets a page being replaced.
+    expect(page.get_by_text(re.compile("queued to be processed again"))).to_be_visible()
     page.reload()
     expect(page.locator("h1 .badge")).to_have_text("processed")
     expect(page.get_by_text("deducted", exact=True)).to_be_visible()
