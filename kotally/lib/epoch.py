@@ -99,10 +99,11 @@ def changing() -> None:
 def changed() -> None:
     """After a change is written: a new epoch once it commits (at once outside a transaction)."""
     if settings.REDIS_URL:
-        transaction.on_commit(_new_epoch, robust=True)
+        transaction.on_commit(renew, robust=True)
 
 
-def _new_epoch() -> None:
+def renew() -> None:
+    """A new epoch: nothing kept before is used again."""
     redis_client().set(KEY, secrets.token_hex(8))
 
 
