@@ -52,6 +52,15 @@ def postgres():
 
 
 @pytest.fixture
+def epoch_redis():
+    """What a web process keeps between requests needs the shared epoch in Redis."""
+    if not settings.REDIS_URL:
+        if os.environ.get("KOTALLY_REQUIRE_SERVICES"):
+            pytest.fail("KOTALLY_REQUIRE_SERVICES is set but REDIS_URL is not")
+        pytest.skip("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/<db> (the cache epoch)")
+
+
+@pytest.fixture
 def workspace(db):
     return WorkspaceFactory(name="Owner Studio")
 

@@ -6,7 +6,6 @@ rotated or deactivated token stops working at once). Changes are made as the pro
 them (services, real commits), and the process's cache is never cleared by hand between the
 change and the call: only the epoch can make it reread."""
 
-import os
 import threading
 
 import pytest
@@ -26,16 +25,7 @@ from locations.services import location_remove
 
 from .conftest import read_url
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def shared_redis(settings):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/<db> (the cache epoch)")
-    settings.REDIS_URL = url
-    redis.Redis.from_url(url).delete(epoch.KEY)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("epoch_redis")]
 
 
 @pytest.fixture

@@ -3,8 +3,6 @@ epoch (entitlements/events.py, kotally/lib/epoch.py): an API call at a location 
 to asks once, and an endpoint created, disabled or enabled afterwards is seen by the next call,
 without clearing anything by hand (the epoch moves with the change's commit)."""
 
-import os
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -16,15 +14,7 @@ from outbound import services
 from outbound.models import OutboundEvent
 from tests.api.conftest import grant_body
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def shared_redis(settings):
-    url = os.environ.get("REDIS_URL")
-    if not url:
-        pytest.skip("needs Redis: set REDIS_URL=redis://127.0.0.1:6379/<db> (the cache epoch)")
-    settings.REDIS_URL = url
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("epoch_redis")]
 
 
 @pytest.fixture
