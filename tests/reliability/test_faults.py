@@ -245,3 +245,60 @@ def test_event_the_worker_takes_while_postgres_is_down_is_retried_and_processed_
     assert accepted.json()["reason_code"] == "received"
     stack.wait(lambda: stack.statuses([payload]) == ["processed"], "the retried booking")
     assert (stack.deducts("appt_worker_outage"), stack.balance(contact)) == (1, 9)
+
+
+def _rotate(stack) -> None:
+    """Rotate the API token from another process (`manage.py shell`), as the admin page does;
+    the web process's copy of the client is then stale, and only the epoch in Redis says so."""
+    client_id = stack.token.split("_")[1]
+    stack.token = stack.app.manage(
+        "shell",
+        "-c",
+        "from api.models import ApiClient; from api.services import api_client_rotate; "
+        f"print(api_client_rotate(client=ApiClient.objects.get(client_id='{client_id}')))",
+    ).splitlines()[-1]  # the last line: Django's shell may say what it imported first
+
+
+def test_a_token_rotated_by_another_process_stops_working_at_once(stack):
+    """The web process keeps the authenticated client (decision 72); a rotation committed by
+    another process refuses the old token on the very next call, whichever thread takes it."""
+    contact = stack.member("rotation")
+    old = stack.token
+    for _ in range(8):  # every thread of the web process authenticates (and keeps) the client
+        assert stack.api("entitlements/check-eligibility", _check(contact)).status_code == 200
+    _rotate(stack)
+    for token in [old] * 8:
+        reply = requests.post(
+            f"{stack.app.url}/api/v2/entitlements/check-eligibility",
+            json=_check(contact),
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert (reply.status_code, reply.json()["reason_code"]) == (401, "UNAUTHENTICATED")
+    assert stack.api("entitlements/check-eligibility", _check(contact)).status_code == 200
+
+
+def test_while_redis_is_down_the_api_answers_from_the_database_and_changes_wait(stack):
+    """Redis unreachable: calls are authenticated from the database (the rate limit fails
+    open), and a rotation fails whole instead of leaving processes with a stale client."""
+    contact = stack.member("redis-outage-api")
+    assert stack.api("entitlements/check-eligibility", _check(contact)).status_code == 200
+    token = stack.token
+    secret = "SELECT secret_hash FROM api_apiclient WHERE client_id = %s"
+    before = stack.sql(secret, uuid.UUID(token.split("_")[1]))
+    stack.redis.stop()
+    try:
+        answered = stack.api("entitlements/check-eligibility", _check(contact))
+        with pytest.raises(RuntimeError, match="ConnectionError"):
+            _rotate(stack)
+    finally:
+        stack.token = token
+        stack.redis.start()
+    assert answered.elapsed.total_seconds() < ANSWER_WITHIN
+    assert (answered.status_code, answered.json()["reason_code"]) == (200, "eligible")
+    assert stack.sql(secret, uuid.UUID(token.split("_")[1])) == before  # nothing rotated
+    assert stack.api("entitlements/check-eligibility", _check(contact)).status_code == 200
+
+
+def _check(contact: str) -> dict:
+    return {"location_id": "loc_main", "external_contact_id": contact, "calendar_id": CALENDAR}
