@@ -107,25 +107,44 @@ def renew() -> None:
     redis_client().set(KEY, secrets.token_hex(8))
 
 
+# model → the fields whose change moves the epoch (None: any save)
+_watched: dict = {}
+
+
 def watch(model, fields: set[str] | None = None) -> None:
     """Treat a new row of `model`, a save that may change one of its `fields` (any save
     without `fields`), and a delete, as a change. A new row moves the epoch only after its
     commit (nobody kept it before, and what said it was missing is stale only from then on),
-    so it never fails on Redis."""
-
-    def before_save(sender, instance, update_fields=None, **kwargs):
-        instance._epoch_change = (
-            fields is None or update_fields is None or bool(fields & set(update_fields))
-        )
-        if instance._epoch_change and not instance._state.adding:
-            changing()
-
-    def after_save(sender, instance, **kwargs):
-        if instance.__dict__.pop("_epoch_change", False):
-            changed()
-
+    so it never fails on Redis. Watching a model again adds its fields."""
+    if model in _watched:
+        known = _watched[model]
+        _watched[model] = None if known is None or fields is None else known | set(fields)
+        return
+    _watched[model] = None if fields is None else set(fields)
     uid = f"epoch.{model._meta.label}"
-    signals.pre_save.connect(before_save, sender=model, weak=False, dispatch_uid=uid)
-    signals.post_save.connect(after_save, sender=model, weak=False, dispatch_uid=uid)
-    signals.pre_delete.connect(lambda **kw: changing(), sender=model, weak=False, dispatch_uid=uid)
-    signals.post_delete.connect(lambda **kw: changed(), sender=model, weak=False, dispatch_uid=uid)
+    signals.pre_save.connect(_before_save, sender=model, dispatch_uid=uid)
+    signals.post_save.connect(_after_save, sender=model, dispatch_uid=uid)
+    signals.pre_delete.connect(_before_delete, sender=model, dispatch_uid=uid)
+    signals.post_delete.connect(_after_delete, sender=model, dispatch_uid=uid)
+
+
+def _before_save(sender, instance, update_fields=None, **kwargs):
+    fields = _watched[sender]
+    instance._epoch_change = (
+        fields is None or update_fields is None or bool(fields & set(update_fields))
+    )
+    if instance._epoch_change and not instance._state.adding:
+        changing()
+
+
+def _after_save(sender, instance, **kwargs):
+    if instance.__dict__.pop("_epoch_change", False):
+        changed()
+
+
+def _before_delete(sender, **kwargs):
+    changing()
+
+
+def _after_delete(sender, **kwargs):
+    changed()
