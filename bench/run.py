@@ -877,21 +877,15 @@ def prepare(stack: Stack) -> dict:
     """A fresh, migrated database for `stack` with the bench's seed; returns the seed."""
     admin(f'DROP DATABASE IF EXISTS "{stack.db}" WITH (FORCE)')
     admin(f'CREATE DATABASE "{stack.db}"')
-    subprocess.run(
-        [PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=stack.env,
-        check=True,
-        timeout=300,
-    )
-    # As a deploy does: the admin pages' templates need the static files manifest.
-    subprocess.run(
-        [PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=stack.env,
-        check=True,
-        timeout=300,
-    )
+    # As a deploy does; the admin pages' templates need the static files manifest.
+    for command in ("migrate", "collectstatic"):
+        subprocess.run(
+            [PYTHON, "manage.py", command, "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env=stack.env,
+            check=True,
+            timeout=300,
+        )
     seed = run_json(stack.env, "-m", "bench.data", "seed")
     with psycopg.connect(f"{PG}/{stack.db}") as conn:
         seed["location_pk"] = conn.execute(

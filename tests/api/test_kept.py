@@ -197,3 +197,71 @@ def test_a_removed_config_reaches_grants_at_once(issued, package):
     product_config_remove(config=package)
     answer = api.post("/api/v2/grants", grant_body(package), format="json").json()
     assert answer["reason_code"] == "CONFIG_NOT_FOUND"
+
+
+def _endpoint(location, *, active=True):
+    from outbound import services as outbound
+
+    endpoint, _ = outbound.endpoint_create(
+        location=location, url="http://127.0.0.1:9/hooks", event_types=["credits.granted"]
+    )
+    if not active:
+        outbound.endpoint_disable(endpoint=endpoint, reason="test")
+    return endpoint
+
+
+def _disable(location, workspace):
+    from outbound import services as outbound
+    from outbound.models import Endpoint
+
+    endpoint = _endpoint(location)
+    return lambda: outbound.endpoint_disable(
+        endpoint=endpoint, reason="test"
+    ), lambda: Endpoint.objects.get(pk=endpoint.pk).active
+
+
+def _enable(location, workspace):
+    from outbound import services as outbound
+    from outbound.models import Endpoint
+
+    endpoint = _endpoint(location, active=False)
+    return lambda: outbound.endpoint_enable(
+        endpoint=endpoint
+    ), lambda: Endpoint.objects.get(pk=endpoint.pk).active
+
+
+def _opt_out(location, workspace):
+    from integrations_ghl.models import Installation
+    from integrations_ghl.writeback import writeback_set
+    from tests.ghl_oauth.conftest import make_installation
+
+    installation = make_installation(workspace, writeback_enabled=True)
+    return lambda: writeback_set(
+        installation=installation, enabled=False
+    ), lambda: Installation.objects.get(pk=installation.pk).writeback_enabled
+
+
+def _deactivate_all(location, workspace):
+    from api.services import api_clients_deactivate
+
+    return lambda: api_clients_deactivate(location=location), lambda: ApiClient.objects.filter(
+        location=location, active=True
+    ).count()
+
+
+@pytest.mark.parametrize(
+    "prepare",
+    [_disable, _enable, _opt_out, _deactivate_all],
+    ids=["endpoint disabled", "endpoint enabled", "write-back opt-out", "clients deactivated"],
+)
+def test_a_bulk_change_fails_whole_when_redis_cannot_be_told(
+    prepare, issued, location, workspace, settings
+):
+    """The updates that bypass model signals mark the epoch "busy" themselves, first."""
+    settings.OUTBOUND_ALLOW_PRIVATE_URLS = True
+    change, state = prepare(location, workspace)
+    before = state()
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"
+    with pytest.raises(redis.RedisError):
+        change()
+    assert state() == before
